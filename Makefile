@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+# pKVM-owned SMMUv3: build, boot and test. See README.md.
+#
+#   make run      build what is missing, boot the pKVM host with four SMMUs, run the demo
+#   make check    run every test; the last line is "N passed, N failed, N skipped"
+#
+# Variables: PKVM_CACHE (where the Debian 13 root and all build outputs live,
+# default /var/cache/pkvm-smmu), MODE (hvhe or nvhe, for run), MODES (for check),
+# TESTS (comma-separated boot tests for run; default all).
+
+PKVM_CACHE ?= /var/cache/pkvm-smmu
+MODE ?= hvhe
+MODES ?= hvhe nvhe
+TESTS ?= all
+export PKVM_CACHE MODES
+
+ifeq ($(filter $(MODE),hvhe nvhe),)
+$(error MODE=$(MODE) is not a mode: use MODE=hvhe or MODE=nvhe)
+endif
+ifneq ($(filter-out hvhe nvhe,$(MODES)),)
+$(error MODES=$(MODES) names an unknown mode: use hvhe and/or nvhe)
+endif
+
+S := scripts
+
+.PHONY: all setup tree kernel initramfs run check unit clean distclean help
+all: initramfs
+
+help:
+	@sed -n '2,10s/^# \{0,1\}//p' Makefile
+
+setup:
+	@bash $(S)/setup-root.sh
+
+tree: setup
+	@bash $(S)/prepare-tree.sh
+
+kernel: tree
+	@bash $(S)/build-kernel.sh
+
+initramfs: kernel
+	@bash $(S)/build-initramfs.sh
+
+# On a terminal, leave a shell on the console; otherwise run the demo, power off and
+# exit non-zero if it failed.
+run: initramfs
+	@bash $(S)/run-qemu.sh --mode $(MODE) --tests $(TESTS) \
+		$(shell [ -t 0 ] && echo --interactive)
+
+check:
+	@bash $(S)/check.sh
+
+unit: setup
+	@bash -c '. $(S)/common.sh && in_root make -C tools/testing/pkvm-smmu check'
+
+# Build outputs only; the Debian root and the unpacked sources stay.
+clean:
+	rm -rf $(PKVM_CACHE)/build $(PKVM_CACHE)/out
+
+distclean:
+	@if grep -q " $(PKVM_CACHE)/" /proc/self/mountinfo; then \
+		echo "error: something is still mounted below $(PKVM_CACHE)" >&2; exit 1; fi
+	rm -rf $(PKVM_CACHE)

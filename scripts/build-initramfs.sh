@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the arm64 userspace the boot tests run (statically linked: the kernel's KVM
+# selftests and the project's own test programs) and pack it with busybox and the
+# test scripts into $OUT/initramfs.cpio.gz.
+. "$(dirname "$0")/common.sh"
+reexec_in_root "$@"
+
+# Upstream KVM selftests run as smoke tests inside the pKVM host.
+KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls"
+CROSS=aarch64-linux-gnu-
+
+[ -e "$KOUT/usr/include/linux/kvm.h" ] || die "no UAPI headers; run 'make kernel'"
+mkdir -p "$OUT/kvm-selftests" "$OUT/guest-bin"
+
+log "building KVM selftests: $KVM_SELFTESTS"
+targets=()
+for t in $KVM_SELFTESTS; do
+	targets+=("$OUT/kvm-selftests/$t")
+done
+make -C "$KSRC/tools/testing/selftests/kvm" -j"$(nproc)" ARCH=arm64 CROSS_COMPILE=$CROSS \
+	KHDR_INCLUDES="-isystem $KOUT/usr/include" USERLDFLAGS=-static \
+	OUTPUT="$OUT/kvm-selftests" "${targets[@]}" >"$OUT/kvm-selftests.log" 2>&1 ||
+	die "building the KVM selftests failed (see $OUT/kvm-selftests.log)"
+
+# The project's own guest programs: tests/guest/*.c, one program each.
+for src in "$TOP"/tests/guest/*.c; do
+	[ -e "$src" ] || continue
+	bin=$OUT/guest-bin/$(basename "$src" .c)
+	[ "$bin" -nt "$src" ] && [ "$bin" -nt "$KOUT/usr/include/linux/kvm.h" ] && continue
+	${CROSS}gcc -static -O2 -Wall -Wextra -Werror -isystem "$KOUT/usr/include" \
+		-I "$TOP/tests/guest" -o "$bin.tmp" "$src" ||
+		die "building $src failed"
+	mv "$bin.tmp" "$bin"
+done
+
+log "packing the initramfs"
+stage=$(mktemp -d "$OUT/initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,tests/kvm/arm64,tests/bin}
+cp /bin/busybox "$stage/bin/busybox"
+ln -s busybox "$stage/bin/sh"
+file -b "$stage/bin/busybox" 2>/dev/null | grep -q aarch64 ||
+	readelf -h "$stage/bin/busybox" 2>/dev/null | grep -q AArch64 ||
+	die "/bin/busybox in the root is not the arm64 build (busybox-static:arm64)"
+cp "$TOP/tests/boot/init" "$stage/init"
+cp "$TOP/tests/boot/run-tests" "$TOP/tests/boot/kvm-selftest" "$stage/tests/"
+cp -r "$TOP/tests/boot/cases" "$stage/tests/cases"
+for t in $KVM_SELFTESTS; do
+	cp "$OUT/kvm-selftests/$t" "$stage/tests/kvm/$t"
+done
+cp "$OUT"/guest-bin/* "$stage/tests/bin/" 2>/dev/null || true
+echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+echo "root:x:0:" >"$stage/etc/group"
+(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) \
+	>"$OUT/initramfs.cpio.gz.tmp"
+mv "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
+log "initramfs ready: $OUT/initramfs.cpio.gz"

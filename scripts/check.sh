@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every test: the userspace unit tests, then the boot tests in hVHE and nVHE mode.
+# Each result is one TAP-style line; the last line is "N passed, N failed, N skipped".
+# Exit status: 0 when nothing failed.
+. "$(dirname "$0")/common.sh"
+
+MODES=${MODES:-hvhe nvhe}
+for m in $MODES; do
+	case "$m" in hvhe|nvhe) ;; *) die "MODES: unknown mode '$m' (hvhe, nvhe)";; esac
+done
+pass=0
+fail=0
+skip=0
+
+result() {	# result ok|fail|skip NAME [REASON]
+	case "$1" in
+	ok) pass=$((pass + 1)); echo "ok - $2" ;;
+	skip) skip=$((skip + 1)); echo "ok - $2 # SKIP ${3:-}" ;;
+	*) fail=$((fail + 1)); echo "not ok - $2${3:+ ($3)}" ;;
+	esac
+}
+
+# Count the TAP lines of one suite: "ok N - name", "ok N - name # SKIP why", "not ok ...".
+tally() {	# tally PREFIX FILE
+	local line name
+	while IFS= read -r line; do
+		case "$line" in
+		"not ok "*) name=${line#not ok }; result fail "$1: ${name#* - }" ;;
+		"ok "*"# SKIP"*) name=${line#ok }; name=${name#* - }
+			result skip "$1: ${name%% # SKIP*}" "${name#* # SKIP }" ;;
+		"ok "*) name=${line#ok }; result ok "$1: ${name#* - }" ;;
+		esac
+	done <"$2"
+}
+
+finish() {
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" = 0 ]
+	exit $?
+}
+
+need_root
+start=$(date +%s)
+# Building is a test too: a step that fails ends the run with that failure.
+for step in setup-root prepare-tree build-kernel build-initramfs; do
+	if ! bash "$TOP/scripts/$step.sh"; then
+		result fail "build: $step"
+		finish
+	fi
+done
+echo "# build ready after $(( $(date +%s) - start ))s"
+
+mkdir -p "$OUT/results"
+unit=$OUT/results/unit.tap
+if [ -e "$TOP/tools/testing/pkvm-smmu/Makefile" ]; then
+	in_root make -s -C "$TOP/tools/testing/pkvm-smmu" check >"$unit" 2>&1 ||
+		echo "not ok - make check exited with an error (see $unit)" >>"$unit"
+	grep -E '^(not )?ok ' "$unit" | grep -q . ||
+		echo "not ok - the unit tests printed no result (see $unit)" >>"$unit"
+	tally unit "$unit"
+fi
+
+for mode in $MODES; do
+	log="$OUT/results/boot-$mode.log"
+	rc=0
+	bash "$TOP/scripts/run-qemu.sh" --quiet --mode "$mode" --log "$log" --timeout "${BOOT_TIMEOUT:-1200}" || rc=$?
+	sed -n 's/^PKVM-TAP: //p' "$log" >"$OUT/results/boot-$mode.tap"
+	tally "$mode" "$OUT/results/boot-$mode.tap"
+	case "$rc" in
+	0|1) ;;
+	*) result fail "$mode: boot" "no verdict (exit $rc); serial log $log" ;;
+	esac
+	grep -q . "$OUT/results/boot-$mode.tap" || result fail "$mode: boot" "no test ran; serial log $log"
+done
+echo "# finished after $(( $(date +%s) - start ))s"
+finish
