@@ -6,19 +6,28 @@
 #
 # Variables: PKVM_CACHE (where the Debian 13 root and all build outputs live,
 # default /var/cache/pkvm-smmu), MODE (hvhe or nvhe, for run), MODES (for check),
-# TESTS (comma-separated boot tests for run; default all).
+# SMMU (pkvm or stock, for run), SMMUS (for check), TESTS (comma-separated boot
+# tests for run; default all).
 
 PKVM_CACHE ?= /var/cache/pkvm-smmu
 MODE ?= hvhe
 MODES ?= hvhe nvhe
+SMMU ?= pkvm
+SMMUS ?= pkvm stock
 TESTS ?= all
-export PKVM_CACHE MODES
+export PKVM_CACHE MODES SMMUS
 
 ifeq ($(filter $(MODE),hvhe nvhe),)
 $(error MODE=$(MODE) is not a mode: use MODE=hvhe or MODE=nvhe)
 endif
 ifneq ($(filter-out hvhe nvhe,$(MODES)),)
 $(error MODES=$(MODES) names an unknown mode: use hvhe and/or nvhe)
+endif
+ifeq ($(filter $(SMMU),pkvm stock),)
+$(error SMMU=$(SMMU) is not an SMMU configuration: use SMMU=pkvm or SMMU=stock)
+endif
+ifneq ($(filter-out pkvm stock,$(SMMUS)),)
+$(error SMMUS=$(SMMUS) names an unknown SMMU configuration: use pkvm and/or stock)
 endif
 
 S := scripts
@@ -44,7 +53,7 @@ initramfs: kernel
 # On a terminal, leave a shell on the console; otherwise run the demo, power off and
 # exit non-zero if it failed.
 run: initramfs
-	@bash $(S)/run-qemu.sh --mode $(MODE) --tests $(TESTS) \
+	@bash $(S)/run-qemu.sh --mode $(MODE) --smmu $(SMMU) --tests $(TESTS) \
 		$(shell [ -t 0 ] && echo --interactive)
 
 check:

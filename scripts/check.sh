@@ -1,13 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Run every test: the userspace unit tests, then the boot tests in hVHE and nVHE mode.
+# Run every test: the userspace unit tests, then the boot tests in hVHE and nVHE mode,
+# with the SMMUs owned by the hypervisor and with the stock host driver.
 # Each result is one TAP-style line; the last line is "N passed, N failed, N skipped".
 # Exit status: 0 when nothing failed.
 . "$(dirname "$0")/common.sh"
 
 MODES=${MODES:-hvhe nvhe}
+SMMUS=${SMMUS:-pkvm stock}
 for m in $MODES; do
 	case "$m" in hvhe|nvhe) ;; *) die "MODES: unknown mode '$m' (hvhe, nvhe)";; esac
+done
+for m in $SMMUS; do
+	case "$m" in pkvm|stock) ;; *) die "SMMUS: unknown SMMU configuration '$m' (pkvm, stock)";; esac
 done
 pass=0
 fail=0
@@ -61,17 +66,23 @@ if [ -e "$TOP/tools/testing/pkvm-smmu/Makefile" ]; then
 	tally unit "$unit"
 fi
 
-for mode in $MODES; do
-	log="$OUT/results/boot-$mode.log"
-	rc=0
-	bash "$TOP/scripts/run-qemu.sh" --quiet --mode "$mode" --log "$log" --timeout "${BOOT_TIMEOUT:-1200}" || rc=$?
-	sed -n 's/^PKVM-TAP: //p' "$log" >"$OUT/results/boot-$mode.tap"
-	tally "$mode" "$OUT/results/boot-$mode.tap"
-	case "$rc" in
-	0|1) ;;
-	*) result fail "$mode: boot" "no verdict (exit $rc); serial log $log" ;;
-	esac
-	grep -q . "$OUT/results/boot-$mode.tap" || result fail "$mode: boot" "no test ran; serial log $log"
+# Each boot: a hypervisor mode and who drives the SMMUs (pkvm: the hypervisor).
+for smmu in $SMMUS; do
+	for mode in $MODES; do
+		cfg=$mode-$smmu
+		log="$OUT/results/boot-$cfg.log"
+		rc=0
+		bash "$TOP/scripts/run-qemu.sh" --quiet --mode "$mode" --smmu "$smmu" \
+			--log "$log" --timeout "${BOOT_TIMEOUT:-1200}" || rc=$?
+		sed -n 's/^PKVM-TAP: //p' "$log" >"$OUT/results/boot-$cfg.tap"
+		tally "$cfg" "$OUT/results/boot-$cfg.tap"
+		case "$rc" in
+		0|1) ;;
+		*) result fail "$cfg: boot" "no verdict (exit $rc); serial log $log" ;;
+		esac
+		grep -q . "$OUT/results/boot-$cfg.tap" ||
+			result fail "$cfg: boot" "no test ran; serial log $log"
+	done
 done
 echo "# finished after $(( $(date +%s) - start ))s"
 finish

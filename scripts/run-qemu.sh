@@ -3,7 +3,10 @@
 # Boot the pKVM host on the reference topology and return the guest's verdict.
 #
 # usage: run-qemu.sh [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS]
-#                    [--log FILE] [--tests LIST] [--quiet]
+#                    [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm]
+#
+# --smmu pkvm gives the SMMUs to the hypervisor (pkvm_smmu=on); stock leaves them
+# to the host's stock arm-smmu-v3 driver. Boot tests declare which one they need.
 #
 # Topology (README.md): QEMU virt with EL2, GICv3, UEFI/ACPI, 2 vCPUs and four
 # SMMUv3: smmu0 on pcie.0 and smmu1..3 on pxb-pcie expander buses, with one edu device
@@ -21,8 +24,9 @@ TIMEOUT=900
 LOG=
 TESTS=all
 QUIET=0
+SMMU=stock
 usage() {
-	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet]" >&2
+	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm]" >&2
 	exit "${1:-3}"
 }
 while [ $# -gt 0 ]; do
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--log) LOG=${2:-}; shift 2 || usage ;;
 	--tests) TESTS=${2:-}; shift 2 || usage ;;
 	--quiet) QUIET=1; shift ;;
+	--smmu) SMMU=${2:-}; shift 2 || usage ;;
 	-h|--help) sed -n '3,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "error: unknown argument '$1'" >&2; usage ;;
 	esac
@@ -43,6 +48,10 @@ hvhe) CPU=max ;;
 nvhe) CPU=cortex-a72 ;;
 *) echo "error: unknown mode '$MODE' (hvhe or nvhe)" >&2; exit 3 ;;
 esac
+case "$SMMU" in
+stock|pkvm) ;;
+*) echo "error: unknown --smmu '$SMMU' (stock or pkvm)" >&2; exit 3 ;;
+esac
 case "$TIMEOUT" in
 ''|*[!0-9]*) echo "error: --timeout takes a number of seconds, not '$TIMEOUT'" >&2; exit 3 ;;
 esac
@@ -51,7 +60,7 @@ case "$TESTS" in
 esac
 
 reexec_in_root --mode "$MODE" $([ "$INTERACTIVE" = 1 ] && echo --interactive) \
-	$([ "$QUIET" = 1 ] && echo --quiet) \
+	$([ "$QUIET" = 1 ] && echo --quiet) --smmu "$SMMU" \
 	--timeout "$TIMEOUT" ${LOG:+--log "$LOG"} --tests "$TESTS"
 
 IMAGE=$KOUT/arch/arm64/boot/Image
@@ -60,7 +69,7 @@ FIRMWARE=/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
 [ -r "$IMAGE" ] || die "no kernel Image; run 'make kernel'"
 [ -r "$INITRD" ] || die "no initramfs; run 'make initramfs'"
 [ -r "$FIRMWARE" ] || die "no UEFI firmware at $FIRMWARE"
-LOG=${LOG:-$OUT/qemu-$MODE.log}
+LOG=${LOG:-$OUT/qemu-$MODE-$SMMU.log}
 mkdir -p "$(dirname "$LOG")"
 
 EDU="edu,dma_mask=0xffffffffffffffff"
@@ -83,7 +92,8 @@ topology=(
 )
 
 append="console=ttyAMA0 acpi=force kvm-arm.mode=protected panic=-1 pkvm_test.mode=$MODE"
-append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE"
+append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE pkvm_test.smmu=$SMMU"
+[ "$SMMU" = pkvm ] && append+=" pkvm_smmu=on"
 
 qemu=(qemu-system-aarch64
 	-machine virt,virtualization=on,gic-version=3

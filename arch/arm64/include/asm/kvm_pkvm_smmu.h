@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The ABI between the host and the pKVM SMMUv3 driver at EL2.
+ *
+ * Hypercall ids live in enum __kvm_host_smccc_func (asm/kvm_asm.h). Arguments
+ * travel in x1..x4; every hypercall returns an errno in x1 (0 or a positive
+ * value on success). docs/hypercalls.md has one table per hypercall.
+ */
+#ifndef __ARM64_KVM_PKVM_SMMU_H__
+#define __ARM64_KVM_PKVM_SMMU_H__
+
+#include <linux/sizes.h>
+#include <linux/types.h>
+
+/* At most this many SMMUv3 instances are handed to the hypervisor. */
+#define PKVM_SMMU_MAX			16
+
+/* Size of the MMIO frame of one SMMUv3: register pages 0 and 1. */
+#define PKVM_SMMU_MMIO_SIZE		SZ_128K
+
+/*
+ * __pkvm_smmu_register(mmio, size, pfn, nr_pages): before pKVM finalises,
+ * give the SMMUv3 whose registers are at [mmio, mmio + size) to the
+ * hypervisor, with nr_pages physically contiguous pages at pfn for its
+ * stream table and queues.
+ *
+ * x1: the SMMU's index (>= 0), or a negative errno.
+ * x2: with -ENOMEM, the number of contiguous pages the host must donate;
+ *     the host repeats the call with that many pages (a first call with
+ *     nr_pages = 0 asks for the number).
+ */
+#define PKVM_SMMU_REG_PAGES_NEEDED	2	/* register of the result */
+
+#endif /* __ARM64_KVM_PKVM_SMMU_H__ */

@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pKVM SMMUv3 hardware driver.
+ *
+ * Before pKVM finalises, the host hands every SMMUv3 to the hypervisor with
+ * __pkvm_smmu_register(). From then on the SMMU's registers, stream table and
+ * queues belong to EL2:
+ *
+ *  - the MMIO frame is annotated as hyp-owned in the host stage-2, so a host
+ *    access takes an external abort (__pkvm_host_donate_hyp_mmio());
+ *  - the stream table and the queues live in pages the host donated, which
+ *    the host can no longer map (__pkvm_host_donate_hyp());
+ *  - every stream aborts: the stream table starts empty (invalid L1
+ *    descriptors or invalid STEs), and GBPA aborts while the SMMU is off.
+ *
+ * Commands are submitted with a CMD_SYNC and polled for a bounded time.
+ */
+#include <linux/bitfield.h>
+
+#include <asm/arch_timer.h>
+#include <asm/kvm_hyp.h>
+#include <asm/kvm_mmu.h>
+#include <asm/kvm_pgtable.h>
+
+#include <nvhe/mem_protect.h>
+#include <nvhe/mm.h>
+#include <nvhe/smmu_v3.h>
+
+#include "arm-smmu-v3.h"
+
+/* The queues are one page each: 256 commands, 128 events. */
+#define HYP_SMMU_CMDQ_SHIFT	(PAGE_SHIFT - CMDQ_ENT_SZ_SHIFT)
+#define HYP_SMMU_EVTQ_SHIFT	(PAGE_SHIFT - EVTQ_ENT_SZ_SHIFT)
+/* The largest linear stream table we accept: 1024 STEs, 64 KiB. */
+#define HYP_SMMU_MAX_LINEAR_SID_BITS	10
+/* The largest L1 stream table we accept: 8192 descriptors, 64 KiB. */
+#define HYP_SMMU_MAX_L1_SHIFT	13
+/* Polling bound for register acknowledgements and CMD_SYNC. */
+#define HYP_SMMU_POLL_MS	100
+
+struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
+
+/* Serialises registration; nests outside hyp_smmu.lock. */
+static DEFINE_HYP_SPINLOCK(hyp_smmus_lock);
+
+static u64 smmu_poll_deadline(void)
+{
+	return __arch_counter_get_cntpct() +
+	       read_sysreg(cntfrq_el0) / 1000 * HYP_SMMU_POLL_MS;
+}
+
+/*
+ * Wait until @cond holds, for at most HYP_SMMU_POLL_MS. The hypervisor must
+ * never hang on a device: a timeout is an error the caller reports.
+ */
+#define smmu_wait(cond)						\
+({								\
+	u64 __deadline = smmu_poll_deadline();			\
+	int __ret = 0;						\
+								\
+	while (!(cond)) {					\
+		if (__arch_counter_get_cntpct() > __deadline) {	\
+			__ret = -ETIMEDOUT;			\
+			break;					\
+		}						\
+		cpu_relax();					\
+	}							\
+	__ret;							\
+})
+
+static u32 smmu_read(struct hyp_smmu *smmu, u32 off)
+{
+	return readl_relaxed(smmu->base + off);
+}
+
+static void smmu_write(struct hyp_smmu *smmu, u32 off, u32 val)
+{
+	writel_relaxed(val, smmu->base + off);
+}
+
+static void smmu_write64(struct hyp_smmu *smmu, u32 off, u64 val)
+{
+	writeq_relaxed(val, smmu->base + off);
+}
+
+/* The event queue's PROD and CONS are in register page 1. */
+static u32 smmu_page1(u32 off)
+{
+	return SZ_64K + off;
+}
+
+static int smmu_write_ack(struct hyp_smmu *smmu, u32 off, u32 ack_off, u32 val)
+{
+	smmu_write(smmu, off, val);
+	return smmu_wait(smmu_read(smmu, ack_off) == val);
+}
+
+/* Make CPU writes to tables and queues visible to a non-coherent SMMU. */
+static void smmu_sync_to_device(struct hyp_smmu *smmu, void *addr, size_t size)
+{
+	if (!(smmu->features & HYP_SMMU_FEAT_COHERENT))
+		kvm_flush_dcache_to_poc(addr, size);
+}
+
+/* Entries in use in a queue of 1 << @shift entries (PROD/CONS carry a wrap bit). */
+static u32 smmu_q_used(u32 prod, u32 cons, unsigned int shift)
+{
+	return (prod - cons) & ((2U << shift) - 1);
+}
+
+static u32 smmu_cmdq_cons(struct hyp_smmu *smmu)
+{
+	return smmu_read(smmu, ARM_SMMU_CMDQ_CONS) & ((2U << smmu->cmdq_shift) - 1);
+}
+
+/*
+ * A command the SMMU rejected stops the queue: report it, replace it with a
+ * CMD_SYNC (which cannot fail) and acknowledge the error so the queue moves on.
+ */
+static int smmu_cmdq_handle_error_locked(struct hyp_smmu *smmu)
+{
+	u32 gerror = smmu_read(smmu, ARM_SMMU_GERROR);
+	u32 gerrorn = smmu_read(smmu, ARM_SMMU_GERRORN);
+	struct arm_smmu_cmd sync = arm_smmu_make_cmd_sync(CMDQ_SYNC_0_CS_NONE, 0);
+	u32 cons, idx;
+	u64 *ent;
+
+	hyp_assert_lock_held(&smmu->lock);
+	if (!((gerror ^ gerrorn) & GERROR_CMDQ_ERR))
+		return 0;
+
+	cons = smmu_cmdq_cons(smmu);
+	idx = cons & ((1U << smmu->cmdq_shift) - 1);
+	ent = smmu->cmdq + idx * CMDQ_ENT_DWORDS;
+	ent[0] = cpu_to_le64(sync.data[0]);
+	ent[1] = cpu_to_le64(sync.data[1]);
+	smmu_sync_to_device(smmu, ent, CMDQ_ENT_DWORDS * 8);
+	smmu_write(smmu, ARM_SMMU_GERRORN, gerrorn ^ GERROR_CMDQ_ERR);
+	return -EIO;
+}
+
+/*
+ * Append @n commands and a CMD_SYNC, ring the doorbell and wait for the SMMU
+ * to consume all of them. On return 0, every command took effect.
+ */
+static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
+				       const struct arm_smmu_cmd *cmds,
+				       unsigned int n)
+{
+	unsigned int qsz = 1U << smmu->cmdq_shift;
+	struct arm_smmu_cmd sync = arm_smmu_make_cmd_sync(CMDQ_SYNC_0_CS_NONE, 0);
+	unsigned int i;
+	int ret, err = 0;
+	u32 prod;
+
+	hyp_assert_lock_held(&smmu->lock);
+	/* Callers batch at most half a queue; the rest stays free for the sync. */
+	if (n >= qsz / 2)
+		return -EINVAL;
+
+	ret = smmu_wait(smmu_q_used(smmu->cmdq_prod, smmu_cmdq_cons(smmu),
+				    smmu->cmdq_shift) + n + 1 <= qsz);
+	if (ret)
+		return ret;
+
+	prod = smmu->cmdq_prod;
+	for (i = 0; i <= n; i++) {
+		const struct arm_smmu_cmd *cmd = i < n ? &cmds[i] : &sync;
+		u64 *ent = smmu->cmdq + (prod & (qsz - 1)) * CMDQ_ENT_DWORDS;
+
+		ent[0] = cpu_to_le64(cmd->data[0]);
+		ent[1] = cpu_to_le64(cmd->data[1]);
+		smmu_sync_to_device(smmu, ent, CMDQ_ENT_DWORDS * 8);
+		prod = (prod + 1) & ((2U << smmu->cmdq_shift) - 1);
+	}
+	smmu->cmdq_prod = prod;
+
+	/* The commands must be visible before the doorbell. */
+	dsb(ishst);
+	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, prod);
+
+	for (;;) {
+		ret = smmu_wait(smmu_cmdq_cons(smmu) == prod ||
+				(smmu_read(smmu, ARM_SMMU_GERROR) ^
+				 smmu_read(smmu, ARM_SMMU_GERRORN)) & GERROR_CMDQ_ERR);
+		if (ret)
+			return ret;
+		if (smmu_cmdq_cons(smmu) == prod)
+			break;
+		err = smmu_cmdq_handle_error_locked(smmu);
+	}
+	return err;
+}
+
+static int smmu_probe_features(struct hyp_smmu *smmu)
+{
+	u32 idr0 = smmu_read(smmu, ARM_SMMU_IDR0);
+	u32 idr1 = smmu_read(smmu, ARM_SMMU_IDR1);
+	u32 idr3 = smmu_read(smmu, ARM_SMMU_IDR3);
+	u32 idr5 = smmu_read(smmu, ARM_SMMU_IDR5);
+	unsigned int l1_shift;
+
+	/* Tables and queues must be ours to place: nothing preset by firmware. */
+	if (idr1 & (IDR1_TABLES_PRESET | IDR1_QUEUES_PRESET | IDR1_REL))
+		return -ENODEV;
+	if (!(FIELD_GET(IDR0_TTF, idr0) & IDR0_TTF_AARCH64))
+		return -ENODEV;
+	/* Stage 2 is how the hypervisor translates; 4 KiB granule like the CPU. */
+	if (!(idr0 & IDR0_S2P) || !(idr5 & IDR5_GRAN4K))
+		return -ENODEV;
+
+	smmu->features = 0;
+	if (FIELD_GET(IDR0_ST_LVL, idr0) == IDR0_ST_LVL_2LVL)
+		smmu->features |= HYP_SMMU_FEAT_2LVL_STRTAB;
+	if (idr0 & IDR0_COHACC)
+		smmu->features |= HYP_SMMU_FEAT_COHERENT;
+	if (idr0 & IDR0_S1P)
+		smmu->features |= HYP_SMMU_FEAT_S1;
+	smmu->features |= HYP_SMMU_FEAT_S2;
+	if (idr0 & IDR0_HYP)
+		smmu->features |= HYP_SMMU_FEAT_HYP;
+	if (idr3 & IDR3_RIL)
+		smmu->features |= HYP_SMMU_FEAT_RANGE_INV;
+
+	if (FIELD_GET(IDR1_CMDQS, idr1) < HYP_SMMU_CMDQ_SHIFT ||
+	    FIELD_GET(IDR1_EVTQS, idr1) < HYP_SMMU_EVTQ_SHIFT)
+		return -ENODEV;
+	smmu->cmdq_shift = HYP_SMMU_CMDQ_SHIFT;
+	smmu->evtq_shift = HYP_SMMU_EVTQ_SHIFT;
+
+	smmu->sid_bits = FIELD_GET(IDR1_SIDSIZE, idr1);
+	if (smmu->features & HYP_SMMU_FEAT_2LVL_STRTAB) {
+		l1_shift = smmu->sid_bits > STRTAB_SPLIT ?
+			   smmu->sid_bits - STRTAB_SPLIT : 0;
+		/* Streams above what the L1 table covers stay unusable. */
+		l1_shift = min(l1_shift, HYP_SMMU_MAX_L1_SHIFT);
+		smmu->sid_bits = min(smmu->sid_bits, l1_shift + STRTAB_SPLIT);
+		smmu->strtab_l1_entries = 1U << l1_shift;
+		smmu->strtab_log2size = smmu->sid_bits;
+	} else {
+		smmu->sid_bits = min(smmu->sid_bits, HYP_SMMU_MAX_LINEAR_SID_BITS);
+		smmu->strtab_l1_entries = 0;
+		smmu->strtab_log2size = smmu->sid_bits;
+	}
+	return 0;
+}
+
+static size_t smmu_strtab_size(struct hyp_smmu *smmu)
+{
+	if (smmu->features & HYP_SMMU_FEAT_2LVL_STRTAB)
+		return smmu->strtab_l1_entries * sizeof(struct arm_smmu_strtab_l1);
+	return (1UL << smmu->sid_bits) * sizeof(struct arm_smmu_ste);
+}
+
+/* Pages the host donates at registration: stream table, command and event queue. */
+static u64 smmu_pages_needed(struct hyp_smmu *smmu)
+{
+	return PAGE_ALIGN(smmu_strtab_size(smmu)) / PAGE_SIZE +
+	       PAGE_ALIGN(CMDQ_ENT_DWORDS * 8UL << smmu->cmdq_shift) / PAGE_SIZE +
+	       PAGE_ALIGN(EVTQ_ENT_DWORDS * 8UL << smmu->evtq_shift) / PAGE_SIZE;
+}
+
+static void smmu_place_tables(struct hyp_smmu *smmu, void *mem)
+{
+	smmu->strtab = mem;
+	mem += PAGE_ALIGN(smmu_strtab_size(smmu));
+	smmu->cmdq = mem;
+	mem += PAGE_ALIGN(CMDQ_ENT_DWORDS * 8UL << smmu->cmdq_shift);
+	smmu->evtq = mem;
+}
+
+static int smmu_disable(struct hyp_smmu *smmu)
+{
+	int ret;
+
+	/* While the SMMU is off, incoming transactions abort. */
+	ret = smmu_wait(!(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_UPDATE));
+	if (ret)
+		return ret;
+	smmu_write(smmu, ARM_SMMU_GBPA, GBPA_ABORT | GBPA_UPDATE);
+	ret = smmu_wait(!(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_UPDATE));
+	if (ret)
+		return ret;
+
+	return smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, 0);
+}
+
+/*
+ * Reset sequence (Arm IHI 0070, 6.3.9 "Initialization"): disable, program the
+ * table and queue attributes and bases, enable the command queue, invalidate
+ * every cached configuration and TLB entry, enable the event queue, then
+ * enable translation. The stream table is empty, so every stream aborts.
+ */
+static int smmu_reset(struct hyp_smmu *smmu)
+{
+	u32 cache = smmu->features & HYP_SMMU_FEAT_COHERENT ? CR1_CACHE_WB : CR1_CACHE_NC;
+	u32 sh = smmu->features & HYP_SMMU_FEAT_COHERENT ? ARM_SMMU_SH_ISH : ARM_SMMU_SH_OSH;
+	struct arm_smmu_cmd cmds[3];
+	unsigned int n = 0;
+	u32 cr0, cfg;
+	int ret;
+
+	ret = smmu_disable(smmu);
+	if (ret)
+		return ret;
+
+	smmu_write(smmu, ARM_SMMU_CR1,
+		   FIELD_PREP(CR1_TABLE_SH, sh) | FIELD_PREP(CR1_TABLE_OC, cache) |
+		   FIELD_PREP(CR1_TABLE_IC, cache) | FIELD_PREP(CR1_QUEUE_SH, sh) |
+		   FIELD_PREP(CR1_QUEUE_OC, cache) | FIELD_PREP(CR1_QUEUE_IC, cache));
+	smmu_write(smmu, ARM_SMMU_CR2, CR2_PTM | CR2_RECINVSID);
+
+	smmu_write64(smmu, ARM_SMMU_STRTAB_BASE,
+		     (__hyp_pa(smmu->strtab) & STRTAB_BASE_ADDR_MASK) | STRTAB_BASE_RA);
+	if (smmu->features & HYP_SMMU_FEAT_2LVL_STRTAB)
+		cfg = FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_2LVL) |
+		      FIELD_PREP(STRTAB_BASE_CFG_SPLIT, STRTAB_SPLIT);
+	else
+		cfg = FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_LINEAR);
+	cfg |= FIELD_PREP(STRTAB_BASE_CFG_LOG2SIZE, smmu->strtab_log2size);
+	smmu_write(smmu, ARM_SMMU_STRTAB_BASE_CFG, cfg);
+
+	smmu_write64(smmu, ARM_SMMU_CMDQ_BASE,
+		     (__hyp_pa(smmu->cmdq) & Q_BASE_ADDR_MASK) | Q_BASE_RWA |
+		     FIELD_PREP(Q_BASE_LOG2SIZE, smmu->cmdq_shift));
+	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, 0);
+	smmu_write(smmu, ARM_SMMU_CMDQ_CONS, 0);
+	smmu->cmdq_prod = 0;
+
+	smmu_write64(smmu, ARM_SMMU_EVTQ_BASE,
+		     (__hyp_pa(smmu->evtq) & Q_BASE_ADDR_MASK) | Q_BASE_RWA |
+		     FIELD_PREP(Q_BASE_LOG2SIZE, smmu->evtq_shift));
+	smmu_write(smmu, smmu_page1(ARM_SMMU_EVTQ_PROD), 0);
+	smmu_write(smmu, smmu_page1(ARM_SMMU_EVTQ_CONS), 0);
+
+	/* Tables and queues are zeroed; the SMMU must see them so before use. */
+	dsb(ishst);
+
+	cr0 = CR0_CMDQEN;
+	ret = smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, cr0);
+	if (ret)
+		return ret;
+
+	cmds[n++] = arm_smmu_make_cmd_cfgi_all();
+	if (smmu->features & HYP_SMMU_FEAT_HYP)
+		cmds[n++] = arm_smmu_make_cmd_op(CMDQ_OP_TLBI_EL2_ALL);
+	cmds[n++] = arm_smmu_make_cmd_op(CMDQ_OP_TLBI_NSNH_ALL);
+	ret = smmu_cmdq_issue_sync_locked(smmu, cmds, n);
+	if (ret)
+		return ret;
+
+	cr0 |= CR0_EVTQEN;
+	ret = smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, cr0);
+	if (ret)
+		return ret;
+
+	cr0 |= CR0_SMMUEN;
+	return smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, cr0);
+}
+
+/*
+ * The slot for the frame at @mmio: the SMMU registered there, or a free slot.
+ * A frame that overlaps another SMMU's without being it is refused.
+ */
+static struct hyp_smmu *smmu_find_slot_locked(phys_addr_t mmio)
+{
+	struct hyp_smmu *smmu, *free = NULL;
+	int i;
+
+	hyp_assert_lock_held(&hyp_smmus_lock);
+	for (i = 0; i < PKVM_SMMU_MAX; i++) {
+		smmu = &hyp_smmus[i];
+		if (smmu->state == HYP_SMMU_FREE) {
+			free = free ?: smmu;
+			continue;
+		}
+		if (smmu->mmio_phys == mmio)
+			return smmu;
+		if (smmu->mmio_phys < mmio + PKVM_SMMU_MMIO_SIZE &&
+		    mmio < smmu->mmio_phys + PKVM_SMMU_MMIO_SIZE)
+			return ERR_PTR(-EBUSY);
+	}
+	if (!free)
+		return ERR_PTR(-ENOSPC);
+	free->idx = free - hyp_smmus;
+	return free;
+}
+
+/* Take the MMIO frame from the host, map it at EL2 and read the ID registers. */
+static int smmu_probe_locked(struct hyp_smmu *smmu, phys_addr_t mmio)
+{
+	unsigned long va;
+	int ret;
+
+	hyp_assert_lock_held(&hyp_smmus_lock);
+	ret = __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(mmio),
+					  PKVM_SMMU_MMIO_SIZE >> PAGE_SHIFT);
+	if (ret)
+		return ret;
+
+	/*
+	 * From here on the frame is the hypervisor's for good: private VA space
+	 * cannot be returned, and an SMMU we cannot drive must keep aborting
+	 * rather than go back to the host.
+	 */
+	smmu->mmio_phys = mmio;
+	smmu->state = HYP_SMMU_BROKEN;
+	ret = __pkvm_create_private_mapping(mmio, PKVM_SMMU_MMIO_SIZE,
+					    PAGE_HYP_DEVICE, &va);
+	if (ret)
+		return ret;
+
+	smmu->base = (void __iomem *)va;
+	hyp_spin_lock_init(&smmu->lock);
+	ret = smmu_probe_features(smmu);
+	smmu->state = ret ? HYP_SMMU_BROKEN : HYP_SMMU_PROBED;
+	return ret;
+}
+
+/**
+ * __pkvm_smmu_register() - Hand an SMMUv3 to the hypervisor.
+ * @mmio:	Physical address of its register frame (64 KiB aligned).
+ * @size:	Size of the frame; must be PKVM_SMMU_MMIO_SIZE.
+ * @pfn:	First of @nr_pages contiguous host pages for its tables.
+ * @nr_pages:	Must equal the number of pages the SMMU needs.
+ * @pages_needed: Set to the number of pages the SMMU needs.
+ *
+ * Only callable before pKVM finalises (the hypercall sits below
+ * __KVM_HOST_SMCCC_FUNC_MIN_PKVM), while the host is still trusted; the
+ * arguments are checked all the same.
+ *
+ * Return: the SMMU's index, or -ENOMEM with @pages_needed set if @nr_pages is
+ * too small (the host repeats the call with enough pages), or another errno.
+ */
+int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
+			 u64 *pages_needed)
+{
+	struct hyp_smmu *smmu;
+	u64 needed;
+	int ret;
+
+	*pages_needed = 0;
+	if (size != PKVM_SMMU_MMIO_SIZE || !IS_ALIGNED(mmio, SZ_64K) ||
+	    mmio + size < mmio)
+		return -EINVAL;
+
+	hyp_spin_lock(&hyp_smmus_lock);
+	smmu = smmu_find_slot_locked(mmio);
+	if (IS_ERR(smmu)) {
+		ret = PTR_ERR(smmu);
+		goto unlock;
+	}
+	switch (smmu->state) {
+	case HYP_SMMU_FREE:
+		ret = smmu_probe_locked(smmu, mmio);
+		if (ret)
+			goto unlock;
+		break;
+	case HYP_SMMU_PROBED:
+		break;
+	case HYP_SMMU_LIVE:
+		ret = -EEXIST;
+		goto unlock;
+	default:
+		ret = -EIO;
+		goto unlock;
+	}
+
+	needed = smmu_pages_needed(smmu);
+	*pages_needed = needed;
+	if (nr_pages != needed) {
+		ret = nr_pages < needed ? -ENOMEM : -EINVAL;
+		goto unlock;
+	}
+
+	ret = __pkvm_host_donate_hyp(pfn, nr_pages);
+	if (ret)
+		goto unlock;
+
+	smmu->nr_pages = nr_pages;
+	smmu_place_tables(smmu, hyp_phys_to_virt(hyp_pfn_to_phys(pfn)));
+	memset(smmu->strtab, 0, nr_pages * PAGE_SIZE);
+	smmu_sync_to_device(smmu, smmu->strtab, nr_pages * PAGE_SIZE);
+
+	hyp_spin_lock(&smmu->lock);
+	ret = smmu_reset(smmu);
+	hyp_spin_unlock(&smmu->lock);
+	if (ret) {
+		/*
+		 * The SMMU may still reach the donated pages: they stay with the
+		 * hypervisor, and the SMMU stays unusable (and aborting, if it
+		 * got that far).
+		 */
+		smmu->state = HYP_SMMU_BROKEN;
+		goto unlock;
+	}
+	smmu->state = HYP_SMMU_LIVE;
+	ret = smmu->idx;
+unlock:
+	hyp_spin_unlock(&hyp_smmus_lock);
+	return ret;
+}
