@@ -31,4 +31,13 @@
  */
 #define PKVM_SMMU_REG_PAGES_NEEDED	2	/* register of the result */
 
+/*
+ * __pkvm_smmu_pop_event(idx): take the oldest event record of SMMU @idx.
+ *
+ * x1: 0 if the queue is empty, 1 with a record, 2 with a record that follows
+ *     an overflow (older records were lost), or a negative errno.
+ * x2..x5: the record's four double words (Arm IHI 0070, 7.3 "Event records").
+ */
+#define PKVM_SMMU_EVT_DWORDS		4
+
 #endif /* __ARM64_KVM_PKVM_SMMU_H__ */

@@ -13,14 +13,22 @@
  * stream table aborts every stream.
  */
 #include <linux/arm-smccc.h>
+#include <linux/bitfield.h>
+#include <linux/interrupt.h>
 #include <linux/iommu.h>
 #include <linux/kvm_host.h>
 #include <linux/of.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
+#include <linux/ratelimit.h>
 
 #include <asm/kvm_asm.h>
 #include <asm/kvm_pkvm_smmu.h>
+
+#include "arm-smmu-v3.h"
+
+/* Event records handled per interrupt: a faulting device cannot hog the thread. */
+#define PKVM_SMMU_EVTQ_BUDGET	256
 
 struct pkvm_smmu {
 	struct list_head	list;		/* pkvm_smmus_lock */
@@ -28,6 +36,8 @@ struct pkvm_smmu {
 	struct iommu_device	iommu;
 	phys_addr_t		mmio;
 	int			hyp_idx;
+	/* Fault reports of this SMMU: a faulting device cannot flood the log. */
+	struct ratelimit_state	evt_rs;
 };
 
 static bool pkvm_smmu_opt_in;
@@ -58,6 +68,84 @@ static int pkvm_smmu_hyp_register(phys_addr_t mmio, u64 pfn, u64 nr_pages,
 		return -EPERM;
 	*needed = res.a2;
 	return (int)res.a1;
+}
+
+/* Take the oldest event record; 1 or 2 (records were lost before it) with one. */
+static int pkvm_smmu_pop_event(struct pkvm_smmu *smmu, u64 evt[PKVM_SMMU_EVT_DWORDS])
+{
+	struct arm_smccc_1_2_regs args = {
+		.a0 = KVM_HOST_SMCCC_FUNC(__pkvm_smmu_pop_event),
+		.a1 = smmu->hyp_idx,
+	};
+	struct arm_smccc_1_2_regs res;
+
+	arm_smccc_1_2_hvc(&args, &res);
+	if (res.a0 != SMCCC_RET_SUCCESS)
+		return -EPERM;
+	evt[0] = res.a2;
+	evt[1] = res.a3;
+	evt[2] = res.a4;
+	evt[3] = res.a5;
+	return (int)res.a1;
+}
+
+static void pkvm_smmu_report_event(struct pkvm_smmu *smmu, const u64 *evt,
+				   unsigned int repeats)
+{
+	if (!__ratelimit(&smmu->evt_rs))
+		return;
+	dev_err(smmu->dev,
+		"event 0x%02llx sid 0x%llx addr 0x%016llx [%016llx %016llx %016llx %016llx]\n",
+		FIELD_GET(EVTQ_0_ID, evt[0]), FIELD_GET(EVTQ_0_SID, evt[0]),
+		evt[2], evt[0], evt[1], evt[2], evt[3]);
+	if (repeats)
+		dev_err(smmu->dev, "the event above repeated %u more times\n", repeats);
+}
+
+/*
+ * A single DMA may fault once per access: identical consecutive records are
+ * reported once, with a count.
+ */
+static irqreturn_t pkvm_smmu_evtq_thread(int irq, void *cookie)
+{
+	u64 evt[PKVM_SMMU_EVT_DWORDS], last[PKVM_SMMU_EVT_DWORDS];
+	struct pkvm_smmu *smmu = cookie;
+	unsigned int repeats = 0;
+	bool have_last = false;
+	int i, ret;
+
+	for (i = 0; i < PKVM_SMMU_EVTQ_BUDGET; i++) {
+		ret = pkvm_smmu_pop_event(smmu, evt);
+		if (ret <= 0)
+			break;
+		if (ret == 2)
+			dev_err_ratelimited(smmu->dev, "event queue overflow: events lost\n");
+		if (have_last && !memcmp(evt, last, sizeof(evt))) {
+			repeats++;
+			continue;
+		}
+		if (have_last)
+			pkvm_smmu_report_event(smmu, last, repeats);
+		memcpy(last, evt, sizeof(evt));
+		have_last = true;
+		repeats = 0;
+	}
+	if (have_last)
+		pkvm_smmu_report_event(smmu, last, repeats);
+	return IRQ_HANDLED;
+}
+
+static int pkvm_smmu_setup_irqs(struct platform_device *pdev, struct pkvm_smmu *smmu)
+{
+	int irq;
+
+	irq = platform_get_irq_byname_optional(pdev, "eventq");
+	if (irq < 0)
+		irq = platform_get_irq_byname_optional(pdev, "combined");
+	if (irq < 0)
+		return irq;
+	return request_threaded_irq(irq, NULL, pkvm_smmu_evtq_thread, IRQF_ONESHOT,
+				    "pkvm-smmu-evtq", smmu);
 }
 
 static int pkvm_smmu_give_to_hyp(struct pkvm_smmu *smmu)
@@ -188,6 +276,7 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 		return -ENOMEM;
 	smmu->dev = dev;
 	smmu->mmio = res->start;
+	ratelimit_state_init(&smmu->evt_rs, 5 * HZ, 20);
 
 	ret = pkvm_smmu_give_to_hyp(smmu);
 	if (ret < 0) {
@@ -209,6 +298,9 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	ret = iommu_device_register(&smmu->iommu, &pkvm_smmu_ops, dev);
 	if (ret)
 		goto err_unlist;
+	/* Last: the SMMU and its driver data outlive the interrupt from here on. */
+	if (pkvm_smmu_setup_irqs(pdev, smmu))
+		dev_warn(dev, "cannot request the event interrupt: faults will not be reported\n");
 	dev_info(dev, "SMMUv3 at %pa owned by the hypervisor (index %d)\n",
 		 &smmu->mmio, smmu->hyp_idx);
 	return 0;

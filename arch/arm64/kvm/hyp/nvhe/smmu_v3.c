@@ -16,6 +16,7 @@
  * Commands are submitted with a CMD_SYNC and polled for a bounded time.
  */
 #include <linux/bitfield.h>
+#include <linux/nospec.h>
 
 #include <asm/arch_timer.h>
 #include <asm/kvm_hyp.h>
@@ -354,6 +355,18 @@ static int smmu_reset(struct hyp_smmu *smmu)
 	if (ret)
 		return ret;
 
+	/*
+	 * Events and global errors raise the SMMU's wired interrupts, which the
+	 * host handles by asking for the events (__pkvm_smmu_pop_event). No MSI:
+	 * the host must not choose where the SMMU writes.
+	 */
+	smmu_write64(smmu, ARM_SMMU_EVTQ_IRQ_CFG0, 0);
+	smmu_write64(smmu, ARM_SMMU_GERROR_IRQ_CFG0, 0);
+	ret = smmu_write_ack(smmu, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK,
+			     IRQ_CTRL_EVTQ_IRQEN | IRQ_CTRL_GERROR_IRQEN);
+	if (ret)
+		return ret;
+
 	cr0 |= CR0_SMMUEN;
 	return smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, cr0);
 }
@@ -498,5 +511,71 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 	ret = smmu->idx;
 unlock:
 	hyp_spin_unlock(&hyp_smmus_lock);
+	return ret;
+}
+
+/* The SMMU at host-supplied index @idx, if it is live. */
+static struct hyp_smmu *smmu_get_live(u64 idx)
+{
+	struct hyp_smmu *smmu;
+
+	if (idx >= PKVM_SMMU_MAX)
+		return NULL;
+	smmu = &hyp_smmus[array_index_nospec(idx, PKVM_SMMU_MAX)];
+	/* Written before pKVM finalised, read-only since. */
+	if (READ_ONCE(smmu->state) != HYP_SMMU_LIVE)
+		return NULL;
+	return smmu;
+}
+
+/**
+ * __pkvm_smmu_pop_event() - Take the oldest record from an SMMU's event queue.
+ * @idx:	The SMMU's index, as returned by __pkvm_smmu_register().
+ * @evt:	Filled with the record's four double words.
+ *
+ * Return: 1 with a record, 0 if the queue is empty, 2 with a record when
+ * records were lost to an overflow before it, or a negative errno.
+ */
+int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS])
+{
+	struct hyp_smmu *smmu = smmu_get_live(idx);
+	unsigned int qmask, i;
+	u32 prod, cons;
+	u64 *ent;
+	int ret = 1;
+
+	BUILD_BUG_ON(PKVM_SMMU_EVT_DWORDS != EVTQ_ENT_DWORDS);
+	if (!smmu)
+		return -EINVAL;
+
+	hyp_spin_lock(&smmu->lock);
+	qmask = (2U << smmu->evtq_shift) - 1;
+	prod = smmu_read(smmu, smmu_page1(ARM_SMMU_EVTQ_PROD));
+	cons = smmu_read(smmu, smmu_page1(ARM_SMMU_EVTQ_CONS));
+	if ((prod ^ cons) & Q_OVERFLOW_FLAG) {
+		/* Acknowledge the overflow: CONS.OVACKFLG follows PROD.OVFLG. */
+		cons = (cons & ~Q_OVERFLOW_FLAG) | (prod & Q_OVERFLOW_FLAG);
+		ret = 2;
+	}
+	if ((prod & qmask) == (cons & qmask)) {
+		smmu_write(smmu, smmu_page1(ARM_SMMU_EVTQ_CONS), cons);
+		ret = 0;
+		goto unlock;
+	}
+
+	/* Read the record only after seeing PROD move past it. */
+	dma_rmb();
+	ent = smmu->evtq + (cons & ((1U << smmu->evtq_shift) - 1)) * EVTQ_ENT_DWORDS;
+	if (!(smmu->features & HYP_SMMU_FEAT_COHERENT))
+		kvm_flush_dcache_to_poc(ent, EVTQ_ENT_DWORDS * 8);
+	for (i = 0; i < EVTQ_ENT_DWORDS; i++)
+		evt[i] = le64_to_cpu(READ_ONCE(ent[i]));
+
+	/* The record is consumed before the SMMU may overwrite it. */
+	mb();
+	cons = (cons & Q_OVERFLOW_FLAG) | (((cons & qmask) + 1) & qmask);
+	smmu_write(smmu, smmu_page1(ARM_SMMU_EVTQ_CONS), cons);
+unlock:
+	hyp_spin_unlock(&smmu->lock);
 	return ret;
 }

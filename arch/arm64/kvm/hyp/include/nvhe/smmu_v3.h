@@ -59,9 +59,15 @@ extern struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
 
 int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 			 u64 *pages_needed);
+int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS]);
 #else
 static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
 				       u64 nr_pages, u64 *pages_needed)
+{
+	return -ENODEV;
+}
+
+static inline int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS])
 {
 	return -ENODEV;
 }
