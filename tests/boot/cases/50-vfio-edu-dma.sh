@@ -1,14 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# smmu: stock
 # DMA through VFIO's group API (type1 container) with the edu devices: each device
 # alone, then all four in one container (one IOMMU domain may span their three
 # SMMUs). edu_dma checks that data moves RAM -> device -> RAM through the IOMMU and
 # that after unmap a DMA write or read through any of the devices reaches nothing
 # (a missed IOTLB invalidation shows as data arriving). Two deliberately broken runs
 # (a buffer left unmapped, the unmaps skipped) must fail, which shows that the checks
-# can fail. Limited to the stock SMMU driver until the pKVM host driver forwards
-# paging domains to the hypervisor.
+# can fail. Runs with both SMMU drivers: with the hypervisor owning the SMMUs, the
+# container's domains are hypervisor domains and every map/unmap a hypercall.
 
 # The edu devices (1234:11e8), by PCI address.
 edu_list() {

@@ -9,6 +9,7 @@
 #ifndef __ARM64_KVM_PKVM_SMMU_H__
 #define __ARM64_KVM_PKVM_SMMU_H__
 
+#include <linux/bits.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
 
@@ -39,5 +40,22 @@
  * x2..x5: the record's four double words (Arm IHI 0070, 7.3 "Event records").
  */
 #define PKVM_SMMU_EVT_DWORDS		4
+
+/*
+ * IOMMU domains (docs/hypercalls.md). Domain ids are chosen by the
+ * hypervisor. A call that needs hypervisor memory returns -ENOMEM with the
+ * number of pages in a result register; the host adds them with
+ * __pkvm_iommu_topup and repeats the call, which is safe to repeat.
+ */
+#define PKVM_IOMMU_MAX_DOMAINS		1024
+#define PKVM_IOMMU_DOMAIN_S2		1
+#define PKVM_IOMMU_PROT_READ		BIT(0)
+#define PKVM_IOMMU_PROT_WRITE		BIT(1)
+/* Pages one __pkvm_iommu_map or __pkvm_iommu_unmap call covers at most. */
+#define PKVM_IOMMU_MAP_MAX_PAGES	512ULL
+/* Pages one __pkvm_iommu_topup or __pkvm_iommu_reclaim call moves at most. */
+#define PKVM_IOMMU_TOPUP_MAX		1024
+/* Input address bits of every domain. */
+#define PKVM_IOMMU_IAS			39
 
 #endif /* __ARM64_KVM_PKVM_SMMU_H__ */

@@ -7,13 +7,19 @@
  * an IOMMU device whose operations are hypercalls. Outside protected mode,
  * probe declines and the stock arm-smmu-v3 driver takes the device.
  *
- * Until paging domains are forwarded to the hypervisor, this driver is
- * opt-in with "pkvm_smmu=on" on the kernel command line, and every device
- * behind a hypervisor-owned SMMU sits in a blocking domain: the hypervisor's
- * stream table aborts every stream.
+ * Domains: a device starts in a static blocking domain (the hypervisor's
+ * stream table aborts every stream). Paging domains (for VFIO and iommufd)
+ * are stage-2 domains in the hypervisor: alloc, attach, map and unmap are
+ * hypercalls, and the hypervisor checks that every mapped page is the host's.
+ * When a call needs hypervisor memory it says how many pages; the driver
+ * donates them (__pkvm_iommu_topup) and repeats the call.
+ *
+ * This driver is opt-in with "pkvm_smmu=on" on the kernel command line while
+ * the identity domain for host DMA is missing.
  */
 #include <linux/arm-smccc.h>
 #include <linux/bitfield.h>
+#include <linux/debugfs.h>
 #include <linux/interrupt.h>
 #include <linux/iommu.h>
 #include <linux/kvm_host.h>
@@ -21,6 +27,9 @@
 #include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/ratelimit.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include <asm/kvm_asm.h>
 #include <asm/kvm_pkvm_smmu.h>
@@ -29,6 +38,10 @@
 
 /* Event records handled per interrupt: a faulting device cannot hog the thread. */
 #define PKVM_SMMU_EVTQ_BUDGET	256
+/* Pages donated per __pkvm_iommu_topup call. */
+#define PKVM_SMMU_TOPUP_BATCH	32
+/* Top-ups one operation may ask for before it gives up. */
+#define PKVM_SMMU_MAX_TOPUPS	16
 
 struct pkvm_smmu {
 	struct list_head	list;		/* pkvm_smmus_lock */
@@ -38,6 +51,25 @@ struct pkvm_smmu {
 	int			hyp_idx;
 	/* Fault reports of this SMMU: a faulting device cannot flood the log. */
 	struct ratelimit_state	evt_rs;
+};
+
+struct pkvm_smmu_domain {
+	struct iommu_domain	domain;
+	int			id;		/* the hypervisor's */
+	struct list_head	list;		/* pkvm_smmu_domains_lock */
+};
+
+/* Paging domains, for the debugfs view. */
+static LIST_HEAD(pkvm_smmu_domains);
+static DEFINE_MUTEX(pkvm_smmu_domains_lock);
+
+/* A device behind a hypervisor-owned SMMU. */
+struct pkvm_smmu_master {
+	struct pkvm_smmu	*smmu;
+	/* Attached paging domain, or NULL when blocked. The group's mutex. */
+	struct pkvm_smmu_domain	*domain;
+	unsigned int		num_sids;
+	u32			sids[] __counted_by(num_sids);
 };
 
 static bool pkvm_smmu_opt_in;
@@ -195,11 +227,282 @@ static struct pkvm_smmu *pkvm_smmu_get_by_fwnode(struct fwnode_handle *fwnode)
 	return found;
 }
 
+static inline struct pkvm_smmu_domain *to_pkvm_domain(struct iommu_domain *domain)
+{
+	return container_of(domain, struct pkvm_smmu_domain, domain);
+}
+
+/*
+ * A hypercall with up to five arguments; results 2 and 3 in @r2, @r3.
+ * Returns result 1 (an errno or a value), or -EPERM if the hypervisor
+ * refused the call itself.
+ */
+static long pkvm_smmu_hvc(unsigned long id, u64 a1, u64 a2, u64 a3, u64 a4,
+			  u64 a5, u64 *r2, u64 *r3)
+{
+	struct arm_smccc_1_2_regs args = {
+		.a0 = id, .a1 = a1, .a2 = a2, .a3 = a3, .a4 = a4, .a5 = a5,
+	};
+	struct arm_smccc_1_2_regs res;
+
+	arm_smccc_1_2_hvc(&args, &res);
+	if (res.a0 != SMCCC_RET_SUCCESS)
+		return -EPERM;
+	if (r2)
+		*r2 = res.a2;
+	if (r3)
+		*r3 = res.a3;
+	return (long)res.a1;
+}
+
+#define pkvm_iommu_hvc(fn, ...)						\
+	pkvm_smmu_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_##fn), __VA_ARGS__)
+
+static phys_addr_t pkvm_smmu_virt_to_phys(void *addr)
+{
+	return virt_to_phys(addr);
+}
+
+/*
+ * Give @nr pages to the hypervisor for IOMMU use. Pages it took are its own
+ * from then on; the others are freed.
+ */
+static int pkvm_smmu_topup(u64 nr, gfp_t gfp)
+{
+	void *pages[PKVM_SMMU_TOPUP_BATCH];
+	struct kvm_hyp_memcache mc;
+	unsigned int i, n;
+	u64 taken;
+	long ret;
+
+	while (nr) {
+		mc = (struct kvm_hyp_memcache) {};
+		n = min_t(u64, nr, PKVM_SMMU_TOPUP_BATCH);
+		for (i = 0; i < n; i++) {
+			pages[i] = (void *)__get_free_page(gfp);
+			if (!pages[i])
+				break;
+			push_hyp_memcache(&mc, pages[i], pkvm_smmu_virt_to_phys);
+		}
+		if (!i)
+			return -ENOMEM;
+		n = i;
+		taken = 0;
+		ret = pkvm_iommu_hvc(topup, mc.head, mc.nr_pages, 0, 0, 0, &taken, NULL);
+		/* The list is taken from its head: the last pushed page first. */
+		for (i = 0; i + taken < n; i++)
+			free_page((unsigned long)pages[i]);
+		if (ret)
+			return ret;
+		nr -= n;
+	}
+	return 0;
+}
+
+static void pkvm_smmu_domain_free(struct iommu_domain *domain)
+{
+	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
+	long ret;
+
+	mutex_lock(&pkvm_smmu_domains_lock);
+	list_del(&pdom->list);
+	mutex_unlock(&pkvm_smmu_domains_lock);
+	ret = pkvm_iommu_hvc(free_domain, pdom->id, 0, 0, 0, 0, NULL, NULL);
+	/* The core detached every device: the hypervisor keeps a busy domain. */
+	WARN_ON(ret);
+	kfree(pdom);
+}
+
+static int pkvm_smmu_attach_sids(struct pkvm_smmu_domain *pdom,
+				 struct pkvm_smmu_master *master,
+				 unsigned int n)
+{
+	unsigned int i, topups = 0;
+	u64 needed;
+	long ret;
+
+	for (i = 0; i < n; i++) {
+		needed = 0;
+		ret = pkvm_iommu_hvc(attach, pdom->id, master->smmu->hyp_idx,
+				     master->sids[i], 0, 0, &needed, NULL);
+		if (ret == -ENOMEM && needed && topups++ < PKVM_SMMU_MAX_TOPUPS) {
+			ret = pkvm_smmu_topup(needed, GFP_KERNEL);
+			if (!ret) {
+				i--;
+				continue;
+			}
+		}
+		if (ret)
+			goto err_detach;
+	}
+	return 0;
+
+err_detach:
+	while (i--)
+		pkvm_iommu_hvc(detach, pdom->id, master->smmu->hyp_idx,
+			       master->sids[i], 0, 0, NULL, NULL);
+	return ret;
+}
+
+static void pkvm_smmu_detach_master(struct pkvm_smmu_master *master)
+{
+	struct pkvm_smmu_domain *pdom = master->domain;
+	unsigned int i;
+
+	if (!pdom)
+		return;
+	/* Detach cannot fail for a stream that is attached. */
+	for (i = 0; i < master->num_sids; i++)
+		WARN_ON(pkvm_iommu_hvc(detach, pdom->id, master->smmu->hyp_idx,
+				       master->sids[i], 0, 0, NULL, NULL));
+	master->domain = NULL;
+}
+
+static int pkvm_smmu_attach_paging(struct iommu_domain *domain,
+				   struct device *dev,
+				   struct iommu_domain *old)
+{
+	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
+	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
+	struct pkvm_smmu_domain *prev = master->domain;
+	int ret;
+
+	if (prev == pdom)
+		return 0;
+	/* The hypervisor moves a stream between domains through "aborting". */
+	pkvm_smmu_detach_master(master);
+	ret = pkvm_smmu_attach_sids(pdom, master, master->num_sids);
+	if (ret) {
+		if (prev && !pkvm_smmu_attach_sids(prev, master, master->num_sids))
+			master->domain = prev;
+		return ret;
+	}
+	master->domain = pdom;
+	return 0;
+}
+
+static int pkvm_smmu_map_pages(struct iommu_domain *domain, unsigned long iova,
+			       phys_addr_t paddr, size_t pgsize, size_t pgcount,
+			       int prot, gfp_t gfp, size_t *mapped)
+{
+	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
+	size_t size = pgsize * pgcount;
+	unsigned int topups = 0;
+	u64 hprot = 0, done, needed;
+	long ret = 0;
+
+	if (prot & IOMMU_READ)
+		hprot |= PKVM_IOMMU_PROT_READ;
+	if (prot & IOMMU_WRITE)
+		hprot |= PKVM_IOMMU_PROT_WRITE;
+
+	while (size) {
+		done = 0;
+		needed = 0;
+		ret = pkvm_iommu_hvc(map, pdom->id, iova, paddr, size, hprot,
+				     &done, &needed);
+		iova += done;
+		paddr += done;
+		size -= done;
+		*mapped += done;
+		if (ret == -ENOMEM && needed && topups++ < PKVM_SMMU_MAX_TOPUPS)
+			ret = pkvm_smmu_topup(needed, gfp);
+		if (ret)
+			break;
+		/* Every call maps something or fails: the loop always advances. */
+		if (WARN_ON_ONCE(!done && !needed))
+			return -EIO;
+	}
+	return ret;
+}
+
+static size_t pkvm_smmu_unmap_pages(struct iommu_domain *domain,
+				    unsigned long iova, size_t pgsize,
+				    size_t pgcount,
+				    struct iommu_iotlb_gather *gather)
+{
+	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
+	size_t size = pgsize * pgcount, unmapped = 0;
+	u64 done;
+	long ret;
+
+	/* The hypervisor invalidates every SMMU before it returns. */
+	while (unmapped < size) {
+		done = 0;
+		ret = pkvm_iommu_hvc(unmap, pdom->id, iova + unmapped,
+				     size - unmapped, 0, 0, &done, NULL);
+		unmapped += done;
+		if (ret || !done)
+			break;
+	}
+	return unmapped;
+}
+
+static phys_addr_t pkvm_smmu_iova_to_phys(struct iommu_domain *domain,
+					  dma_addr_t iova)
+{
+	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
+	u64 phys = 0;
+
+	if (pkvm_iommu_hvc(iova_to_phys, pdom->id, iova, 0, 0, 0, &phys, NULL))
+		return 0;
+	return phys;
+}
+
+static const struct iommu_domain_ops pkvm_smmu_paging_ops = {
+	.attach_dev	= pkvm_smmu_attach_paging,
+	.map_pages	= pkvm_smmu_map_pages,
+	.unmap_pages	= pkvm_smmu_unmap_pages,
+	.iova_to_phys	= pkvm_smmu_iova_to_phys,
+	.free		= pkvm_smmu_domain_free,
+};
+
+static struct iommu_domain *pkvm_smmu_domain_alloc_paging(struct device *dev)
+{
+	struct pkvm_smmu_domain *pdom;
+	unsigned int topups = 0;
+	u64 needed;
+	long ret;
+
+	pdom = kzalloc_obj(*pdom);
+	if (!pdom)
+		return ERR_PTR(-ENOMEM);
+
+	for (;;) {
+		needed = 0;
+		ret = pkvm_iommu_hvc(alloc_domain, PKVM_IOMMU_DOMAIN_S2, 0, 0, 0, 0,
+				     &needed, NULL);
+		if (ret != -ENOMEM || !needed || topups++ >= PKVM_SMMU_MAX_TOPUPS)
+			break;
+		ret = pkvm_smmu_topup(needed, GFP_KERNEL);
+		if (ret)
+			break;
+	}
+	if (ret < 0) {
+		kfree(pdom);
+		return ERR_PTR(ret);
+	}
+	pdom->id = ret;
+	pdom->domain.ops = &pkvm_smmu_paging_ops;
+	/* Page mappings only, so that unmap never splits a block. */
+	pdom->domain.pgsize_bitmap = SZ_4K;
+	pdom->domain.geometry.aperture_start = 0;
+	pdom->domain.geometry.aperture_end = BIT_ULL(PKVM_IOMMU_IAS) - 1;
+	pdom->domain.geometry.force_aperture = true;
+	mutex_lock(&pkvm_smmu_domains_lock);
+	list_add_tail(&pdom->list, &pkvm_smmu_domains);
+	mutex_unlock(&pkvm_smmu_domains_lock);
+	return &pdom->domain;
+}
+
 static int pkvm_smmu_attach_blocked(struct iommu_domain *domain,
 				    struct device *dev,
 				    struct iommu_domain *old)
 {
-	/* The hypervisor's stream table aborts every stream of this device. */
+	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
+
+	/* With no STE, the hypervisor's stream table aborts the streams. */
+	pkvm_smmu_detach_master(master);
 	return 0;
 }
 
@@ -215,6 +518,7 @@ static struct iommu_domain pkvm_smmu_blocked_domain = {
 static struct iommu_device *pkvm_smmu_probe_device(struct device *dev)
 {
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+	struct pkvm_smmu_master *master;
 	struct pkvm_smmu *smmu;
 
 	if (!fwspec || !fwspec->num_ids)
@@ -222,11 +526,29 @@ static struct iommu_device *pkvm_smmu_probe_device(struct device *dev)
 	smmu = pkvm_smmu_get_by_fwnode(fwspec->iommu_fwnode);
 	if (!smmu)
 		return ERR_PTR(-ENODEV);
+
+	master = kzalloc_flex(*master, sids, fwspec->num_ids);
+	if (!master)
+		return ERR_PTR(-ENOMEM);
+	master->smmu = smmu;
+	master->num_sids = fwspec->num_ids;
+	memcpy(master->sids, fwspec->ids, fwspec->num_ids * sizeof(*fwspec->ids));
+	dev_iommu_priv_set(dev, master);
 	return &smmu->iommu;
 }
 
 static void pkvm_smmu_release_device(struct device *dev)
 {
+	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
+
+	pkvm_smmu_detach_master(master);
+	kfree(master);
+}
+
+static bool pkvm_smmu_capable(struct device *dev, enum iommu_cap cap)
+{
+	/* The hypervisor only attaches SMMUs whose table walks are coherent. */
+	return cap == IOMMU_CAP_CACHE_COHERENCY;
 }
 
 static struct iommu_group *pkvm_smmu_device_group(struct device *dev)
@@ -245,12 +567,142 @@ static int pkvm_smmu_of_xlate(struct device *dev,
 static const struct iommu_ops pkvm_smmu_ops = {
 	.blocked_domain		= &pkvm_smmu_blocked_domain,
 	.default_domain		= &pkvm_smmu_blocked_domain,
+	.capable		= pkvm_smmu_capable,
+	.domain_alloc_paging	= pkvm_smmu_domain_alloc_paging,
 	.probe_device		= pkvm_smmu_probe_device,
 	.release_device		= pkvm_smmu_release_device,
 	.device_group		= pkvm_smmu_device_group,
 	.of_xlate		= pkvm_smmu_of_xlate,
 	.owner			= THIS_MODULE,
 };
+
+#ifdef CONFIG_PKVM_SMMU_V3_DEBUGFS
+/*
+ * debugfs/pkvm-smmu/domains: each paging domain as the hypervisor sees it,
+ * one line per SMMU with streams: its VMID there, its streams, and the root
+ * of the domain's one page table.
+ */
+static int pkvm_smmu_domains_show(struct seq_file *m, void *unused)
+{
+	struct pkvm_smmu_domain *pdom;
+	u64 info0, root;
+	int idx;
+
+	mutex_lock(&pkvm_smmu_domains_lock);
+	list_for_each_entry(pdom, &pkvm_smmu_domains, list) {
+		for (idx = 0; idx < PKVM_SMMU_MAX; idx++) {
+			info0 = 0;
+			root = 0;
+			if (pkvm_iommu_hvc(domain_info, pdom->id, idx, 0, 0, 0,
+					   &info0, &root))
+				break;
+			if (!(info0 >> 16))
+				continue;
+			seq_printf(m, "domain %d smmu %d vmid %llu streams %llu root 0x%llx\n",
+				   pdom->id, idx, info0 & 0xffff, info0 >> 16, root);
+		}
+	}
+	mutex_unlock(&pkvm_smmu_domains_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pkvm_smmu_domains);
+
+/*
+ * debugfs/pkvm-smmu/hvc: issue one raw hypercall, for tests that play a
+ * hostile host. Write "NAME a1 [a2 ...]", read back "x1 x2 x3". The
+ * hypervisor must already withstand anything the host kernel can send; this
+ * only makes such calls reachable from a test script. "topup N" donates N
+ * pages the way the driver does.
+ */
+static const struct {
+	const char	*name;
+	unsigned long	id;
+} pkvm_smmu_hvcs[] = {
+#define HVC(n)	{ #n, KVM_HOST_SMCCC_FUNC(__pkvm_##n) }
+	HVC(smmu_register), HVC(smmu_pop_event), HVC(iommu_topup),
+	HVC(iommu_reclaim), HVC(iommu_alloc_domain), HVC(iommu_free_domain),
+	HVC(iommu_attach), HVC(iommu_detach), HVC(iommu_map), HVC(iommu_unmap),
+	HVC(iommu_iova_to_phys), HVC(iommu_domain_info), HVC(host_share_hyp),
+	HVC(host_unshare_hyp),
+#undef HVC
+};
+
+static DEFINE_MUTEX(pkvm_smmu_hvc_lock);
+static long pkvm_smmu_hvc_res[3];	/* pkvm_smmu_hvc_lock */
+
+static ssize_t pkvm_smmu_hvc_write(struct file *file, const char __user *ubuf,
+				   size_t count, loff_t *ppos)
+{
+	char buf[160], name[32];
+	u64 a[5] = {}, r2 = 0, r3 = 0;
+	long ret = -EINVAL;
+	unsigned int i;
+	int n;
+
+	if (count >= sizeof(buf))
+		return -E2BIG;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	n = sscanf(buf, "%31s %lli %lli %lli %lli %lli", name, &a[0], &a[1],
+		   &a[2], &a[3], &a[4]);
+	if (n < 1)
+		return -EINVAL;
+
+	if (!strcmp(name, "topup")) {
+		ret = pkvm_smmu_topup(a[0], GFP_KERNEL);
+	} else {
+		for (i = 0; i < ARRAY_SIZE(pkvm_smmu_hvcs); i++) {
+			if (!strcmp(name, pkvm_smmu_hvcs[i].name))
+				break;
+		}
+		if (i == ARRAY_SIZE(pkvm_smmu_hvcs))
+			return -ENOENT;
+		ret = pkvm_smmu_hvc(pkvm_smmu_hvcs[i].id, a[0], a[1], a[2],
+				    a[3], a[4], &r2, &r3);
+	}
+	mutex_lock(&pkvm_smmu_hvc_lock);
+	pkvm_smmu_hvc_res[0] = ret;
+	pkvm_smmu_hvc_res[1] = r2;
+	pkvm_smmu_hvc_res[2] = r3;
+	mutex_unlock(&pkvm_smmu_hvc_lock);
+	return count;
+}
+
+static ssize_t pkvm_smmu_hvc_read(struct file *file, char __user *ubuf,
+				  size_t count, loff_t *ppos)
+{
+	char buf[80];
+	int len;
+
+	mutex_lock(&pkvm_smmu_hvc_lock);
+	len = scnprintf(buf, sizeof(buf), "%ld 0x%lx 0x%lx\n", pkvm_smmu_hvc_res[0],
+			pkvm_smmu_hvc_res[1], pkvm_smmu_hvc_res[2]);
+	mutex_unlock(&pkvm_smmu_hvc_lock);
+	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
+}
+
+static const struct file_operations pkvm_smmu_hvc_fops = {
+	.write	= pkvm_smmu_hvc_write,
+	.read	= pkvm_smmu_hvc_read,
+	.llseek	= default_llseek,
+};
+
+static void pkvm_smmu_debugfs_init(void)
+{
+	static struct dentry *dir;
+
+	if (dir)
+		return;
+	dir = debugfs_create_dir("pkvm-smmu", NULL);
+	debugfs_create_file("domains", 0400, dir, NULL, &pkvm_smmu_domains_fops);
+	debugfs_create_file("hvc", 0600, dir, NULL, &pkvm_smmu_hvc_fops);
+}
+#else
+static void pkvm_smmu_debugfs_init(void)
+{
+}
+#endif
 
 static int pkvm_smmu_probe(struct platform_device *pdev)
 {
@@ -271,7 +723,7 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	}
 
 	/* Not devm: the SMMU stays the hypervisor's whatever happens below. */
-	smmu = kzalloc(sizeof(*smmu), GFP_KERNEL);
+	smmu = kzalloc_obj(*smmu);
 	if (!smmu)
 		return -ENOMEM;
 	smmu->dev = dev;
@@ -301,6 +753,7 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	/* Last: the SMMU and its driver data outlive the interrupt from here on. */
 	if (pkvm_smmu_setup_irqs(pdev, smmu))
 		dev_warn(dev, "cannot request the event interrupt: faults will not be reported\n");
+	pkvm_smmu_debugfs_init();
 	dev_info(dev, "SMMUv3 at %pa owned by the hypervisor (index %d)\n",
 		 &smmu->mmio, smmu->hyp_idx);
 	return 0;

@@ -25,6 +25,7 @@
 
 #include <nvhe/mem_protect.h>
 #include <nvhe/mm.h>
+#include <nvhe/smmu_tags.h>
 #include <nvhe/smmu_v3.h>
 
 #include "arm-smmu-v3.h"
@@ -36,6 +37,9 @@
 #define HYP_SMMU_MAX_LINEAR_SID_BITS	10
 /* The largest L1 stream table we accept: 8192 descriptors, 64 KiB. */
 #define HYP_SMMU_MAX_L1_SHIFT	13
+/* Level-2 stream tables of 64 STEs: one page each, taken from the IOMMU memcache. */
+#define HYP_SMMU_STRTAB_SPLIT	6
+#define HYP_SMMU_L2_STES	BIT(HYP_SMMU_STRTAB_SPLIT)
 /* Polling bound for register acknowledgements and CMD_SYNC. */
 #define HYP_SMMU_POLL_MS	100
 
@@ -222,6 +226,12 @@ static int smmu_probe_features(struct hyp_smmu *smmu)
 		smmu->features |= HYP_SMMU_FEAT_HYP;
 	if (idr3 & IDR3_RIL)
 		smmu->features |= HYP_SMMU_FEAT_RANGE_INV;
+	if (idr3 & IDR3_FWB)
+		smmu->features |= HYP_SMMU_FEAT_FWB;
+	smmu->oas_enc = FIELD_GET(IDR5_OAS, idr5);
+	if (smmu->oas_enc > IDR5_OAS_52_BIT)
+		return -ENODEV;
+	smmu->vmid_bits = idr0 & IDR0_VMID16 ? 16 : 8;
 
 	if (FIELD_GET(IDR1_CMDQS, idr1) < HYP_SMMU_CMDQ_SHIFT ||
 	    FIELD_GET(IDR1_EVTQS, idr1) < HYP_SMMU_EVTQ_SHIFT)
@@ -231,11 +241,11 @@ static int smmu_probe_features(struct hyp_smmu *smmu)
 
 	smmu->sid_bits = FIELD_GET(IDR1_SIDSIZE, idr1);
 	if (smmu->features & HYP_SMMU_FEAT_2LVL_STRTAB) {
-		l1_shift = smmu->sid_bits > STRTAB_SPLIT ?
-			   smmu->sid_bits - STRTAB_SPLIT : 0;
+		l1_shift = smmu->sid_bits > HYP_SMMU_STRTAB_SPLIT ?
+			   smmu->sid_bits - HYP_SMMU_STRTAB_SPLIT : 0;
 		/* Streams above what the L1 table covers stay unusable. */
 		l1_shift = min(l1_shift, HYP_SMMU_MAX_L1_SHIFT);
-		smmu->sid_bits = min(smmu->sid_bits, l1_shift + STRTAB_SPLIT);
+		smmu->sid_bits = min(smmu->sid_bits, l1_shift + HYP_SMMU_STRTAB_SPLIT);
 		smmu->strtab_l1_entries = 1U << l1_shift;
 		smmu->strtab_log2size = smmu->sid_bits;
 	} else {
@@ -253,21 +263,30 @@ static size_t smmu_strtab_size(struct hyp_smmu *smmu)
 	return (1UL << smmu->sid_bits) * sizeof(struct arm_smmu_ste);
 }
 
-/* Pages the host donates at registration: stream table, command and event queue. */
+/*
+ * Pages the host donates at registration: stream table, command and event
+ * queue, and the VMID bitmap.
+ */
 static u64 smmu_pages_needed(struct hyp_smmu *smmu)
 {
 	return PAGE_ALIGN(smmu_strtab_size(smmu)) / PAGE_SIZE +
 	       PAGE_ALIGN(CMDQ_ENT_DWORDS * 8UL << smmu->cmdq_shift) / PAGE_SIZE +
-	       PAGE_ALIGN(EVTQ_ENT_DWORDS * 8UL << smmu->evtq_shift) / PAGE_SIZE;
+	       PAGE_ALIGN(EVTQ_ENT_DWORDS * 8UL << smmu->evtq_shift) / PAGE_SIZE +
+	       PAGE_ALIGN(smmu_tag_space_map_size(smmu->vmid_bits)) / PAGE_SIZE;
 }
 
-static void smmu_place_tables(struct hyp_smmu *smmu, void *mem)
+static int smmu_place_tables(struct hyp_smmu *smmu, void *mem)
 {
+	size_t map_size = smmu_tag_space_map_size(smmu->vmid_bits);
+
 	smmu->strtab = mem;
 	mem += PAGE_ALIGN(smmu_strtab_size(smmu));
 	smmu->cmdq = mem;
 	mem += PAGE_ALIGN(CMDQ_ENT_DWORDS * 8UL << smmu->cmdq_shift);
 	smmu->evtq = mem;
+	mem += PAGE_ALIGN(EVTQ_ENT_DWORDS * 8UL << smmu->evtq_shift);
+	return smmu_tag_space_init(&smmu->vmids, smmu->vmid_bits, mem, map_size,
+				   &smmu->lock);
 }
 
 static int smmu_disable(struct hyp_smmu *smmu)
@@ -315,7 +334,7 @@ static int smmu_reset(struct hyp_smmu *smmu)
 		     (__hyp_pa(smmu->strtab) & STRTAB_BASE_ADDR_MASK) | STRTAB_BASE_RA);
 	if (smmu->features & HYP_SMMU_FEAT_2LVL_STRTAB)
 		cfg = FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_2LVL) |
-		      FIELD_PREP(STRTAB_BASE_CFG_SPLIT, STRTAB_SPLIT);
+		      FIELD_PREP(STRTAB_BASE_CFG_SPLIT, HYP_SMMU_STRTAB_SPLIT);
 	else
 		cfg = FIELD_PREP(STRTAB_BASE_CFG_FMT, STRTAB_BASE_CFG_FMT_LINEAR);
 	cfg |= FIELD_PREP(STRTAB_BASE_CFG_LOG2SIZE, smmu->strtab_log2size);
@@ -491,12 +510,13 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 		goto unlock;
 
 	smmu->nr_pages = nr_pages;
-	smmu_place_tables(smmu, hyp_phys_to_virt(hyp_pfn_to_phys(pfn)));
-	memset(smmu->strtab, 0, nr_pages * PAGE_SIZE);
+	memset(hyp_phys_to_virt(hyp_pfn_to_phys(pfn)), 0, nr_pages * PAGE_SIZE);
+	ret = smmu_place_tables(smmu, hyp_phys_to_virt(hyp_pfn_to_phys(pfn)));
 	smmu_sync_to_device(smmu, smmu->strtab, nr_pages * PAGE_SIZE);
 
 	hyp_spin_lock(&smmu->lock);
-	ret = smmu_reset(smmu);
+	if (!ret)
+		ret = smmu_reset(smmu);
 	hyp_spin_unlock(&smmu->lock);
 	if (ret) {
 		/*
@@ -515,7 +535,7 @@ unlock:
 }
 
 /* The SMMU at host-supplied index @idx, if it is live. */
-static struct hyp_smmu *smmu_get_live(u64 idx)
+struct hyp_smmu *hyp_smmu_get(u64 idx)
 {
 	struct hyp_smmu *smmu;
 
@@ -538,7 +558,7 @@ static struct hyp_smmu *smmu_get_live(u64 idx)
  */
 int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS])
 {
-	struct hyp_smmu *smmu = smmu_get_live(idx);
+	struct hyp_smmu *smmu = hyp_smmu_get(idx);
 	unsigned int qmask, i;
 	u32 prod, cons;
 	u64 *ent;
@@ -576,6 +596,225 @@ int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS])
 	cons = (cons & Q_OVERFLOW_FLAG) | (((cons & qmask) + 1) & qmask);
 	smmu_write(smmu, smmu_page1(ARM_SMMU_EVTQ_CONS), cons);
 unlock:
+	hyp_spin_unlock(&smmu->lock);
+	return ret;
+}
+
+/*
+ * The STE of @sid, allocating its level-2 table with @alloc if it has none
+ * (NULL without @alloc). The caller checked @sid against sid_bits.
+ */
+static struct arm_smmu_ste *smmu_ste_locked(struct hyp_smmu *smmu, u32 sid,
+					    void *(*alloc)(void *arg), void *arg)
+{
+	struct arm_smmu_strtab_l1 *l1;
+	struct arm_smmu_ste *l2;
+	u64 desc;
+
+	hyp_assert_lock_held(&smmu->lock);
+	if (!(smmu->features & HYP_SMMU_FEAT_2LVL_STRTAB))
+		return &((struct arm_smmu_ste *)smmu->strtab)[sid];
+
+	l1 = &((struct arm_smmu_strtab_l1 *)smmu->strtab)[sid >> HYP_SMMU_STRTAB_SPLIT];
+	desc = le64_to_cpu(l1->l2ptr);
+	if (!FIELD_GET(STRTAB_L1_DESC_SPAN, desc)) {
+		if (!alloc)
+			return NULL;
+		l2 = alloc(arg);
+		if (!l2)
+			return NULL;
+		/* An all-zero table: every STE in it aborts. */
+		smmu_sync_to_device(smmu, l2, PAGE_SIZE);
+		desc = (__hyp_pa(l2) & STRTAB_L1_DESC_L2PTR_MASK) |
+		       FIELD_PREP(STRTAB_L1_DESC_SPAN, HYP_SMMU_STRTAB_SPLIT + 1);
+		WRITE_ONCE(l1->l2ptr, cpu_to_le64(desc));
+		smmu_sync_to_device(smmu, l1, sizeof(*l1));
+	}
+	l2 = hyp_phys_to_virt(desc & STRTAB_L1_DESC_L2PTR_MASK);
+	return &l2[sid & (HYP_SMMU_L2_STES - 1)];
+}
+
+/*
+ * Can this SMMU walk a stage-2 table of @ias input bits that the CPU wrote?
+ * Its walks must be cache-coherent (nothing cleans the tables to the point of
+ * coherence yet) and its output size must cover the input size.
+ */
+bool hyp_smmu_s2_compatible(struct hyp_smmu *smmu, unsigned int ias)
+{
+	static const unsigned int oas_bits[] = { 32, 36, 40, 42, 44, 48, 52 };
+
+	return (smmu->features & HYP_SMMU_FEAT_COHERENT) &&
+	       oas_bits[smmu->oas_enc] >= ias;
+}
+
+bool hyp_smmu_sid_valid(struct hyp_smmu *smmu, u64 sid)
+{
+	return sid < (1ULL << smmu->sid_bits);
+}
+
+/* Pages that installing an STE for @sid takes: its level-2 table, if missing. */
+int hyp_smmu_ste_pages(struct hyp_smmu *smmu, u32 sid)
+{
+	int pages;
+
+	hyp_spin_lock(&smmu->lock);
+	pages = smmu_ste_locked(smmu, sid, NULL, NULL) ? 0 : 1;
+	hyp_spin_unlock(&smmu->lock);
+	return pages;
+}
+
+static int smmu_cfgi_ste_locked(struct hyp_smmu *smmu, u32 sid)
+{
+	struct arm_smmu_cmd cmd = arm_smmu_make_cmd_cfgi_ste(sid, true);
+
+	return smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);
+}
+
+/* The STE words of a stage-2 translation with @cfg. */
+static void smmu_make_s2_ste(struct hyp_smmu *smmu, const struct hyp_smmu_s2_cfg *cfg,
+			     u64 ste[STRTAB_STE_DWORDS])
+{
+	u64 vtcr = FIELD_PREP(STRTAB_STE_2_VTCR_S2T0SZ, 64 - cfg->ias) |
+		   FIELD_PREP(STRTAB_STE_2_VTCR_S2SL0, cfg->sl0) |
+		   FIELD_PREP(STRTAB_STE_2_VTCR_S2IR0, 1) |
+		   FIELD_PREP(STRTAB_STE_2_VTCR_S2OR0, 1) |
+		   FIELD_PREP(STRTAB_STE_2_VTCR_S2SH0, ARM_SMMU_SH_ISH) |
+		   FIELD_PREP(STRTAB_STE_2_VTCR_S2TG, 0) |
+		   FIELD_PREP(STRTAB_STE_2_VTCR_S2PS, smmu->oas_enc);
+
+	memset(ste, 0, STRTAB_STE_DWORDS * sizeof(u64));
+	ste[0] = STRTAB_STE_0_V |
+		 FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S2_TRANS);
+	ste[1] = FIELD_PREP(STRTAB_STE_1_SHCFG, STRTAB_STE_1_SHCFG_INCOMING);
+	if (cfg->fwb)
+		ste[1] |= STRTAB_STE_1_S2FWB;
+	ste[2] = FIELD_PREP(STRTAB_STE_2_S2VMID, cfg->vmid) |
+		 FIELD_PREP(STRTAB_STE_2_VTCR, vtcr) |
+		 STRTAB_STE_2_S2AA64 | STRTAB_STE_2_S2R;
+	ste[3] = cfg->root & STRTAB_STE_3_S2TTB_MASK;
+}
+
+/**
+ * hyp_smmu_install_ste() - Point stream @sid at a stage-2 translation.
+ *
+ * The stream must be aborting (no valid STE): moving a stream from one
+ * domain to another goes through detach. The words are written with the
+ * valid bit last, then the SMMU's cached copy is invalidated and synced.
+ *
+ * Return: 0, -EBUSY if the stream has a translation, -ENOMEM if its level-2
+ * table is missing and @alloc gave no page, or a command queue error.
+ */
+int hyp_smmu_install_ste(struct hyp_smmu *smmu, u32 sid,
+			 const struct hyp_smmu_s2_cfg *cfg,
+			 void *(*alloc)(void *arg), void *arg)
+{
+	u64 words[STRTAB_STE_DWORDS];
+	struct arm_smmu_ste *ste;
+	int i, ret;
+
+	smmu_make_s2_ste(smmu, cfg, words);
+	hyp_spin_lock(&smmu->lock);
+	ste = smmu_ste_locked(smmu, sid, alloc, arg);
+	ret = -ENOMEM;
+	if (!ste)
+		goto unlock;
+	ret = -EBUSY;
+	if (le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V)
+		goto unlock;
+
+	for (i = 1; i < STRTAB_STE_DWORDS; i++)
+		WRITE_ONCE(ste->data[i], cpu_to_le64(words[i]));
+	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	/* The SMMU may fetch the STE at any time: valid bit last. */
+	dma_wmb();
+	WRITE_ONCE(ste->data[0], cpu_to_le64(words[0]));
+	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	ret = smmu_cfgi_ste_locked(smmu, sid);
+unlock:
+	hyp_spin_unlock(&smmu->lock);
+	return ret;
+}
+
+/**
+ * hyp_smmu_clear_ste() - Make stream @sid abort again.
+ *
+ * Only an STE that translates through @cfg (same table and VMID) is cleared,
+ * so a stream is detached only from the domain it is attached to. On return
+ * 0 the SMMU no longer uses the old STE.
+ *
+ * Return: 0, -ENOENT if the stream does not translate through @cfg, or a
+ * command queue error.
+ */
+int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
+		       const struct hyp_smmu_s2_cfg *cfg)
+{
+	struct arm_smmu_ste *ste;
+	u64 w0, w2, w3;
+	int i, ret;
+
+	hyp_spin_lock(&smmu->lock);
+	ste = smmu_ste_locked(smmu, sid, NULL, NULL);
+	ret = -ENOENT;
+	if (!ste)
+		goto unlock;
+	w0 = le64_to_cpu(ste->data[0]);
+	w2 = le64_to_cpu(ste->data[2]);
+	w3 = le64_to_cpu(ste->data[3]);
+	if (!(w0 & STRTAB_STE_0_V) ||
+	    FIELD_GET(STRTAB_STE_0_CFG, w0) != STRTAB_STE_0_CFG_S2_TRANS ||
+	    FIELD_GET(STRTAB_STE_2_S2VMID, w2) != cfg->vmid ||
+	    (w3 & STRTAB_STE_3_S2TTB_MASK) != (cfg->root & STRTAB_STE_3_S2TTB_MASK))
+		goto unlock;
+
+	WRITE_ONCE(ste->data[0], 0);
+	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	ret = smmu_cfgi_ste_locked(smmu, sid);
+	for (i = 1; i < STRTAB_STE_DWORDS; i++)
+		WRITE_ONCE(ste->data[i], 0);
+	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+unlock:
+	hyp_spin_unlock(&smmu->lock);
+	return ret;
+}
+
+/* Invalidate every TLB entry tagged @vmid. */
+int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid)
+{
+	struct arm_smmu_cmd cmd = arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S12_VMALL, 0, vmid);
+	int ret;
+
+	hyp_spin_lock(&smmu->lock);
+	ret = smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);
+	hyp_spin_unlock(&smmu->lock);
+	return ret;
+}
+
+/* Above this many pages, one VMID-wide invalidation beats per-page ones. */
+#define HYP_SMMU_TLBI_MAX_PAGES		32
+
+/**
+ * hyp_smmu_tlbi_range() - Invalidate [@iova, @iova + @size) tagged @vmid.
+ *
+ * One batch of commands and one CMD_SYNC: on return 0 the SMMU holds no
+ * translation of the range.
+ */
+int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size)
+{
+	struct arm_smmu_cmd cmds[HYP_SMMU_TLBI_MAX_PAGES];
+	u64 pages = size >> PAGE_SHIFT;
+	unsigned int i;
+	int ret;
+
+	if (!pages || pages > HYP_SMMU_TLBI_MAX_PAGES)
+		return hyp_smmu_tlbi_vmid(smmu, vmid);
+
+	for (i = 0; i < pages; i++) {
+		cmds[i] = arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S2_IPA, 0, vmid);
+		cmds[i].data[1] |= CMDQ_TLBI_1_LEAF |
+				   ((iova + ((u64)i << PAGE_SHIFT)) & CMDQ_TLBI_1_IPA_MASK);
+	}
+	hyp_spin_lock(&smmu->lock);
+	ret = smmu_cmdq_issue_sync_locked(smmu, cmds, pages);
 	hyp_spin_unlock(&smmu->lock);
 	return ret;
 }

@@ -6,6 +6,7 @@
 #define __ARM64_KVM_NVHE_SMMU_V3_H__
 
 #include <asm/kvm_pkvm_smmu.h>
+#include <nvhe/smmu_tags.h>
 #include <nvhe/spinlock.h>
 
 struct arm_smmu_cmd;
@@ -27,6 +28,7 @@ enum hyp_smmu_state {
 #define HYP_SMMU_FEAT_S2		BIT(3)
 #define HYP_SMMU_FEAT_RANGE_INV		BIT(4)
 #define HYP_SMMU_FEAT_HYP		BIT(5)
+#define HYP_SMMU_FEAT_FWB		BIT(6)
 
 /*
  * Lock order: hyp_smmu.lock nests inside the host and hyp component locks
@@ -40,6 +42,8 @@ struct hyp_smmu {
 	void __iomem		*base;
 	u32			features;
 	unsigned int		sid_bits;
+	unsigned int		vmid_bits;
+	unsigned int		oas_enc;	/* IDR5.OAS, also the STE's S2PS */
 	unsigned int		cmdq_shift;
 	unsigned int		evtq_shift;
 	unsigned int		strtab_log2size;
@@ -49,9 +53,19 @@ struct hyp_smmu {
 	u64			*cmdq;
 	u64			*evtq;
 
-	/* Protects the command queue and the stream table. */
+	/* Protects the command queue, the stream table and the VMID space. */
 	hyp_spinlock_t		lock;
 	u32			cmdq_prod;	/* lock */
+	struct smmu_tag_space	vmids;		/* lock */
+};
+
+/* A stage-2 translation as an STE carries it. */
+struct hyp_smmu_s2_cfg {
+	phys_addr_t	root;		/* the page table's root */
+	unsigned int	ias;		/* input address bits */
+	unsigned int	sl0;		/* VTCR.SL0 of the table's start level */
+	bool		fwb;		/* descriptors use the FWB attribute encoding */
+	u16		vmid;
 };
 
 #ifdef CONFIG_PKVM_SMMU_V3
@@ -60,6 +74,18 @@ extern struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
 int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 			 u64 *pages_needed);
 int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS]);
+
+struct hyp_smmu *hyp_smmu_get(u64 idx);
+bool hyp_smmu_sid_valid(struct hyp_smmu *smmu, u64 sid);
+bool hyp_smmu_s2_compatible(struct hyp_smmu *smmu, unsigned int ias);
+int hyp_smmu_ste_pages(struct hyp_smmu *smmu, u32 sid);
+int hyp_smmu_install_ste(struct hyp_smmu *smmu, u32 sid,
+			 const struct hyp_smmu_s2_cfg *cfg,
+			 void *(*alloc)(void *arg), void *arg);
+int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
+		       const struct hyp_smmu_s2_cfg *cfg);
+int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid);
+int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size);
 #else
 static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
 				       u64 nr_pages, u64 *pages_needed)

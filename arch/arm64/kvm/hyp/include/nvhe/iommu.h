@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The pKVM IOMMU core: domains, their I/O page tables and the hypercall
+ * bodies the host IOMMU driver forwards to.
+ */
+#ifndef __ARM64_KVM_NVHE_IOMMU_H__
+#define __ARM64_KVM_NVHE_IOMMU_H__
+
+#include <linux/types.h>
+
+#ifdef CONFIG_PKVM_SMMU_V3
+int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken);
+int __pkvm_iommu_reclaim(u64 nr_pages);
+int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed);
+int __pkvm_iommu_free_domain(u64 domain_id);
+int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed);
+int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid);
+int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
+		     u64 *done, u64 *pages_needed);
+int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done);
+int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys);
+int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
+#else
+static inline int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken) { return -ENODEV; }
+static inline int __pkvm_iommu_reclaim(u64 nr_pages) { return -ENODEV; }
+static inline int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed) { return -ENODEV; }
+static inline int __pkvm_iommu_free_domain(u64 domain_id) { return -ENODEV; }
+static inline int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid,
+				      u64 *pages_needed) { return -ENODEV; }
+static inline int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid) { return -ENODEV; }
+static inline int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size,
+				   u64 prot, u64 *done, u64 *pages_needed) { return -ENODEV; }
+static inline int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size,
+				     u64 *done) { return -ENODEV; }
+static inline int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys) { return -ENODEV; }
+static inline int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx,
+					   u64 info[2]) { return -ENODEV; }
+#endif
+
+#endif /* __ARM64_KVM_NVHE_IOMMU_H__ */

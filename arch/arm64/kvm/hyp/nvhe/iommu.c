@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pKVM IOMMU core: stage-2 domains in hypervisor memory, forwarded from the
+ * host IOMMU driver.
+ *
+ * A domain is one VMSAv8-64 stage-2 page table, built with the kernel's own
+ * EL2 page-table code (kvm_pgtable) in pages the host donated, and a tag
+ * (VMID) on each SMMU that has streams attached to it. Every hypercall
+ * argument comes from the host and is checked here; every page a domain maps
+ * is borrowed from the host for as long as it is mapped
+ * (__pkvm_host_share_dma), so it cannot be donated to the hypervisor or to a
+ * guest while a device can reach it.
+ *
+ * Memory: the host tops up the IOMMU memcache (__pkvm_iommu_topup). A
+ * hypercall that needs pages takes them all from the memcache before it
+ * changes anything, or returns -ENOMEM with the number it needs; the host
+ * tops up and repeats the call.
+ *
+ * Lock order: hyp_iommu_lock (domain table and memcache, never held across
+ * the others), then domain->lock, then the host component lock, then an
+ * SMMU's lock.
+ */
+#include <linux/bitfield.h>
+#include <linux/nospec.h>
+
+#include <asm/kvm_hyp.h>
+#include <asm/kvm_mmu.h>
+#include <asm/kvm_pgtable.h>
+#include <asm/kvm_pkvm_smmu.h>
+
+#include <nvhe/iommu.h>
+#include <nvhe/mem_protect.h>
+#include <nvhe/memory.h>
+#include <nvhe/mm.h>
+#include <nvhe/smmu_tags.h>
+#include <nvhe/smmu_v3.h>
+#include <nvhe/spinlock.h>
+
+/* Input address size of every domain: one page of level-1 table, 512 GiB. */
+#define HYP_IOMMU_IAS		PKVM_IOMMU_IAS
+
+struct hyp_iommu_domain {
+	/* hyp_iommu_lock */
+	unsigned int		refs;
+
+	hyp_spinlock_t		lock;
+	/* Set at allocation, read-only after. */
+	struct kvm_pgtable	pgt;
+	struct kvm_s2_mmu	mmu;		/* only its vtcr is used */
+	/* domain->lock */
+	u32			nr_streams;
+	/*
+	 * Per SMMU: the domain's VMID there and its streams. Written with both
+	 * domain->lock and the SMMU's lock held, so either is enough to read.
+	 */
+	struct smmu_tag_ref	vmids[PKVM_SMMU_MAX];
+};
+
+static DEFINE_HYP_SPINLOCK(hyp_iommu_lock);
+/* Domains by id; hyp_iommu_lock. */
+static struct hyp_iommu_domain *hyp_iommu_domains[PKVM_IOMMU_MAX_DOMAINS];
+/* Pages the host gave for domains, page tables and stream tables; hyp_iommu_lock. */
+static struct kvm_hyp_memcache hyp_iommu_mc;
+
+/*
+ * Move @nr pages from the IOMMU memcache to @mc, all or none. On -ENOMEM,
+ * *@pages_needed says how many more the host must give.
+ */
+static int hyp_iommu_reserve(struct kvm_hyp_memcache *mc, u64 nr, u64 *pages_needed)
+{
+	int ret = 0;
+	void *page;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	if (hyp_iommu_mc.nr_pages < nr) {
+		*pages_needed = nr - hyp_iommu_mc.nr_pages;
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	while (nr--) {
+		page = pop_hyp_memcache(&hyp_iommu_mc, hyp_phys_to_virt);
+		push_hyp_memcache(mc, page, hyp_virt_to_phys);
+	}
+unlock:
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return ret;
+}
+
+/* Give back what a hypercall reserved and did not use. */
+static void hyp_iommu_unreserve(struct kvm_hyp_memcache *mc)
+{
+	void *page;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	while ((page = pop_hyp_memcache(mc, hyp_phys_to_virt)))
+		push_hyp_memcache(&hyp_iommu_mc, page, hyp_virt_to_phys);
+	hyp_spin_unlock(&hyp_iommu_lock);
+}
+
+static void *hyp_iommu_zalloc_page(void *arg)
+{
+	void *page = pop_hyp_memcache(arg, hyp_phys_to_virt);
+
+	if (page)
+		memset(page, 0, PAGE_SIZE);
+	return page;
+}
+
+/*
+ * The root table of a new domain: one page, handed to kvm_pgtable's
+ * zalloc_pages_exact() callback, which takes no argument. Only set and used
+ * under hyp_iommu_lock, in __pkvm_iommu_alloc_domain().
+ */
+static void *hyp_iommu_next_pgd;
+
+static void *hyp_iommu_zalloc_pages_exact(size_t size)
+{
+	void *pgd = hyp_iommu_next_pgd;
+
+	hyp_assert_lock_held(&hyp_iommu_lock);
+	if (size != PAGE_SIZE || !pgd)
+		return NULL;
+	hyp_iommu_next_pgd = NULL;
+	memset(pgd, 0, PAGE_SIZE);
+	return pgd;
+}
+
+/* Table pages live until the domain is freed: no per-page refcounting. */
+static void hyp_iommu_get_page(void *addr)
+{
+}
+
+static void hyp_iommu_put_page(void *addr)
+{
+}
+
+static int hyp_iommu_page_count(void *addr)
+{
+	return 1;
+}
+
+static struct kvm_pgtable_mm_ops hyp_iommu_mm_ops = {
+	.zalloc_page		= hyp_iommu_zalloc_page,
+	.zalloc_pages_exact	= hyp_iommu_zalloc_pages_exact,
+	.get_page		= hyp_iommu_get_page,
+	.put_page		= hyp_iommu_put_page,
+	.page_count		= hyp_iommu_page_count,
+	.phys_to_virt		= hyp_phys_to_virt,
+	.virt_to_phys		= hyp_virt_to_phys,
+};
+
+/*
+ * Page mappings only: kvm_pgtable never replaces a table by a block, which
+ * would need a CPU TLB invalidation of a VMID that is not the CPU's.
+ */
+static bool hyp_iommu_force_pte(u64 addr, u64 end, enum kvm_pgtable_prot prot)
+{
+	return true;
+}
+
+/* The domain for host-supplied @domain_id, with a reference; or NULL. */
+static struct hyp_iommu_domain *hyp_iommu_get_domain(u64 domain_id)
+{
+	struct hyp_iommu_domain *domain;
+
+	if (domain_id >= PKVM_IOMMU_MAX_DOMAINS)
+		return NULL;
+	domain_id = array_index_nospec(domain_id, PKVM_IOMMU_MAX_DOMAINS);
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	domain = hyp_iommu_domains[domain_id];
+	if (domain)
+		domain->refs++;
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return domain;
+}
+
+static void hyp_iommu_put_domain(struct hyp_iommu_domain *domain)
+{
+	hyp_spin_lock(&hyp_iommu_lock);
+	domain->refs--;
+	hyp_spin_unlock(&hyp_iommu_lock);
+}
+
+static void hyp_iommu_s2_cfg(struct hyp_iommu_domain *domain, u16 vmid,
+			     struct hyp_smmu *smmu, struct hyp_smmu_s2_cfg *cfg)
+{
+	cfg->root = hyp_virt_to_phys(domain->pgt.pgd);
+	cfg->ias = domain->pgt.ia_bits;
+	cfg->sl0 = FIELD_GET(VTCR_EL2_SL0_MASK, domain->mmu.vtcr);
+	cfg->fwb = cpus_have_final_cap(ARM64_HAS_STAGE2_FWB) &&
+		   (smmu->features & HYP_SMMU_FEAT_FWB);
+	cfg->vmid = vmid;
+}
+
+/**
+ * __pkvm_iommu_topup() - Take pages from a host memcache for IOMMU use.
+ * @head:	Physical address of the first page of the host's list.
+ * @nr_pages:	Pages in the list (at most PKVM_IOMMU_TOPUP_MAX).
+ * @taken:	Set to the number of pages now owned by the hypervisor.
+ *
+ * Each page is donated (the host must own it) before it is read.
+ */
+int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken)
+{
+	struct kvm_hyp_memcache host_mc = { .head = head, .nr_pages = nr_pages };
+	u64 before;
+	int ret;
+
+	*taken = 0;
+	if (!nr_pages || nr_pages > PKVM_IOMMU_TOPUP_MAX || !PAGE_ALIGNED(head))
+		return -EINVAL;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	before = hyp_iommu_mc.nr_pages;
+	ret = refill_memcache(&hyp_iommu_mc, before + nr_pages, &host_mc);
+	*taken = hyp_iommu_mc.nr_pages - before;
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return ret;
+}
+
+/* Return up to @nr_pages unused pages to the host; returns how many. */
+int __pkvm_iommu_reclaim(u64 nr_pages)
+{
+	int done = 0;
+	void *page;
+
+	nr_pages = min_t(u64, nr_pages, PKVM_IOMMU_TOPUP_MAX);
+	hyp_spin_lock(&hyp_iommu_lock);
+	while (done < nr_pages &&
+	       (page = pop_hyp_memcache(&hyp_iommu_mc, hyp_phys_to_virt))) {
+		/* A page of ours that we cannot give back is kept. */
+		if (__pkvm_hyp_donate_host(hyp_virt_to_pfn(page), 1)) {
+			push_hyp_memcache(&hyp_iommu_mc, page, hyp_virt_to_phys);
+			break;
+		}
+		done++;
+	}
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return done;
+}
+
+/**
+ * __pkvm_iommu_alloc_domain() - Create an empty stage-2 domain.
+ * @type:	PKVM_IOMMU_DOMAIN_S2.
+ * @pages_needed: Set with -ENOMEM.
+ *
+ * Return: the domain's id, or -EINVAL, -ENOSPC (no free id), -ENOMEM.
+ */
+int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed)
+{
+	struct kvm_hyp_memcache mc = {};
+	struct hyp_iommu_domain *domain;
+	int id, ret;
+
+	BUILD_BUG_ON(sizeof(*domain) > PAGE_SIZE);
+	if (type != PKVM_IOMMU_DOMAIN_S2)
+		return -EINVAL;
+
+	/* The domain and its root table. */
+	ret = hyp_iommu_reserve(&mc, 2, pages_needed);
+	if (ret)
+		return ret;
+	domain = hyp_iommu_zalloc_page(&mc);
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	for (id = 0; id < PKVM_IOMMU_MAX_DOMAINS; id++) {
+		if (!hyp_iommu_domains[id])
+			break;
+	}
+	if (id == PKVM_IOMMU_MAX_DOMAINS) {
+		ret = -ENOSPC;
+		goto unlock;
+	}
+
+	hyp_spin_lock_init(&domain->lock);
+	domain->mmu.vtcr = kvm_get_vtcr(id_aa64mmfr0_el1_sys_val,
+					id_aa64mmfr1_el1_sys_val, HYP_IOMMU_IAS);
+	hyp_iommu_next_pgd = pop_hyp_memcache(&mc, hyp_phys_to_virt);
+	ret = __kvm_pgtable_stage2_init(&domain->pgt, &domain->mmu,
+					&hyp_iommu_mm_ops, 0, hyp_iommu_force_pte);
+	/* kvm_pgtable_stage2_map() finds the table through its mmu. */
+	domain->mmu.pgt = &domain->pgt;
+	if (ret) {
+		/* The root was not taken: give both pages back below. */
+		if (hyp_iommu_next_pgd)
+			push_hyp_memcache(&mc, hyp_iommu_next_pgd, hyp_virt_to_phys);
+		hyp_iommu_next_pgd = NULL;
+		goto unlock;
+	}
+	/* Publish last: from here on the host can name the domain. */
+	hyp_iommu_domains[id] = domain;
+	domain = NULL;
+	ret = id;
+unlock:
+	hyp_spin_unlock(&hyp_iommu_lock);
+	if (domain)
+		push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+	hyp_iommu_unreserve(&mc);
+	return ret;
+}
+
+/* Visitor state for dropping the leaves of a range. */
+struct hyp_iommu_unmap_data {
+	/* Physical runs of the cleared leaves, released after the TLB flush. */
+	struct {
+		u64 phys;
+		u64 size;
+	} runs[16];
+	unsigned int nr_runs;
+	u64 end;		/* where the walk stopped: all before is unmapped */
+	u64 mapped_end;		/* last cleared leaf + 1, for the flush */
+	u64 mapped_start;
+	bool cleared;
+};
+
+static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
+				   enum kvm_pgtable_walk_flags visit)
+{
+	struct hyp_iommu_unmap_data *data = ctx->arg;
+	u64 phys, size = kvm_granule_size(ctx->level);
+	unsigned int n = data->nr_runs;
+
+	if (!kvm_pte_valid(ctx->old)) {
+		/* A hole, possibly a whole empty table's span. */
+		data->end = min(ALIGN_DOWN(ctx->addr, size) + size, ctx->end);
+		return 0;
+	}
+	phys = kvm_pte_to_phys(ctx->old);
+	if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
+		data->runs[n - 1].size += size;
+	} else {
+		/* Out of room: stop here, the host repeats from data->end. */
+		if (n == ARRAY_SIZE(data->runs))
+			return -E2BIG;
+		data->runs[n].phys = phys;
+		data->runs[n].size = size;
+		data->nr_runs++;
+	}
+	WRITE_ONCE(*ctx->ptep, 0);
+	if (!data->cleared)
+		data->mapped_start = ctx->addr;
+	data->cleared = true;
+	data->mapped_end = ctx->addr + size;
+	data->end = ctx->addr + size;
+	return 0;
+}
+
+/*
+ * Invalidate [iova, iova + size) on every SMMU that has streams attached to
+ * @domain. Called with domain->lock held, after the page-table update.
+ */
+static int hyp_iommu_flush_locked(struct hyp_iommu_domain *domain, u64 iova,
+				  u64 size)
+{
+	struct hyp_smmu *smmu;
+	int i, ret = 0;
+
+	hyp_assert_lock_held(&domain->lock);
+	/*
+	 * The cleared descriptors must be visible to the SMMUs' table walkers
+	 * before they are told to drop what they cached.
+	 */
+	dsb(ishst);
+	for (i = 0; i < PKVM_SMMU_MAX; i++) {
+		if (!domain->vmids[i].users)
+			continue;
+		smmu = hyp_smmu_get(i);
+		if (!smmu)
+			continue;
+		ret = hyp_smmu_tlbi_range(smmu, domain->vmids[i].tag, iova, size) ?: ret;
+	}
+	return ret;
+}
+
+/*
+ * Unmap what is mapped in [iova, iova + size): clear the leaves, invalidate
+ * the SMMUs, then give the pages back to the host. Returns how far it got in
+ * *@done (it stops early when the leaves are scattered over many runs).
+ */
+static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
+				  u64 size, u64 *done)
+{
+	struct hyp_iommu_unmap_data data = { .end = iova };
+	struct kvm_pgtable_walker walker = {
+		.cb	= hyp_iommu_unmap_visitor,
+		.arg	= &data,
+		.flags	= KVM_PGTABLE_WALK_LEAF,
+	};
+	unsigned int i;
+	int ret;
+
+	hyp_assert_lock_held(&domain->lock);
+	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &walker);
+	if (ret && ret != -E2BIG)
+		return ret;
+	*done = data.end - iova;
+
+	if (data.cleared) {
+		ret = hyp_iommu_flush_locked(domain, data.mapped_start,
+					     data.mapped_end - data.mapped_start);
+		/*
+		 * An SMMU that did not confirm the invalidation may still
+		 * translate to these pages: they stay borrowed for good.
+		 */
+		if (ret)
+			return ret;
+	}
+	for (i = 0; i < data.nr_runs; i++)
+		__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
+	return 0;
+}
+
+/* Visitor: free every table below the root back to @arg's memcache. */
+static int hyp_iommu_free_table_visitor(const struct kvm_pgtable_visit_ctx *ctx,
+					enum kvm_pgtable_walk_flags visit)
+{
+	/* Only page mappings exist: a valid descriptor above the last level is a table. */
+	if (!kvm_pte_valid(ctx->old) || ctx->level == KVM_PGTABLE_LAST_LEVEL)
+		return 0;
+	push_hyp_memcache(ctx->arg, hyp_phys_to_virt(kvm_pte_to_phys(ctx->old)),
+			  hyp_virt_to_phys);
+	return 0;
+}
+
+/**
+ * __pkvm_iommu_free_domain() - Destroy a domain with no stream attached.
+ *
+ * Whatever it still maps is unmapped and given back to the host first; its
+ * tables go back to the IOMMU memcache.
+ */
+int __pkvm_iommu_free_domain(u64 domain_id)
+{
+	struct hyp_iommu_domain *domain;
+	struct kvm_hyp_memcache mc = {};
+	struct kvm_pgtable_walker walker = {
+		.cb	= hyp_iommu_free_table_visitor,
+		.arg	= &mc,
+		.flags	= KVM_PGTABLE_WALK_TABLE_POST,
+	};
+	u64 done, iova, end = BIT_ULL(HYP_IOMMU_IAS);
+	int ret;
+
+	if (domain_id >= PKVM_IOMMU_MAX_DOMAINS)
+		return -EINVAL;
+	domain_id = array_index_nospec(domain_id, PKVM_IOMMU_MAX_DOMAINS);
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	domain = hyp_iommu_domains[domain_id];
+	if (!domain) {
+		ret = -ENOENT;
+	} else if (domain->refs || READ_ONCE(domain->nr_streams)) {
+		ret = -EBUSY;
+	} else {
+		hyp_iommu_domains[domain_id] = NULL;
+		ret = 0;
+	}
+	hyp_spin_unlock(&hyp_iommu_lock);
+	if (ret)
+		return ret;
+
+	/* Nobody can reach the domain any more; no SMMU has a stream on it. */
+	hyp_spin_lock(&domain->lock);
+	for (iova = 0; iova < end; iova += done) {
+		if (hyp_iommu_unmap_locked(domain, iova, end - iova, &done) || !done)
+			break;
+	}
+	hyp_spin_unlock(&domain->lock);
+
+	kvm_pgtable_walk(&domain->pgt, 0, end, &walker);
+	push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
+	push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+	hyp_iommu_unreserve(&mc);
+	return 0;
+}
+
+/*
+ * Table pages a map of @size bytes may need in the worst case: for each
+ * level below the root, one table per span it covers, plus one at each end.
+ */
+static u64 hyp_iommu_map_pages_needed(struct hyp_iommu_domain *domain, u64 size)
+{
+	u64 pages = 0;
+	s8 level;
+
+	for (level = domain->pgt.start_level + 1; level <= KVM_PGTABLE_LAST_LEVEL; level++)
+		pages += (size >> (kvm_granule_shift(level - 1))) + 2;
+	return pages;
+}
+
+static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *ctx,
+					    enum kvm_pgtable_walk_flags visit)
+{
+	return kvm_pte_valid(ctx->old) ? -EEXIST : 0;
+}
+
+/**
+ * __pkvm_iommu_map() - Map [@phys, @phys + @size) at @iova in a domain.
+ * @prot:	PKVM_IOMMU_PROT_READ and/or PKVM_IOMMU_PROT_WRITE.
+ * @done:	Bytes mapped from the start of the range.
+ * @pages_needed: With -ENOMEM, pages the host must add with __pkvm_iommu_topup.
+ *
+ * At most PKVM_IOMMU_MAP_MAX_PAGES pages per call; the host repeats from
+ * @iova + *@done. Every page must be host-owned (or shared with a
+ * non-protected guest) now, and stays borrowed until it is unmapped. The
+ * IOVA range must be unmapped.
+ */
+int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
+		     u64 *done, u64 *pages_needed)
+{
+	enum kvm_pgtable_prot kprot = 0;
+	struct kvm_pgtable_walker check = {
+		.cb	= hyp_iommu_check_unmapped_visitor,
+		.flags	= KVM_PGTABLE_WALK_LEAF,
+	};
+	struct hyp_iommu_domain *domain;
+	struct kvm_hyp_memcache mc = {};
+	u64 end;
+	int ret;
+
+	*done = 0;
+	*pages_needed = 0;
+	if (!size || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(phys) || !PAGE_ALIGNED(size))
+		return -EINVAL;
+	if (!prot || (prot & ~(PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE)))
+		return -EINVAL;
+	size = min_t(u64, size, PKVM_IOMMU_MAP_MAX_PAGES << PAGE_SHIFT);
+	if (check_add_overflow(iova, size, &end) || end > BIT_ULL(HYP_IOMMU_IAS) ||
+	    check_add_overflow(phys, size, &end))
+		return -EINVAL;
+	if (prot & PKVM_IOMMU_PROT_READ)
+		kprot |= KVM_PGTABLE_PROT_R;
+	if (prot & PKVM_IOMMU_PROT_WRITE)
+		kprot |= KVM_PGTABLE_PROT_W;
+
+	domain = hyp_iommu_get_domain(domain_id);
+	if (!domain)
+		return -ENOENT;
+
+	ret = hyp_iommu_reserve(&mc, hyp_iommu_map_pages_needed(domain, size),
+				pages_needed);
+	if (ret) {
+		hyp_iommu_put_domain(domain);
+		return ret;
+	}
+
+	hyp_spin_lock(&domain->lock);
+	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &check);
+	if (ret)
+		goto unlock;
+	ret = __pkvm_host_share_dma(phys, size);
+	if (ret)
+		goto unlock;
+	ret = kvm_pgtable_stage2_map(&domain->pgt, iova, size, phys, kprot, &mc, 0);
+	if (ret) {
+		u64 undone;
+
+		/* Cannot happen with the pages reserved; undo all the same. */
+		hyp_iommu_unmap_locked(domain, iova, size, &undone);
+		goto unlock;
+	}
+	*done = size;
+unlock:
+	hyp_spin_unlock(&domain->lock);
+	hyp_iommu_unreserve(&mc);
+	hyp_iommu_put_domain(domain);
+	return ret;
+}
+
+/**
+ * __pkvm_iommu_unmap() - Unmap [@iova, @iova + @size) from a domain.
+ * @done:	Bytes of the range dealt with (holes count).
+ *
+ * On return, no SMMU translates the unmapped part any more and its pages are
+ * the host's again. At most PKVM_IOMMU_MAP_MAX_PAGES pages per call.
+ */
+int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done)
+{
+	struct hyp_iommu_domain *domain;
+	u64 end;
+	int ret;
+
+	*done = 0;
+	if (!size || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(size))
+		return -EINVAL;
+	size = min_t(u64, size, PKVM_IOMMU_MAP_MAX_PAGES << PAGE_SHIFT);
+	if (check_add_overflow(iova, size, &end) || end > BIT_ULL(HYP_IOMMU_IAS))
+		return -EINVAL;
+
+	domain = hyp_iommu_get_domain(domain_id);
+	if (!domain)
+		return -ENOENT;
+	hyp_spin_lock(&domain->lock);
+	ret = hyp_iommu_unmap_locked(domain, iova, size, done);
+	hyp_spin_unlock(&domain->lock);
+	hyp_iommu_put_domain(domain);
+	return ret;
+}
+
+int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys)
+{
+	struct hyp_iommu_domain *domain;
+	kvm_pte_t pte = 0;
+	s8 level;
+	int ret;
+
+	*phys = 0;
+	if (iova >= BIT_ULL(HYP_IOMMU_IAS))
+		return -EINVAL;
+	domain = hyp_iommu_get_domain(domain_id);
+	if (!domain)
+		return -ENOENT;
+	hyp_spin_lock(&domain->lock);
+	ret = kvm_pgtable_get_leaf(&domain->pgt, iova, &pte, &level);
+	hyp_spin_unlock(&domain->lock);
+	hyp_iommu_put_domain(domain);
+	if (ret)
+		return ret;
+	if (!kvm_pte_valid(pte))
+		return -ENOENT;
+	*phys = kvm_pte_to_phys(pte) + (iova & (kvm_granule_size(level) - 1));
+	return 0;
+}
+
+/**
+ * __pkvm_iommu_attach() - Translate stream @sid of SMMU @smmu_idx with a domain.
+ *
+ * The first stream of the domain on an SMMU takes a VMID from that SMMU's
+ * own space and invalidates it before use. The domain's per-SMMU state is
+ * updated before the STE is installed, so an unmap that runs meanwhile
+ * already invalidates this SMMU.
+ */
+int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
+{
+	struct hyp_iommu_domain *domain;
+	struct kvm_hyp_memcache mc = {};
+	struct hyp_smmu_s2_cfg cfg;
+	struct smmu_tag_ref *ref;
+	struct hyp_smmu *smmu;
+	int ret, fresh;
+
+	smmu = hyp_smmu_get(smmu_idx);
+	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+		return -EINVAL;
+	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
+	/* This SMMU must walk the domain's table as the CPU built it. */
+	if (!hyp_smmu_s2_compatible(smmu, HYP_IOMMU_IAS))
+		return -EOPNOTSUPP;
+
+	domain = hyp_iommu_get_domain(domain_id);
+	if (!domain)
+		return -ENOENT;
+	ret = hyp_iommu_reserve(&mc, hyp_smmu_ste_pages(smmu, sid), pages_needed);
+	if (ret) {
+		hyp_iommu_put_domain(domain);
+		return ret;
+	}
+
+	hyp_spin_lock(&domain->lock);
+	ref = &domain->vmids[smmu_idx];
+	hyp_spin_lock(&smmu->lock);
+	fresh = smmu_tag_get_locked(&smmu->vmids, ref);
+	hyp_spin_unlock(&smmu->lock);
+	if (fresh < 0) {
+		ret = fresh;
+		goto unlock;
+	}
+	/* A recycled VMID may still have entries of its previous domain. */
+	if (fresh)
+		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
+	if (!ret) {
+		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
+		ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);
+	}
+	if (ret) {
+		hyp_spin_lock(&smmu->lock);
+		if (smmu_tag_put_locked(&smmu->vmids, ref) == 1)
+			smmu_tag_release_locked(&smmu->vmids, ref);
+		hyp_spin_unlock(&smmu->lock);
+		goto unlock;
+	}
+	domain->nr_streams++;
+unlock:
+	hyp_spin_unlock(&domain->lock);
+	hyp_iommu_put_domain(domain);
+	hyp_iommu_unreserve(&mc);
+	return ret;
+}
+
+/**
+ * __pkvm_iommu_detach() - Make stream @sid abort again.
+ *
+ * Clears the STE and syncs it first; then, after the domain's last stream on
+ * this SMMU, invalidates the VMID and frees it.
+ */
+int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
+{
+	struct hyp_iommu_domain *domain;
+	struct hyp_smmu_s2_cfg cfg;
+	struct smmu_tag_ref *ref;
+	struct hyp_smmu *smmu;
+	int ret, last;
+
+	smmu = hyp_smmu_get(smmu_idx);
+	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+		return -EINVAL;
+	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
+	domain = hyp_iommu_get_domain(domain_id);
+	if (!domain)
+		return -ENOENT;
+
+	hyp_spin_lock(&domain->lock);
+	ref = &domain->vmids[smmu_idx];
+	ret = -ENOENT;
+	if (!ref->users)
+		goto unlock;
+	hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
+	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);
+	if (ret)
+		goto unlock;
+
+	hyp_spin_lock(&smmu->lock);
+	last = smmu_tag_put_locked(&smmu->vmids, ref);
+	hyp_spin_unlock(&smmu->lock);
+	/*
+	 * Free the VMID only once the SMMU confirmed that nothing tagged with
+	 * it is cached; if it did not, the VMID stays allocated for good.
+	 */
+	if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {
+		hyp_spin_lock(&smmu->lock);
+		smmu_tag_release_locked(&smmu->vmids, ref);
+		hyp_spin_unlock(&smmu->lock);
+	}
+	domain->nr_streams--;
+unlock:
+	hyp_spin_unlock(&domain->lock);
+	hyp_iommu_put_domain(domain);
+	return ret;
+}
+
+/**
+ * __pkvm_iommu_domain_info() - Debug view of a domain on one SMMU.
+ * @info:	[0]: VMID (bits 15:0) and streams on that SMMU (bits 47:16);
+ *		[1]: physical address of the domain's root table.
+ */
+int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2])
+{
+	struct hyp_iommu_domain *domain;
+
+	info[0] = 0;
+	info[1] = 0;
+	if (smmu_idx >= PKVM_SMMU_MAX)
+		return -EINVAL;
+	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
+	domain = hyp_iommu_get_domain(domain_id);
+	if (!domain)
+		return -ENOENT;
+	hyp_spin_lock(&domain->lock);
+	info[0] = domain->vmids[smmu_idx].tag |
+		  ((u64)domain->vmids[smmu_idx].users << 16);
+	info[1] = hyp_virt_to_phys(domain->pgt.pgd);
+	hyp_spin_unlock(&domain->lock);
+	hyp_iommu_put_domain(domain);
+	return 0;
+}

@@ -1,0 +1,131 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# smmu: pkvm
+# Play a hostile host: issue the SMMU and IOMMU hypercalls with bad ids, unaligned,
+# empty and overflowing ranges, bad flags, and pages the host does not own (hypervisor
+# memory, SMMU MMIO), through debugfs/pkvm-smmu/hvc. Each must fail with its errno and
+# change nothing. Then check the ownership rules on a real page: a DMA-mapped page
+# cannot be shared with the hypervisor, a page shared with the hypervisor cannot be
+# mapped, and unmap and domain free give pages back. The host keeps running
+# (no-kernel-warnings runs after this).
+D=/sys/kernel/debug/pkvm-smmu/hvc
+EPERM=-1 ENOENT=-2 ENOMEM=-12 EBUSY=-16 EEXIST=-17 EINVAL=-22
+fail=0
+[ -w "$D" ] || { echo "no $D (CONFIG_PKVM_SMMU_V3_DEBUGFS?)"; exit 1; }
+
+hvc() {
+	echo "$*" >"$D" || { echo "writing '$*' to $D failed"; exit 1; }
+	# shellcheck disable=SC2046
+	set -- $(cat "$D")
+	R1=$1 R2=$2 R3=$3
+}
+
+expect() {	# expect WANT DESCRIPTION CALL...
+	want=$1 desc=$2
+	shift 2
+	hvc "$@"
+	if [ "$R1" = "$want" ]; then
+		echo "ok: $desc: $* -> $R1"
+	else
+		echo "FAIL: $desc: $* -> $R1 $R2 $R3 (want $want)"
+		fail=1
+	fi
+}
+
+# Like expect, for a call that may first ask for memory: the host tops up and repeats
+# it, as the driver does, and the repeat must then fail for the real reason.
+expect_topup() {	# expect_topup WANT REGISTER DESCRIPTION CALL...
+	want=$1 reg=$2 desc=$3
+	shift 3
+	with_topup "$reg" "$@"
+	if [ "$R1" = "$want" ]; then
+		echo "ok: $desc: $* -> $R1"
+	else
+		echo "FAIL: $desc: $* -> $R1 $R2 $R3 (want $want)"
+		fail=1
+	fi
+}
+
+# Repeat a call that asks for memory: -ENOMEM with the page count in R2 (R3 for map).
+with_topup() {	# with_topup REGISTER CALL...
+	reg=$1
+	shift
+	for _ in 1 2 3 4; do
+		hvc "$@"
+		[ "$R1" = "$ENOMEM" ] || return 0
+		[ "$reg" = 3 ] && pages=$R3 || pages=$R2
+		hvc topup "$pages"
+	done
+}
+
+hyp=$(dmesg | sed -n 's/.*kvm \[0\]: Reserved [0-9]* MiB at \(0x[0-9a-f]*\).*/\1/p' | head -n 1)
+[ -n "$hyp" ] || { echo "cannot find the hypervisor's memory in the kernel log"; exit 1; }
+ram=$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : System RAM$/0x\1/p' /proc/iomem | head -n 1)
+[ -n "$ram" ] || { echo "no System RAM in /proc/iomem"; exit 1; }
+page=$(printf '0x%x' $((ram + 0x1000000)))
+pfn=$(printf '0x%x' $((page >> 12)))
+echo "hypervisor memory at $hyp, host page $page"
+
+expect $EPERM "registration after pKVM finalised" smmu_register 0x9000000 0x20000 0 0
+expect $EINVAL "event queue of an SMMU index out of range" smmu_pop_event 16
+expect $EINVAL "event queue of a huge SMMU index" smmu_pop_event 0xffffffffffffffff
+expect $EINVAL "event queue of an unregistered SMMU" smmu_pop_event 15
+expect $EINVAL "topup of no pages" iommu_topup 0 0
+expect $EINVAL "topup with an unaligned list head" iommu_topup 0x1001 1
+expect $EINVAL "topup of too many pages" iommu_topup "$page" 0x100000
+expect $EINVAL "domain of type 0" iommu_alloc_domain 0
+expect $EINVAL "domain of an unknown type" iommu_alloc_domain 0xffffffffffffffff
+expect $EINVAL "free of a domain id out of range" iommu_free_domain 1024
+expect $EINVAL "free of a huge domain id" iommu_free_domain 0xffffffffffffffff
+expect $ENOENT "free of an unused domain id" iommu_free_domain 1023
+expect $ENOENT "map into an unused domain id" iommu_map 1023 0x1000 "$page" 0x1000 3
+expect $ENOENT "iova_to_phys of an unused domain id" iommu_iova_to_phys 1023 0
+expect $EINVAL "domain_info of an SMMU index out of range" iommu_domain_info 0 16
+
+with_topup 2 iommu_alloc_domain 1
+dom=$R1
+case "$dom" in -*) echo "FAIL: cannot allocate a domain: $dom"; exit 1 ;; esac
+echo "domain $dom"
+
+expect $EINVAL "map of an unaligned IOVA" iommu_map "$dom" 0x1001 "$page" 0x1000 3
+expect $EINVAL "map of an unaligned address" iommu_map "$dom" 0x1000 $((page + 1)) 0x1000 3
+expect $EINVAL "map of nothing" iommu_map "$dom" 0x1000 "$page" 0 3
+expect $EINVAL "map of an unaligned size" iommu_map "$dom" 0x1000 "$page" 0x800 3
+expect $EINVAL "map with no permission" iommu_map "$dom" 0x1000 "$page" 0x1000 0
+expect $EINVAL "map with unknown permission bits" iommu_map "$dom" 0x1000 "$page" 0x1000 7
+expect $EINVAL "map of an IOVA range that wraps" iommu_map "$dom" 0xfffffffffffff000 "$page" 0x2000 3
+expect $EINVAL "map beyond the domain's input size" iommu_map "$dom" 0x8000000000 "$page" 0x1000 3
+expect $EINVAL "map of an address range that wraps" iommu_map "$dom" 0x1000 0xfffffffffffff000 0x2000 3
+expect_topup $EPERM 3 "map of hypervisor memory" iommu_map "$dom" 0x1000 "$hyp" 0x1000 3
+expect_topup $EPERM 3 "map of SMMU registers" iommu_map "$dom" 0x1000 0xc000000 0x1000 3
+expect $EINVAL "attach through an SMMU index out of range" iommu_attach "$dom" 16 0
+expect $EINVAL "attach of a stream id out of range" iommu_attach "$dom" 0 0xffffffff
+expect $ENOENT "attach to an unused domain id" iommu_attach 1023 0 0
+expect $ENOENT "detach of a stream that is not attached" iommu_detach "$dom" 0 0x10
+expect $EINVAL "unmap of an unaligned IOVA" iommu_unmap "$dom" 0x1001 0x1000
+expect $EINVAL "unmap of nothing" iommu_unmap "$dom" 0x1000 0
+expect $EINVAL "unmap of an IOVA range that wraps" iommu_unmap "$dom" 0xfffffffffffff000 0x2000
+expect $EINVAL "iova_to_phys beyond the input size" iommu_iova_to_phys "$dom" 0x8000000000
+
+# Ownership on a real host page.
+with_topup 3 iommu_map "$dom" 0x1000 "$page" 0x1000 3
+[ "$R1" = 0 ] && [ "$R2" = 0x1000 ] || { echo "FAIL: map of a host page: $R1 $R2"; fail=1; }
+expect_topup $EEXIST 3 "map over a mapped IOVA" iommu_map "$dom" 0x1000 "$page" 0x1000 3
+expect 0 "iova_to_phys of a mapped IOVA" iommu_iova_to_phys "$dom" 0x1234
+[ "$R2" = "$(printf '0x%x' $((page + 0x234)))" ] || { echo "FAIL: iova_to_phys gave $R2"; fail=1; }
+expect $EPERM "sharing a DMA-mapped page with the hypervisor" host_share_hyp "$pfn"
+expect 0 "unmap" iommu_unmap "$dom" 0x1000 0x1000
+expect $ENOENT "iova_to_phys after unmap" iommu_iova_to_phys "$dom" 0x1000
+expect 0 "sharing the page with the hypervisor once unmapped" host_share_hyp "$pfn"
+expect_topup $EPERM 3 "map of a page shared with the hypervisor" iommu_map "$dom" 0x1000 "$page" 0x1000 3
+expect 0 "unsharing it" host_unshare_hyp "$pfn"
+
+# A whole batch, then free the domain with it still mapped: the pages come back.
+with_topup 3 iommu_map "$dom" 0x200000 "$page" 0x200000 3
+[ "$R1" = 0 ] && [ "$R2" = 0x200000 ] || { echo "FAIL: map of 512 pages: $R1 $R2"; fail=1; }
+expect $EPERM "sharing a page of the batch" host_share_hyp $((pfn + 0x100))
+expect 0 "free of a domain with mappings" iommu_free_domain "$dom"
+expect 0 "sharing a page of the batch after the free" host_share_hyp $((pfn + 0x100))
+expect 0 "unsharing it" host_unshare_hyp $((pfn + 0x100))
+expect $ENOENT "free of a freed domain" iommu_free_domain "$dom"
+exit "$fail"
