@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Edit the patch series against upstream files as git commits.
 #
-#   scripts/patch-workspace.sh create DIR   pristine copies of every file the series
-#                                           touches, one commit per patch on top
+#   scripts/patch-workspace.sh create DIR [FILE...]
+#                                           pristine copies of every file the series
+#                                           touches (and of FILEs, for a new patch),
+#                                           one commit per patch on top
 #   scripts/patch-workspace.sh export DIR   write the commits back as patches/NNNN-*.patch
 #                                           and patches/series
 #
@@ -15,7 +17,8 @@
 PRISTINE=$PKVM_CACHE/linux-pristine
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 create|export DIR"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 create DIR [FILE...] | export DIR"
+shift 2 || true
 command -v git >/dev/null || die "git is needed"
 GIT=(git -C "$dir" -c user.name="pKVM SMMUv3 developers" -c user.email=pkvm-smmu@localhost)
 
@@ -25,9 +28,15 @@ create)
 	[ -e "$dir" ] && die "$dir exists; give a new directory"
 	mkdir -p "$dir"
 	series=$(grep -v '^[[:space:]]*\(#\|$\)' "$TOP/patches/series")
-	for p in $series; do
-		grep '^+++ ' "$TOP/patches/$p" | sed -e 's/^+++ [^/]*\///' -e 's/[[:space:]].*//'
-	done | sort -u | while read -r f; do
+	for f in "$@"; do
+		[ -f "$PRISTINE/$f" ] || { rm -rf "$dir"; die "$f is not a file of the pristine tree"; }
+	done
+	{
+		for p in $series; do
+			grep '^+++ ' "$TOP/patches/$p" | sed -e 's/^+++ [^/]*\///' -e 's/[[:space:]].*//'
+		done
+		printf '%s\n' "$@"
+	} | grep . | sort -u | while read -r f; do
 		mkdir -p "$dir/$(dirname "$f")"
 		cp "$PRISTINE/$f" "$dir/$f"
 	done

@@ -5,7 +5,7 @@
  * and that an IOVA faults once it is unmapped (no stale IOTLB entry).
  *
  * usage: edu_dma [--api group|iommufd] [--devices BDF[,BDF...]] [--iova ADDR]
- *                [--timeout-ms N] [--sabotage no-map|no-unmap]
+ *                [--timeout-ms N] [--sabotage no-map|no-unmap] [--exec CMD]
  *
  * All the devices share one address space: one VFIO container (type1) or one
  * iommufd IOAS. The checks, each printed as an "ok"/"not ok" line:
@@ -115,13 +115,15 @@ struct buf {
 
 static unsigned int timeout_ms = 5000;
 static enum sabotage sabotage;
+/* Run while every device is attached and the buffers are mapped: a check. */
+static const char *exec_cmd;
 static int nr_checks, nr_failed;
 
 static void print_help(FILE *f)
 {
 	fprintf(f,
 		"usage: edu_dma [--api group|iommufd] [--devices BDF[,BDF...]] [--iova ADDR]\n"
-		"               [--timeout-ms N] [--sabotage no-map|no-unmap]\n"
+		"               [--timeout-ms N] [--sabotage no-map|no-unmap] [--exec CMD]\n"
 		"  --api         group: VFIO group and type1 container (default);\n"
 		"                iommufd: /dev/iommu IOAS and VFIO device cdev\n"
 		"  --devices     edu devices, all in one address space (default: every edu)\n"
@@ -129,6 +131,8 @@ static void print_help(FILE *f)
 		"  --timeout-ms  how long one DMA may take (default %u)\n"
 		"  --sabotage    break the test on purpose, the run must then fail: no-map\n"
 		"                leaves the source unmapped, no-unmap keeps every mapping\n"
+		"  --exec        run CMD with sh while the devices are attached and the\n"
+		"                buffers mapped; its exit status is one more check\n"
 		"exit status: 0 pass, 1 fail, 4 skip\n",
 		(unsigned long long)DEFAULT_IOVA, timeout_ms);
 }
@@ -823,6 +827,12 @@ static int run(struct space *s, struct edu *edus, int nr, uint64_t iova)
 	ret = alloc_bufs(s, bufs, iova);
 	if (!ret)
 		ret = check_translation(edus, nr, bufs, run_seed, poison_seed);
+	if (!ret && exec_cmd) {
+		int status = system(exec_cmd);
+
+		check(status == 0, "'%s' while the devices are attached (status %d)",
+		      exec_cmd, status);
+	}
 	if (!ret)
 		ret = check_unmapped_write(s, edus, nr, bufs, guard_seed);
 	if (!ret)
@@ -864,6 +874,7 @@ int main(int argc, char **argv)
 		{ "iova", required_argument, NULL, 'i' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "sabotage", required_argument, NULL, 's' },
+		{ "exec", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -908,6 +919,9 @@ int main(int argc, char **argv)
 			else
 				return error("--sabotage takes no-map or no-unmap, not '%s'",
 					     optarg);
+			break;
+		case 'x':
+			exec_cmd = optarg;
 			break;
 		case 'h':
 			print_help(stdout);

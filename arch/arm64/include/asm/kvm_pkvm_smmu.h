@@ -3,8 +3,9 @@
  * The ABI between the host and the pKVM SMMUv3 driver at EL2.
  *
  * Hypercall ids live in enum __kvm_host_smccc_func (asm/kvm_asm.h). Arguments
- * travel in x1..x4; every hypercall returns an errno in x1 (0 or a positive
- * value on success). docs/hypercalls.md has one table per hypercall.
+ * travel in x1..x5; every hypercall returns an errno in x1 (0 or a positive
+ * value on success) and may return more in x2..x5. docs/hypercalls.md has one
+ * table per hypercall.
  */
 #ifndef __ARM64_KVM_PKVM_SMMU_H__
 #define __ARM64_KVM_PKVM_SMMU_H__

@@ -122,7 +122,7 @@ static int pkvm_smmu_pop_event(struct pkvm_smmu *smmu, u64 evt[PKVM_SMMU_EVT_DWO
 }
 
 static void pkvm_smmu_report_event(struct pkvm_smmu *smmu, const u64 *evt,
-				   unsigned int repeats)
+				   unsigned int repeats, u64 last_addr)
 {
 	if (!__ratelimit(&smmu->evt_rs))
 		return;
@@ -131,19 +131,21 @@ static void pkvm_smmu_report_event(struct pkvm_smmu *smmu, const u64 *evt,
 		FIELD_GET(EVTQ_0_ID, evt[0]), FIELD_GET(EVTQ_0_SID, evt[0]),
 		evt[2], evt[0], evt[1], evt[2], evt[3]);
 	if (repeats)
-		dev_err(smmu->dev, "the event above repeated %u more times\n", repeats);
+		dev_err(smmu->dev, "  and %u more like it, up to addr 0x%016llx\n",
+			repeats, last_addr);
 }
 
 /*
- * A single DMA may fault once per access: identical consecutive records are
- * reported once, with a count.
+ * One DMA faults once per access: records of the same event, stream and
+ * flags that follow each other are reported as one line with a count.
  */
 static irqreturn_t pkvm_smmu_evtq_thread(int irq, void *cookie)
 {
-	u64 evt[PKVM_SMMU_EVT_DWORDS], last[PKVM_SMMU_EVT_DWORDS];
+	u64 evt[PKVM_SMMU_EVT_DWORDS], first[PKVM_SMMU_EVT_DWORDS];
 	struct pkvm_smmu *smmu = cookie;
 	unsigned int repeats = 0;
-	bool have_last = false;
+	bool have_first = false;
+	u64 last_addr = 0;
 	int i, ret;
 
 	for (i = 0; i < PKVM_SMMU_EVTQ_BUDGET; i++) {
@@ -152,18 +154,19 @@ static irqreturn_t pkvm_smmu_evtq_thread(int irq, void *cookie)
 			break;
 		if (ret == 2)
 			dev_err_ratelimited(smmu->dev, "event queue overflow: events lost\n");
-		if (have_last && !memcmp(evt, last, sizeof(evt))) {
+		if (have_first && evt[0] == first[0] && evt[1] == first[1]) {
 			repeats++;
+			last_addr = evt[2];
 			continue;
 		}
-		if (have_last)
-			pkvm_smmu_report_event(smmu, last, repeats);
-		memcpy(last, evt, sizeof(evt));
-		have_last = true;
+		if (have_first)
+			pkvm_smmu_report_event(smmu, first, repeats, last_addr);
+		memcpy(first, evt, sizeof(evt));
+		have_first = true;
 		repeats = 0;
 	}
-	if (have_last)
-		pkvm_smmu_report_event(smmu, last, repeats);
+	if (have_first)
+		pkvm_smmu_report_event(smmu, first, repeats, last_addr);
 	return IRQ_HANDLED;
 }
 
@@ -728,7 +731,7 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 		return -ENOMEM;
 	smmu->dev = dev;
 	smmu->mmio = res->start;
-	ratelimit_state_init(&smmu->evt_rs, 5 * HZ, 20);
+	ratelimit_state_init(&smmu->evt_rs, 5 * HZ, 50);
 
 	ret = pkvm_smmu_give_to_hyp(smmu);
 	if (ret < 0) {

@@ -16,9 +16,11 @@
  * changes anything, or returns -ENOMEM with the number it needs; the host
  * tops up and repeats the call.
  *
- * Lock order: hyp_iommu_lock (domain table and memcache, never held across
- * the others), then domain->lock, then the host component lock, then an
- * SMMU's lock.
+ * Lock order: domain->lock and hyp_iommu_lock (domain table and memcache)
+ * are never held together. Either may be held while taking the host and hyp
+ * component locks (page ownership), which nest inside them; an SMMU's lock
+ * nests inside domain->lock. hyp_iommu_zalloc_page() takes no lock: it draws
+ * from a reservation the call made before taking domain->lock.
  */
 #include <linux/bitfield.h>
 #include <linux/nospec.h>
@@ -188,8 +190,8 @@ static void hyp_iommu_s2_cfg(struct hyp_iommu_domain *domain, u16 vmid,
 	cfg->root = hyp_virt_to_phys(domain->pgt.pgd);
 	cfg->ias = domain->pgt.ia_bits;
 	cfg->sl0 = FIELD_GET(VTCR_EL2_SL0_MASK, domain->mmu.vtcr);
-	cfg->fwb = cpus_have_final_cap(ARM64_HAS_STAGE2_FWB) &&
-		   (smmu->features & HYP_SMMU_FEAT_FWB);
+	/* The tables use the non-FWB encoding (KVM_PGTABLE_S2_NOFWB). */
+	cfg->fwb = false;
 	cfg->vmid = vmid;
 }
 
@@ -229,6 +231,8 @@ int __pkvm_iommu_reclaim(u64 nr_pages)
 	hyp_spin_lock(&hyp_iommu_lock);
 	while (done < nr_pages &&
 	       (page = pop_hyp_memcache(&hyp_iommu_mc, hyp_phys_to_virt))) {
+		/* Nothing of the hypervisor's goes back to the host. */
+		memset(page, 0, PAGE_SIZE);
 		/* A page of ours that we cannot give back is kept. */
 		if (__pkvm_hyp_donate_host(hyp_virt_to_pfn(page), 1)) {
 			push_hyp_memcache(&hyp_iommu_mc, page, hyp_virt_to_phys);
@@ -277,8 +281,10 @@ int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed)
 	domain->mmu.vtcr = kvm_get_vtcr(id_aa64mmfr0_el1_sys_val,
 					id_aa64mmfr1_el1_sys_val, HYP_IOMMU_IAS);
 	hyp_iommu_next_pgd = pop_hyp_memcache(&mc, hyp_phys_to_virt);
+	/* Memory types every SMMU decodes alike: never the FWB encoding. */
 	ret = __kvm_pgtable_stage2_init(&domain->pgt, &domain->mmu,
-					&hyp_iommu_mm_ops, 0, hyp_iommu_force_pte);
+					&hyp_iommu_mm_ops, KVM_PGTABLE_S2_NOFWB,
+					hyp_iommu_force_pte);
 	/* kvm_pgtable_stage2_map() finds the table through its mmu. */
 	domain->mmu.pgt = &domain->pgt;
 	if (ret) {
@@ -378,8 +384,8 @@ static int hyp_iommu_flush_locked(struct hyp_iommu_domain *domain, u64 iova,
  * the SMMUs, then give the pages back to the host. Returns how far it got in
  * *@done (it stops early when the leaves are scattered over many runs).
  */
-static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
-				  u64 size, u64 *done)
+static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
+				    u64 size, u64 *done, bool unshare)
 {
 	struct hyp_iommu_unmap_data data = { .end = iova };
 	struct kvm_pgtable_walker walker = {
@@ -406,9 +412,15 @@ static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		if (ret)
 			return ret;
 	}
-	for (i = 0; i < data.nr_runs; i++)
+	for (i = 0; unshare && i < data.nr_runs; i++)
 		__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
 	return 0;
+}
+
+static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
+				  u64 size, u64 *done)
+{
+	return __hyp_iommu_unmap_locked(domain, iova, size, done, true);
 }
 
 /* Visitor: free every table below the root back to @arg's memcache. */
@@ -553,10 +565,20 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		goto unlock;
 	ret = kvm_pgtable_stage2_map(&domain->pgt, iova, size, phys, kprot, &mc, 0);
 	if (ret) {
-		u64 undone;
+		u64 undone, off;
 
-		/* Cannot happen with the pages reserved; undo all the same. */
-		hyp_iommu_unmap_locked(domain, iova, size, &undone);
+		/*
+		 * Cannot happen with the pages reserved; undo all the same: drop
+		 * what got mapped and flush it, then end the borrow of the whole
+		 * range, mapped or not. If an SMMU did not confirm, the pages
+		 * stay borrowed.
+		 */
+		for (off = 0; off < size; off += undone) {
+			if (__hyp_iommu_unmap_locked(domain, iova + off, size - off,
+						     &undone, false) || !undone)
+				goto unlock;
+		}
+		__pkvm_host_unshare_dma(phys, size);
 		goto unlock;
 	}
 	*done = size;
@@ -671,6 +693,15 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 	if (!ret) {
 		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
 		ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);
+		/*
+		 * The STE went in but the SMMU did not confirm it: it may use the
+		 * domain's tables. Fail closed: count the stream as attached, so
+		 * the domain and its VMID live on until the host detaches it.
+		 */
+		if (ret && ret != -EBUSY && ret != -ENOMEM) {
+			domain->nr_streams++;
+			goto unlock;
+		}
 	}
 	if (ret) {
 		hyp_spin_lock(&smmu->lock);

@@ -518,6 +518,9 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 	if (!ret)
 		ret = smmu_reset(smmu);
 	hyp_spin_unlock(&smmu->lock);
+	/* The pages are ours now: no error from here may look like a refusal. */
+	if (ret)
+		ret = -EIO;
 	if (ret) {
 		/*
 		 * The SMMU may still reach the donated pages: they stay with the
@@ -612,6 +615,8 @@ static struct arm_smmu_ste *smmu_ste_locked(struct hyp_smmu *smmu, u32 sid,
 	u64 desc;
 
 	hyp_assert_lock_held(&smmu->lock);
+	/* @sid comes from the host: no speculation past the bounds check either. */
+	sid = array_index_nospec(sid, 1U << smmu->sid_bits);
 	if (!(smmu->features & HYP_SMMU_FEAT_2LVL_STRTAB))
 		return &((struct arm_smmu_ste *)smmu->strtab)[sid];
 
@@ -637,7 +642,8 @@ static struct arm_smmu_ste *smmu_ste_locked(struct hyp_smmu *smmu, u32 sid,
 /*
  * Can this SMMU walk a stage-2 table of @ias input bits that the CPU wrote?
  * Its walks must be cache-coherent (nothing cleans the tables to the point of
- * coherence yet) and its output size must cover the input size.
+ * coherence yet) and its output size must cover the input size. Memory
+ * types need no check: the tables never use the FWB encoding.
  */
 bool hyp_smmu_s2_compatible(struct hyp_smmu *smmu, unsigned int ias)
 {
@@ -702,7 +708,9 @@ static void smmu_make_s2_ste(struct hyp_smmu *smmu, const struct hyp_smmu_s2_cfg
  * valid bit last, then the SMMU's cached copy is invalidated and synced.
  *
  * Return: 0, -EBUSY if the stream has a translation, -ENOMEM if its level-2
- * table is missing and @alloc gave no page, or a command queue error.
+ * table is missing and @alloc gave no page (nothing changed in these two
+ * cases), or a command queue error: the SMMU may then use the new STE, which
+ * stays in place until hyp_smmu_clear_ste().
  */
 int hyp_smmu_install_ste(struct hyp_smmu *smmu, u32 sid,
 			 const struct hyp_smmu_s2_cfg *cfg,
