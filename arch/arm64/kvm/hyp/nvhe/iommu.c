@@ -16,11 +16,20 @@
  * changes anything, or returns -ENOMEM with the number it needs; the host
  * tops up and repeats the call.
  *
- * Lock order: domain->lock and hyp_iommu_lock (domain table and memcache)
- * are never held together. Either may be held while taking the host and hyp
- * component locks (page ownership), which nest inside them; an SMMU's lock
- * nests inside domain->lock. hyp_iommu_zalloc_page() takes no lock: it draws
- * from a reservation the call made before taking domain->lock.
+ * Invalidation: each domain points to an immutable, sorted array of
+ * {SMMU, VMID} (nvhe/smmu_invs.c). Unmap reads it without a lock after its
+ * page-table update and invalidates each SMMU in it; attach and detach, under
+ * domain->lock, build a new array, publish it and retire the old one, which
+ * is freed only after a hypervisor grace period (nvhe/hyp_gp.c): every CPU
+ * inside EL2 when it was retired has left. docs/invalidation-array.md has the
+ * ordering argument.
+ *
+ * Lock order: domain->lock (attach, detach), then domain->pgt_lock (the page
+ * table: map, unmap), then hyp_iommu_lock (domain table, memcache, grace
+ * period), then the host and hyp component locks (page ownership). An SMMU's
+ * lock nests inside domain->lock and domain->pgt_lock and outside nothing.
+ * hyp_iommu_zalloc_page() takes no lock: it draws from a reservation the
+ * call made before taking domain->lock or domain->pgt_lock.
  */
 #include <linux/bitfield.h>
 #include <linux/nospec.h>
@@ -34,6 +43,8 @@
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
 #include <nvhe/mm.h>
+#include <nvhe/hyp_gp.h>
+#include <nvhe/smmu_invs.h>
 #include <nvhe/smmu_tags.h>
 #include <nvhe/smmu_v3.h>
 #include <nvhe/spinlock.h>
@@ -46,9 +57,12 @@ struct hyp_iommu_domain {
 	unsigned int		refs;
 
 	hyp_spinlock_t		lock;
-	/* Set at allocation, read-only after. */
+	/* Set at allocation, read-only after; the tables under pgt_lock. */
 	struct kvm_pgtable	pgt;
 	struct kvm_s2_mmu	mmu;		/* only its vtcr is used */
+	hyp_spinlock_t		pgt_lock;
+	/* Written under domain->lock, read by unmap without it. */
+	struct smmu_invs __rcu	*invs;
 	/* domain->lock */
 	u32			nr_streams;
 	/*
@@ -59,10 +73,75 @@ struct hyp_iommu_domain {
 };
 
 static DEFINE_HYP_SPINLOCK(hyp_iommu_lock);
+/* Retired invalidation arrays; hyp_iommu_lock. */
+static struct hyp_gp hyp_iommu_gp;
+static struct hyp_gp_cpu hyp_iommu_gp_cpus[NR_CPUS];
+/* Set once the grace period is set up; then the trap hooks use it. */
+static bool hyp_iommu_gp_ready;
+/* This CPU's slot in hyp_iommu_gp_cpus[]: EL2 has no smp_processor_id(). */
+static DEFINE_PER_CPU(unsigned int, hyp_iommu_cpu);
 /* Domains by id; hyp_iommu_lock. */
 static struct hyp_iommu_domain *hyp_iommu_domains[PKVM_IOMMU_MAX_DOMAINS];
 /* Pages the host gave for domains, page tables and stream tables; hyp_iommu_lock. */
 static struct kvm_hyp_memcache hyp_iommu_mc;
+
+/* Free callback of a retired array: its page goes back to the memcache. */
+static void hyp_iommu_free_retired(struct hyp_gp_node *node, void *arg)
+{
+	struct smmu_invs *invs = container_of(node, struct smmu_invs, gp_node);
+
+	hyp_assert_lock_held(&hyp_iommu_lock);
+	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)invs, hyp_virt_to_phys);
+}
+
+static void hyp_iommu_reclaim_retired_locked(void)
+{
+	hyp_assert_lock_held(&hyp_iommu_lock);
+	if (READ_ONCE(hyp_iommu_gp_ready))
+		hyp_gp_reclaim_locked(&hyp_iommu_gp, NULL);
+}
+
+/**
+ * pkvm_iommu_host_enter() - The host trapped to EL2 on this CPU.
+ *
+ * From here until pkvm_iommu_host_exit(), this CPU may hold pointers to
+ * invalidation arrays: retired ones are not freed meanwhile.
+ */
+void pkvm_iommu_host_enter(void)
+{
+	if (READ_ONCE(hyp_iommu_gp_ready))
+		hyp_gp_enter(&hyp_iommu_gp, *this_cpu_ptr(&hyp_iommu_cpu));
+}
+
+/* Back to the host: this CPU holds no invalidation array any more. */
+void pkvm_iommu_host_exit(void)
+{
+	if (READ_ONCE(hyp_iommu_gp_ready))
+		hyp_gp_quiescent(&hyp_iommu_gp, *this_cpu_ptr(&hyp_iommu_cpu));
+}
+
+/*
+ * Set up the grace period, once, before the first domain exists. Called when
+ * the host registers an SMMU, before pKVM finalises.
+ */
+int pkvm_iommu_init(void)
+{
+	unsigned int cpu, nr_cpus = min_t(u64, hyp_nr_cpus, NR_CPUS);
+	int ret = 0;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	if (!hyp_iommu_gp_ready) {
+		for (cpu = 0; cpu < nr_cpus; cpu++)
+			*per_cpu_ptr(&hyp_iommu_cpu, cpu) = cpu;
+		ret = hyp_gp_init(&hyp_iommu_gp, hyp_iommu_gp_cpus, nr_cpus,
+				  &hyp_iommu_lock);
+		/* Pairs with READ_ONCE() in the hooks: slots set up before use. */
+		if (!ret)
+			smp_store_release(&hyp_iommu_gp_ready, true);
+	}
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return ret;
+}
 
 /*
  * Move @nr pages from the IOMMU memcache to @mc, all or none. On -ENOMEM,
@@ -74,6 +153,7 @@ static int hyp_iommu_reserve(struct kvm_hyp_memcache *mc, u64 nr, u64 *pages_nee
 	void *page;
 
 	hyp_spin_lock(&hyp_iommu_lock);
+	hyp_iommu_reclaim_retired_locked();
 	if (hyp_iommu_mc.nr_pages < nr) {
 		*pages_needed = nr - hyp_iommu_mc.nr_pages;
 		ret = -ENOMEM;
@@ -96,6 +176,7 @@ static void hyp_iommu_unreserve(struct kvm_hyp_memcache *mc)
 	hyp_spin_lock(&hyp_iommu_lock);
 	while ((page = pop_hyp_memcache(mc, hyp_phys_to_virt)))
 		push_hyp_memcache(&hyp_iommu_mc, page, hyp_virt_to_phys);
+	hyp_iommu_reclaim_retired_locked();
 	hyp_spin_unlock(&hyp_iommu_lock);
 }
 
@@ -229,6 +310,7 @@ int __pkvm_iommu_reclaim(u64 nr_pages)
 
 	nr_pages = min_t(u64, nr_pages, PKVM_IOMMU_TOPUP_MAX);
 	hyp_spin_lock(&hyp_iommu_lock);
+	hyp_iommu_reclaim_retired_locked();
 	while (done < nr_pages &&
 	       (page = pop_hyp_memcache(&hyp_iommu_mc, hyp_phys_to_virt))) {
 		/* Nothing of the hypervisor's goes back to the host. */
@@ -278,6 +360,7 @@ int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed)
 	}
 
 	hyp_spin_lock_init(&domain->lock);
+	hyp_spin_lock_init(&domain->pgt_lock);
 	domain->mmu.vtcr = kvm_get_vtcr(id_aa64mmfr0_el1_sys_val,
 					id_aa64mmfr1_el1_sys_val, HYP_IOMMU_IAS);
 	hyp_iommu_next_pgd = pop_hyp_memcache(&mc, hyp_phys_to_virt);
@@ -353,28 +436,38 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 }
 
 /*
- * Invalidate [iova, iova + size) on every SMMU that has streams attached to
- * @domain. Called with domain->lock held, after the page-table update.
+ * Invalidate [iova, iova + size) on every SMMU in @domain's invalidation
+ * array. Called after the page-table update, with domain->pgt_lock held but
+ * not domain->lock: attach and detach run meanwhile.
+ *
+ *   unmap (this function)              attach (__pkvm_iommu_attach)
+ *   W pte = 0                          W domain->invs = new (release)
+ *   smp_mb()                           dsb (STE write path)
+ *   R domain->invs (acquire)           W STE; SMMU walks, R pte
+ *   TLBI + CMD_SYNC per entry
+ *
+ * Either this unmap sees the new array and invalidates the new SMMU, or the
+ * new SMMU's walks see the cleared PTE. Detach clears and syncs the STE
+ * before it drops the SMMU's entry, then invalidates the whole VMID: an
+ * unmap that no longer sees the entry has nothing left to invalidate there.
+ * The array stays valid while this CPU is inside EL2 (grace period).
  */
-static int hyp_iommu_flush_locked(struct hyp_iommu_domain *domain, u64 iova,
-				  u64 size)
+static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 {
+	const struct smmu_inv *inv;
+	struct smmu_invs *invs;
 	struct hyp_smmu *smmu;
-	int i, ret = 0;
+	int ret = 0;
+	u32 i;
 
-	hyp_assert_lock_held(&domain->lock);
-	/*
-	 * The cleared descriptors must be visible to the SMMUs' table walkers
-	 * before they are told to drop what they cached.
-	 */
-	dsb(ishst);
-	for (i = 0; i < PKVM_SMMU_MAX; i++) {
-		if (!domain->vmids[i].users)
+	hyp_assert_lock_held(&domain->pgt_lock);
+	invs = smmu_invs_deref_for_inv(&domain->invs);
+	smmu_invs_for_each(invs, i, inv) {
+		smmu = hyp_smmu_get(inv->smmu);
+		/* Entries are only ever made for live SMMUs. */
+		if (WARN_ON(!smmu))
 			continue;
-		smmu = hyp_smmu_get(i);
-		if (!smmu)
-			continue;
-		ret = hyp_smmu_tlbi_range(smmu, domain->vmids[i].tag, iova, size) ?: ret;
+		ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;
 	}
 	return ret;
 }
@@ -396,15 +489,15 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 	unsigned int i;
 	int ret;
 
-	hyp_assert_lock_held(&domain->lock);
+	hyp_assert_lock_held(&domain->pgt_lock);
 	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &walker);
 	if (ret && ret != -E2BIG)
 		return ret;
 	*done = data.end - iova;
 
 	if (data.cleared) {
-		ret = hyp_iommu_flush_locked(domain, data.mapped_start,
-					     data.mapped_end - data.mapped_start);
+		ret = hyp_iommu_flush(domain, data.mapped_start,
+				      data.mapped_end - data.mapped_start);
 		/*
 		 * An SMMU that did not confirm the invalidation may still
 		 * translate to these pages: they stay borrowed for good.
@@ -451,6 +544,7 @@ int __pkvm_iommu_free_domain(u64 domain_id)
 		.flags	= KVM_PGTABLE_WALK_TABLE_POST,
 	};
 	u64 done, iova, end = BIT_ULL(HYP_IOMMU_IAS);
+	struct smmu_invs *invs;
 	int ret;
 
 	if (domain_id >= PKVM_IOMMU_MAX_DOMAINS)
@@ -472,13 +566,17 @@ int __pkvm_iommu_free_domain(u64 domain_id)
 		return ret;
 
 	/* Nobody can reach the domain any more; no SMMU has a stream on it. */
-	hyp_spin_lock(&domain->lock);
+	hyp_spin_lock(&domain->pgt_lock);
 	for (iova = 0; iova < end; iova += done) {
 		if (hyp_iommu_unmap_locked(domain, iova, end - iova, &done) || !done)
 			break;
 	}
-	hyp_spin_unlock(&domain->lock);
+	hyp_spin_unlock(&domain->pgt_lock);
 
+	/* No reader left either: unmaps need a reference, and there is none. */
+	invs = smmu_invs_deref_locked(&domain->invs);
+	if (invs)
+		push_hyp_memcache(&mc, (phys_addr_t *)invs, hyp_virt_to_phys);
 	kvm_pgtable_walk(&domain->pgt, 0, end, &walker);
 	push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
 	push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
@@ -556,7 +654,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		return ret;
 	}
 
-	hyp_spin_lock(&domain->lock);
+	hyp_spin_lock(&domain->pgt_lock);
 	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &check);
 	if (ret)
 		goto unlock;
@@ -583,7 +681,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	}
 	*done = size;
 unlock:
-	hyp_spin_unlock(&domain->lock);
+	hyp_spin_unlock(&domain->pgt_lock);
 	hyp_iommu_unreserve(&mc);
 	hyp_iommu_put_domain(domain);
 	return ret;
@@ -612,9 +710,9 @@ int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done)
 	domain = hyp_iommu_get_domain(domain_id);
 	if (!domain)
 		return -ENOENT;
-	hyp_spin_lock(&domain->lock);
+	hyp_spin_lock(&domain->pgt_lock);
 	ret = hyp_iommu_unmap_locked(domain, iova, size, done);
-	hyp_spin_unlock(&domain->lock);
+	hyp_spin_unlock(&domain->pgt_lock);
 	hyp_iommu_put_domain(domain);
 	return ret;
 }
@@ -632,9 +730,9 @@ int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys)
 	domain = hyp_iommu_get_domain(domain_id);
 	if (!domain)
 		return -ENOENT;
-	hyp_spin_lock(&domain->lock);
+	hyp_spin_lock(&domain->pgt_lock);
 	ret = kvm_pgtable_get_leaf(&domain->pgt, iova, &pte, &level);
-	hyp_spin_unlock(&domain->lock);
+	hyp_spin_unlock(&domain->pgt_lock);
 	hyp_iommu_put_domain(domain);
 	if (ret)
 		return ret;
@@ -644,13 +742,91 @@ int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys)
 	return 0;
 }
 
+/* Arrays take one page each, from the caller's reservation. */
+static void *hyp_iommu_invs_alloc(void *arg, size_t size)
+{
+	return size <= PAGE_SIZE ? hyp_iommu_zalloc_page(arg) : NULL;
+}
+
+/* An array that was never published goes back to the reservation. */
+static void hyp_iommu_invs_free(void *arg, void *ptr)
+{
+	push_hyp_memcache(arg, ptr, hyp_virt_to_phys);
+}
+
+/*
+ * Publish @new as @domain's array and retire the old one: it is freed once
+ * every CPU inside EL2 now has left (a concurrent unmap may still read it).
+ */
+static void hyp_iommu_invs_replace_locked(struct hyp_iommu_domain *domain,
+					  struct smmu_invs *new)
+{
+	struct smmu_invs *old = smmu_invs_deref_locked(&domain->invs);
+
+	hyp_assert_lock_held(&domain->lock);
+	smmu_invs_publish(&domain->invs, new);
+	if (!old)
+		return;
+	hyp_spin_lock(&hyp_iommu_lock);
+	hyp_gp_retire_locked(&hyp_iommu_gp, &old->gp_node, hyp_iommu_free_retired);
+	hyp_spin_unlock(&hyp_iommu_lock);
+}
+
+/* The first stream of @domain on SMMU @idx: add {SMMU, VMID} to the array. */
+static int hyp_iommu_invs_add_locked(struct hyp_iommu_domain *domain, u16 idx,
+				     u16 vmid, struct kvm_hyp_memcache *mc)
+{
+	struct smmu_inv add = {
+		.smmu = idx, .tag = vmid, .type = SMMU_INV_S2_VMID, .users = 1,
+	};
+	struct smmu_invs_alloc a = {
+		.alloc = hyp_iommu_invs_alloc, .free = hyp_iommu_invs_free, .arg = mc,
+	};
+	struct smmu_invs *new;
+	int ret;
+
+	hyp_assert_lock_held(&domain->lock);
+	ret = smmu_invs_merge(smmu_invs_deref_locked(&domain->invs), &add, 1, &a, &new);
+	if (!ret)
+		hyp_iommu_invs_replace_locked(domain, new);
+	return ret;
+}
+
+/*
+ * The last stream of @domain on SMMU @idx is gone and its STE cleared and
+ * synced: drop the entry in place (cannot fail), then try to shrink the array.
+ * Without a page to shrink it, the trash entry stays; readers skip it.
+ */
+static void hyp_iommu_invs_del_locked(struct hyp_iommu_domain *domain, u16 idx,
+				      u16 vmid)
+{
+	struct smmu_inv del = {
+		.smmu = idx, .tag = vmid, .type = SMMU_INV_S2_VMID, .users = 1,
+	};
+	struct kvm_hyp_memcache mc = {};
+	struct smmu_invs_alloc a = {
+		.alloc = hyp_iommu_invs_alloc, .free = hyp_iommu_invs_free, .arg = &mc,
+	};
+	struct smmu_invs *new;
+	u64 unused;
+
+	hyp_assert_lock_held(&domain->lock);
+	/* The entry exists: attach added it with the VMID this detach drops. */
+	WARN_ON(smmu_invs_unref(smmu_invs_deref_locked(&domain->invs), &del, 1) < 0);
+	if (hyp_iommu_reserve(&mc, 1, &unused))
+		return;
+	if (!smmu_invs_purge(smmu_invs_deref_locked(&domain->invs), &a, &new))
+		hyp_iommu_invs_replace_locked(domain, new);
+	hyp_iommu_unreserve(&mc);
+}
+
 /**
  * __pkvm_iommu_attach() - Translate stream @sid of SMMU @smmu_idx with a domain.
  *
  * The first stream of the domain on an SMMU takes a VMID from that SMMU's
- * own space and invalidates it before use. The domain's per-SMMU state is
- * updated before the STE is installed, so an unmap that runs meanwhile
- * already invalidates this SMMU.
+ * own space, invalidates it before use and publishes the domain's new
+ * invalidation array with it; only then is the STE installed, so an unmap
+ * that runs meanwhile already invalidates this SMMU (see hyp_iommu_flush()).
  */
 int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 {
@@ -659,7 +835,7 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 	struct hyp_smmu_s2_cfg cfg;
 	struct smmu_tag_ref *ref;
 	struct hyp_smmu *smmu;
-	int ret, fresh;
+	int ret, fresh, last;
 
 	smmu = hyp_smmu_get(smmu_idx);
 	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
@@ -672,7 +848,8 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 	domain = hyp_iommu_get_domain(domain_id);
 	if (!domain)
 		return -ENOENT;
-	ret = hyp_iommu_reserve(&mc, hyp_smmu_ste_pages(smmu, sid), pages_needed);
+	/* A level-2 stream table if missing, and a new invalidation array. */
+	ret = hyp_iommu_reserve(&mc, hyp_smmu_ste_pages(smmu, sid) + 1, pages_needed);
 	if (ret) {
 		hyp_iommu_put_domain(domain);
 		return ret;
@@ -688,8 +865,14 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 		goto unlock;
 	}
 	/* A recycled VMID may still have entries of its previous domain. */
-	if (fresh)
+	if (fresh) {
 		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
+		if (!ret)
+			ret = hyp_iommu_invs_add_locked(domain, smmu_idx, ref->tag, &mc);
+		/* Not published: nothing to take back below. */
+		if (ret)
+			fresh = 0;
+	}
 	if (!ret) {
 		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
 		ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);
@@ -705,9 +888,16 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 	}
 	if (ret) {
 		hyp_spin_lock(&smmu->lock);
-		if (smmu_tag_put_locked(&smmu->vmids, ref) == 1)
-			smmu_tag_release_locked(&smmu->vmids, ref);
+		last = smmu_tag_put_locked(&smmu->vmids, ref);
 		hyp_spin_unlock(&smmu->lock);
+		if (last == 1) {
+			/* No STE used it: the SMMU cached nothing under it since the flush. */
+			if (fresh)
+				hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
+			hyp_spin_lock(&smmu->lock);
+			smmu_tag_release_locked(&smmu->vmids, ref);
+			hyp_spin_unlock(&smmu->lock);
+		}
 		goto unlock;
 	}
 	domain->nr_streams++;
@@ -722,7 +912,8 @@ unlock:
  * __pkvm_iommu_detach() - Make stream @sid abort again.
  *
  * Clears the STE and syncs it first; then, after the domain's last stream on
- * this SMMU, invalidates the VMID and frees it.
+ * this SMMU, drops the SMMU from the invalidation array, invalidates the
+ * VMID and frees it.
  */
 int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
 {
@@ -753,6 +944,9 @@ int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
 	hyp_spin_lock(&smmu->lock);
 	last = smmu_tag_put_locked(&smmu->vmids, ref);
 	hyp_spin_unlock(&smmu->lock);
+	/* STE cleared and synced; now the array entry, then the VMID. */
+	if (last == 1)
+		hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
 	/*
 	 * Free the VMID only once the SMMU confirmed that nothing tagged with
 	 * it is cached; if it did not, the VMID stays allocated for good.

@@ -23,6 +23,7 @@
 #include <asm/kvm_mmu.h>
 #include <asm/kvm_pgtable.h>
 
+#include <nvhe/iommu.h>
 #include <nvhe/mem_protect.h>
 #include <nvhe/mm.h>
 #include <nvhe/smmu_tags.h>
@@ -475,6 +476,11 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 	if (size != PKVM_SMMU_MMIO_SIZE || !IS_ALIGNED(mmio, SZ_64K) ||
 	    mmio + size < mmio)
 		return -EINVAL;
+
+	/* Domains need the grace period before the first SMMU exists. */
+	ret = pkvm_iommu_init();
+	if (ret)
+		return ret;
 
 	hyp_spin_lock(&hyp_smmus_lock);
 	smmu = smmu_find_slot_locked(mmio);

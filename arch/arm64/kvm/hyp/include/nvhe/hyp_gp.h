@@ -95,7 +95,7 @@ unsigned long hyp_gp_pending_locked(struct hyp_gp *gp);
 /**
  * hyp_gp_enter() - Mark @cpu as possibly holding protected pointers
  * @gp:  grace-period domain
- * @cpu: calling CPU (hyp_smp_processor_id(); trusted, < @gp->nr_cpus)
+ * @cpu: calling CPU's slot index (trusted, < @gp->nr_cpus)
  *
  * Call on entry to EL2 from the host, before the first lockless read of a
  * protected pointer. Costs one store-release and one full barrier.

@@ -9,6 +9,9 @@
 #include <linux/types.h>
 
 #ifdef CONFIG_PKVM_SMMU_V3
+int pkvm_iommu_init(void);
+void pkvm_iommu_host_enter(void);
+void pkvm_iommu_host_exit(void);
 int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken);
 int __pkvm_iommu_reclaim(u64 nr_pages);
 int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed);
@@ -21,6 +24,9 @@ int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done);
 int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys);
 int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
 #else
+static inline int pkvm_iommu_init(void) { return 0; }
+static inline void pkvm_iommu_host_enter(void) { }
+static inline void pkvm_iommu_host_exit(void) { }
 static inline int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken) { return -ENODEV; }
 static inline int __pkvm_iommu_reclaim(u64 nr_pages) { return -ENODEV; }
 static inline int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed) { return -ENODEV; }
