@@ -6,6 +6,7 @@
  *
  * usage: edu_dma [--api group|iommufd] [--devices BDF[,BDF...]] [--iova ADDR]
  *                [--timeout-ms N] [--sabotage no-map|no-unmap] [--exec CMD]
+ *                [--release BDF [--exec-released CMD]]
  *
  * All the devices share one address space: one VFIO container (type1) or one
  * iommufd IOAS. The checks, each printed as an "ok"/"not ok" line:
@@ -24,6 +25,12 @@
  *     "nothing arrived" of step 2 meaningful.
  * --sabotage breaks the test on purpose, to show that the checks can fail:
  * no-map leaves src unmapped, no-unmap keeps every mapping.
+ *
+ * --release BDF releases that device after step 1 (its BAR unmapped and its
+ * VFIO device closed, which detaches it; with the group API its group also
+ * leaves the container), repeats step 1 with the other devices, which must
+ * still translate through the same address space, and runs steps 2 and 3
+ * with them only.
  *
  * A device without a driver is bound to vfio-pci through driver_override; a
  * device bound to another driver is left alone (skip). Exit status: 0 all
@@ -117,6 +124,9 @@ static unsigned int timeout_ms = 5000;
 static enum sabotage sabotage;
 /* Run while every device is attached and the buffers are mapped: a check. */
 static const char *exec_cmd;
+/* The device released after step 1, and what to run once it is. */
+static char release_bdf[32];
+static const char *exec_released_cmd;
 static int nr_checks, nr_failed;
 
 static void print_help(FILE *f)
@@ -124,6 +134,7 @@ static void print_help(FILE *f)
 	fprintf(f,
 		"usage: edu_dma [--api group|iommufd] [--devices BDF[,BDF...]] [--iova ADDR]\n"
 		"               [--timeout-ms N] [--sabotage no-map|no-unmap] [--exec CMD]\n"
+		"               [--release BDF [--exec-released CMD]]\n"
 		"  --api         group: VFIO group and type1 container (default);\n"
 		"                iommufd: /dev/iommu IOAS and VFIO device cdev\n"
 		"  --devices     edu devices, all in one address space (default: every edu)\n"
@@ -133,6 +144,11 @@ static void print_help(FILE *f)
 		"                leaves the source unmapped, no-unmap keeps every mapping\n"
 		"  --exec        run CMD with sh while the devices are attached and the\n"
 		"                buffers mapped; its exit status is one more check\n"
+		"  --release     after the first DMA through every device, release BDF\n"
+		"                (close it, detaching it) and run the checks again with\n"
+		"                the other devices only\n"
+		"  --exec-released  run CMD with sh once BDF is released, while the other\n"
+		"                devices are attached; its exit status is one more check\n"
 		"exit status: 0 pass, 1 fail, 4 skip\n",
 		(unsigned long long)DEFAULT_IOVA, timeout_ms);
 }
@@ -814,6 +830,54 @@ static int check_unmapped_read(struct space *s, struct edu *edus, int nr, struct
 	return 0;
 }
 
+/*
+ * Release the device @release_bdf: unmap its BAR and close it (the BAR
+ * mapping would keep the device open), which detaches it from the address
+ * space; a group that no other device uses leaves the container. It is
+ * dropped from @edus.
+ */
+static int release_device(struct space *s, struct edu *edus, int *nr)
+{
+	struct edu *e;
+	int i, j;
+
+	for (i = 0; i < *nr && strcmp(edus[i].bdf, release_bdf); i++)
+		;
+	if (i == *nr)
+		return error("--release %s: not one of the devices", release_bdf);
+	if (*nr < 2)
+		return error("--release %s: no other device would be left", release_bdf);
+	e = &edus[i];
+	for (j = 0; s->api == API_GROUP && j < *nr; j++) {
+		if (j != i && edus[j].group == e->group)
+			return error("--release %s: its IOMMU group %d also holds %s", e->bdf,
+				     e->group, edus[j].bdf);
+	}
+	munmap(e->bar, sysconf(_SC_PAGESIZE));
+	if (close(e->fd))
+		return error("closing VFIO device %s: %s", e->bdf, strerror(errno));
+	e->fd = -1;
+	if (s->api == API_GROUP) {
+		if (ioctl(e->group_fd, VFIO_GROUP_UNSET_CONTAINER))
+			return error("VFIO_GROUP_UNSET_CONTAINER for group %d: %s", e->group,
+				     strerror(errno));
+		close(e->group_fd);
+		for (j = 0; j < s->nr_groups; j++) {
+			if (s->groups[j] == e->group) {
+				s->groups[j] = s->groups[--s->nr_groups];
+				s->group_fds[j] = s->group_fds[s->nr_groups];
+				break;
+			}
+		}
+	}
+	printf("# released %s (%s)%s\n", e->bdf, e->smmu,
+	       s->api == API_GROUP ? ", its group out of the container" : "");
+	for (j = i; j < *nr - 1; j++)
+		edus[j] = edus[j + 1];
+	(*nr)--;
+	return 0;
+}
+
 static int run(struct space *s, struct edu *edus, int nr, uint64_t iova)
 {
 	/* Patterns unique to this run: nothing left over from an earlier run matches. */
@@ -832,6 +896,18 @@ static int run(struct space *s, struct edu *edus, int nr, uint64_t iova)
 
 		check(status == 0, "'%s' while the devices are attached (status %d)",
 		      exec_cmd, status);
+	}
+	if (!ret && release_bdf[0]) {
+		ret = release_device(s, edus, &nr);
+		if (!ret)
+			ret = check_translation(edus, nr, bufs, run_seed ^ 0x510e527f,
+						poison_seed);
+	}
+	if (!ret && exec_released_cmd) {
+		int status = system(exec_released_cmd);
+
+		check(status == 0, "'%s' once %s is released (status %d)", exec_released_cmd,
+		      release_bdf, status);
 	}
 	if (!ret)
 		ret = check_unmapped_write(s, edus, nr, bufs, guard_seed);
@@ -875,6 +951,8 @@ int main(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "sabotage", required_argument, NULL, 's' },
 		{ "exec", required_argument, NULL, 'x' },
+		{ "release", required_argument, NULL, 'r' },
+		{ "exec-released", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -923,6 +1001,16 @@ int main(int argc, char **argv)
 		case 'x':
 			exec_cmd = optarg;
 			break;
+		case 'r':
+			/* A BDF without its PCI domain, as lspci prints it, is in 0000. */
+			if (strlen(optarg) + 5 >= sizeof(release_bdf))
+				return error("--release takes a PCI address, not '%s'", optarg);
+			pathf(release_bdf, sizeof(release_bdf), "%s%s",
+			      strchr(optarg, ':') == strrchr(optarg, ':') ? "0000:" : "", optarg);
+			break;
+		case 'X':
+			exec_released_cmd = optarg;
+			break;
 		case 'h':
 			print_help(stdout);
 			return KSFT_PASS;
@@ -935,6 +1023,8 @@ int main(int argc, char **argv)
 		print_help(stderr);
 		return error("unexpected argument '%s'", argv[optind]);
 	}
+	if (exec_released_cmd && !release_bdf[0])
+		return error("--exec-released needs --release");
 
 	if (devices) {
 		nr = parse_devices(devices, edus);

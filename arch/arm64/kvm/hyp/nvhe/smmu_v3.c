@@ -803,32 +803,69 @@ int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid)
 	return ret;
 }
 
-/* Above this many pages, one VMID-wide invalidation beats per-page ones. */
+/* Without range invalidation: above this many pages, one VMID-wide one. */
 #define HYP_SMMU_TLBI_MAX_PAGES		32
+
+/*
+ * Range invalidation (IDR3.RIL): TLBI_S2_IPA covering (NUM + 1) << SCALE
+ * pages from @iova, 4 KiB granule (TG 1), leaf entries at level 3 (TTL 3).
+ * A range of n pages takes one command per run of set bits in n: at most
+ * a handful, whatever its size.
+ */
+static unsigned int smmu_make_range_tlbi(struct arm_smmu_cmd *cmds,
+					 unsigned int max, u16 vmid, u64 iova,
+					 u64 pages)
+{
+	unsigned int n = 0;
+	u64 scale, num;
+
+	while (pages && n < max) {
+		/* (pages >> scale) is odd, so num is at least 1. */
+		scale = __ffs64(pages);
+		num = (pages >> scale) & CMDQ_TLBI_RANGE_NUM_MAX;
+		cmds[n] = arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S2_IPA, 0, vmid);
+		cmds[n].data[0] |= FIELD_PREP(CMDQ_TLBI_0_NUM, num - 1) |
+				   FIELD_PREP(CMDQ_TLBI_0_SCALE, scale);
+		cmds[n].data[1] |= CMDQ_TLBI_1_LEAF |
+				   FIELD_PREP(CMDQ_TLBI_1_TTL, 3) |
+				   FIELD_PREP(CMDQ_TLBI_1_TG, 1) |
+				   (iova & CMDQ_TLBI_1_IPA_MASK);
+		iova += (num << scale) << PAGE_SHIFT;
+		pages -= num << scale;
+		n++;
+	}
+	return pages ? 0 : n;
+}
 
 /**
  * hyp_smmu_tlbi_range() - Invalidate [@iova, @iova + @size) tagged @vmid.
  *
  * One batch of commands and one CMD_SYNC: on return 0 the SMMU holds no
- * translation of the range.
+ * translation of the range. With range invalidation the batch is a few
+ * range commands; without, one command per page up to
+ * HYP_SMMU_TLBI_MAX_PAGES, and the whole VMID beyond.
  */
 int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size)
 {
 	struct arm_smmu_cmd cmds[HYP_SMMU_TLBI_MAX_PAGES];
 	u64 pages = size >> PAGE_SHIFT;
-	unsigned int i;
+	unsigned int i, n = 0;
 	int ret;
 
-	if (!pages || pages > HYP_SMMU_TLBI_MAX_PAGES)
+	if (pages && (smmu->features & HYP_SMMU_FEAT_RANGE_INV))
+		n = smmu_make_range_tlbi(cmds, ARRAY_SIZE(cmds), vmid, iova, pages);
+	else if (pages && pages <= HYP_SMMU_TLBI_MAX_PAGES)
+		n = pages;
+	if (!n)
 		return hyp_smmu_tlbi_vmid(smmu, vmid);
 
-	for (i = 0; i < pages; i++) {
+	for (i = 0; !(smmu->features & HYP_SMMU_FEAT_RANGE_INV) && i < n; i++) {
 		cmds[i] = arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S2_IPA, 0, vmid);
 		cmds[i].data[1] |= CMDQ_TLBI_1_LEAF |
 				   ((iova + ((u64)i << PAGE_SHIFT)) & CMDQ_TLBI_1_IPA_MASK);
 	}
 	hyp_spin_lock(&smmu->lock);
-	ret = smmu_cmdq_issue_sync_locked(smmu, cmds, pages);
+	ret = smmu_cmdq_issue_sync_locked(smmu, cmds, n);
 	hyp_spin_unlock(&smmu->lock);
 	return ret;
 }

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvm_dma: a page that pKVM has donated to a protected guest cannot be mapped
+ * into an IOMMU domain, so no device can DMA into protected-guest memory.
+ *
+ * usage: pvm_dma [--sabotage no-guest]
+ *
+ * The program creates a protected VM (KVM_VM_TYPE_ARM_PROTECTED) with one
+ * memslot over an anonymous buffer and runs a tiny guest in it: it stores to
+ * GUEST_PAGES pages after its code page, then calls PSCI SYSTEM_OFF. Each
+ * page the guest touches faults into pKVM, which donates it to the guest.
+ * The physical addresses come from /proc/self/pagemap (the host's page tables
+ * still point at the donated pages; only the host stage-2 lost them). Then,
+ * through debugfs/pkvm-smmu/hvc, as a hostile host would, the checks printed
+ * as "ok"/"not ok" lines:
+ *  1. the guest ran: it exited with SYSTEM_OFF and its x4 shows the loop done;
+ *  2. __pkvm_iommu_map of each page the guest touched fails with -EPERM;
+ *  3. control: a page of the same buffer the guest never touched (still the
+ *     host's) maps, translates, and unmaps;
+ *  4. once the VM is destroyed, a page the guest had is the host's again and
+ *     maps: the refusal in 2 came from the guest owning the page;
+ *  5. the domain is freed.
+ * --sabotage no-guest never runs the guest, so the pages stay the host's and
+ * the checks of 1 and 2 must fail: the test can fail.
+ *
+ * Exit status: 0 all checks passed, 1 a check or a step failed (including a
+ * host that cannot run a protected guest: the message says why).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#define KSFT_PASS		0
+#define KSFT_FAIL		1
+
+#define HVC_FILE		"/sys/kernel/debug/pkvm-smmu/hvc"
+#define PAGE			4096UL
+#define ENOMEM_TRIES		4
+
+/* Guest physical layout: the code page, then the pages the guest stores to. */
+#define GUEST_BASE		0x80000000UL
+#define GUEST_SLOT_PAGES	16
+#define GUEST_PAGES		4	/* touched after the code page */
+#define CONTROL_PAGE		12	/* never touched by the guest */
+#define IOVA			0x100000UL
+
+#define PKVM_IOMMU_DOMAIN_S2	1
+#define PKVM_IOMMU_PROT_RW	3
+
+/*
+ * The guest, at GUEST_BASE with its MMU off. The words come from
+ * aarch64-linux-gnu-as; the guest must not depend on anything but its memslot.
+ */
+static const uint32_t guest_code[] = {
+	0x10000004,	/* 0: adr  x4, 0b              x4 = GUEST_BASE */
+	0xd2800085,	/*    mov  x5, #GUEST_PAGES */
+	0x91400484,	/* 1: add  x4, x4, #1, lsl #12  next page */
+	0xf9000084,	/*    str  x4, [x4]             the fault donates it */
+	0xf10004a5,	/*    subs x5, x5, #1 */
+	0x54ffffa1,	/*    b.ne 1b */
+	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
+	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
+	0xd4000002,	/*    hvc  #0                   (the reply clears x1-x3) */
+	0x14000000,	/*    b    . */
+};
+
+struct pvm {
+	int kvm, vm, vcpu;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+};
+
+static int nr_checks, nr_failed;
+static bool sabotage_no_guest;
+
+static int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("pvm_dma: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return KSFT_FAIL;
+}
+
+static void check(bool pass, const char *fmt, ...)
+{
+	va_list ap;
+
+	nr_checks++;
+	if (!pass)
+		nr_failed++;
+	printf("%s %d - ", pass ? "ok" : "not ok", nr_checks);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* One raw hypercall through debugfs: write "NAME a1 ...", read back x1 x2 x3. */
+static int hvc(long *r, const char *fmt, ...)
+{
+	char cmd[160], out[80];
+	va_list ap;
+	ssize_t n;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fd = open(HVC_FILE, O_RDWR);
+	if (fd < 0)
+		return error("cannot open %s: %s (CONFIG_PKVM_SMMU_V3_DEBUGFS, pkvm_smmu=on?)",
+			     HVC_FILE, strerror(errno));
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
+		error("writing '%s' to %s: %s", cmd, HVC_FILE, strerror(errno));
+		close(fd);
+		return KSFT_FAIL;
+	}
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	if (n <= 0)
+		return error("reading the result of '%s' from %s: %s", cmd, HVC_FILE,
+			     n ? strerror(errno) : "empty");
+	out[n] = '\0';
+	if (sscanf(out, "%ld %li %li", &r[0], &r[1], &r[2]) != 3)
+		return error("cannot parse '%s' from %s", out, HVC_FILE);
+	return 0;
+}
+
+/*
+ * A call that may first ask for memory: on -ENOMEM, donate the pages it
+ * names in r[@reg] (x2 for alloc, x3 for map) and repeat it, as the host
+ * driver does.
+ */
+static int hvc_topup(long *r, int reg, const char *fmt, ...)
+{
+	char cmd[160];
+	long t[3];
+	va_list ap;
+	int i, ret;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < ENOMEM_TRIES; i++) {
+		ret = hvc(r, "%s", cmd);
+		if (ret || r[0] != -ENOMEM || !r[reg])
+			return ret;
+		ret = hvc(t, "topup %ld", r[reg]);
+		if (ret)
+			return ret;
+		if (t[0])
+			return error("topup %ld for '%s' failed: %ld", r[reg], cmd, t[0]);
+	}
+	return 0;
+}
+
+/* The physical address of the page at @va, from /proc/self/pagemap. */
+static int virt_to_phys(const void *va, uint64_t *pa)
+{
+	uint64_t ent, pfn;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return error("cannot open /proc/self/pagemap: %s", strerror(errno));
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / PAGE * sizeof(ent)) != sizeof(ent)) {
+		close(fd);
+		return error("reading /proc/self/pagemap: %s", strerror(errno));
+	}
+	close(fd);
+	pfn = ent & ((1ULL << 55) - 1);
+	if (!(ent & (1ULL << 63)) || !pfn)
+		return error("no physical address for %p in pagemap (entry 0x%llx; not root?)",
+			     va, (unsigned long long)ent);
+	*pa = pfn * PAGE;
+	return 0;
+}
+
+static int set_pc(struct pvm *p, uint64_t pc)
+{
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      KVM_REG_ARM_CORE_REG(regs.pc),
+		.addr = (uintptr_t)&pc,
+	};
+
+	if (ioctl(p->vcpu, KVM_SET_ONE_REG, &reg))
+		return error("KVM_SET_ONE_REG(pc): %s", strerror(errno));
+	return 0;
+}
+
+static int get_xreg(struct pvm *p, int n, uint64_t *val)
+{
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      (KVM_REG_ARM_CORE_REG(regs.regs[0]) + n * 2),
+		.addr = (uintptr_t)val,
+	};
+
+	if (ioctl(p->vcpu, KVM_GET_ONE_REG, &reg))
+		return error("KVM_GET_ONE_REG(x%d): %s", n, strerror(errno));
+	return 0;
+}
+
+/* A protected VM with one memslot over @p->mem and one vCPU at GUEST_BASE. */
+static int pvm_create(struct pvm *p)
+{
+	struct kvm_userspace_memory_region slot = {
+		.slot = 0,
+		.guest_phys_addr = GUEST_BASE,
+		.memory_size = GUEST_SLOT_PAGES * PAGE,
+		.userspace_addr = (uintptr_t)p->mem,
+	};
+	struct kvm_vcpu_init init;
+	int size;
+
+	p->kvm = open("/dev/kvm", O_RDWR);
+	if (p->kvm < 0)
+		return error("cannot open /dev/kvm: %s (CONFIG_KVM? KVM needs EL2)",
+			     strerror(errno));
+	p->vm = ioctl(p->kvm, KVM_CREATE_VM, KVM_VM_TYPE_ARM_PROTECTED);
+	if (p->vm < 0)
+		return error("cannot create a protected VM: KVM_CREATE_VM(%s): %s (%s)",
+			     "KVM_VM_TYPE_ARM_PROTECTED", strerror(errno),
+			     "pKVM needs kvm-arm.mode=protected");
+	if (ioctl(p->vm, KVM_SET_USER_MEMORY_REGION, &slot))
+		return error("KVM_SET_USER_MEMORY_REGION(%d pages at 0x%lx): %s",
+			     GUEST_SLOT_PAGES, GUEST_BASE, strerror(errno));
+	p->vcpu = ioctl(p->vm, KVM_CREATE_VCPU, 0);
+	if (p->vcpu < 0)
+		return error("KVM_CREATE_VCPU in a protected VM: %s", strerror(errno));
+	size = ioctl(p->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size <= 0)
+		return error("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	p->run_size = size;
+	p->run = mmap(NULL, p->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->vcpu, 0);
+	if (p->run == MAP_FAILED)
+		return error("mmap of the vCPU's kvm_run: %s", strerror(errno));
+	if (ioctl(p->vm, KVM_ARM_PREFERRED_TARGET, &init))
+		return error("KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
+	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	if (ioctl(p->vcpu, KVM_ARM_VCPU_INIT, &init))
+		return error("KVM_ARM_VCPU_INIT(target %u, PSCI 0.2) in a protected VM: %s",
+			     init.target, strerror(errno));
+	return set_pc(p, GUEST_BASE);
+}
+
+/* Run the guest to its SYSTEM_OFF; any other exit is a failure. */
+static int pvm_run(struct pvm *p)
+{
+	struct kvm_run *run = p->run;
+	uint64_t x4 = 0;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (ioctl(p->vcpu, KVM_RUN, 0)) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return error("pKVM could not run the protected guest: KVM_RUN: %s",
+				     strerror(errno));
+		}
+		break;
+	}
+	switch (run->exit_reason) {
+	case KVM_EXIT_SYSTEM_EVENT:
+		break;
+	case KVM_EXIT_MMIO:
+		return error("the guest exited on MMIO at 0x%llx, not with SYSTEM_OFF",
+			     (unsigned long long)run->mmio.phys_addr);
+	case KVM_EXIT_FAIL_ENTRY:
+		return error("pKVM refused to enter the protected guest: %s 0x%llx",
+			     "KVM_EXIT_FAIL_ENTRY, reason",
+			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+	default:
+		return error("the guest exited with reason %u, not KVM_EXIT_SYSTEM_EVENT",
+			     run->exit_reason);
+	}
+	if (get_xreg(p, 4, &x4))
+		return KSFT_FAIL;
+	check(run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN &&
+	      x4 == GUEST_BASE + GUEST_PAGES * PAGE,
+	      "protected guest ran: stored to %d pages and exited with SYSTEM_OFF (event %u, x4 0x%llx)",
+	      GUEST_PAGES, run->system_event.type, (unsigned long long)x4);
+	return 0;
+}
+
+/* Close everything that holds the VM; the last close destroys it in pKVM. */
+static void pvm_destroy(struct pvm *p)
+{
+	if (p->run && p->run != MAP_FAILED)
+		munmap(p->run, p->run_size);
+	p->run = NULL;
+	if (p->vcpu >= 0)
+		close(p->vcpu);
+	if (p->vm >= 0)
+		close(p->vm);
+	if (p->kvm >= 0)
+		close(p->kvm);
+	p->vcpu = -1;
+	p->vm = -1;
+	p->kvm = -1;
+}
+
+/* Map @pa at IOVA; on success, check the translation and unmap it again. */
+static int map_page(int dom, uint64_t pa, long *r)
+{
+	long u[3];
+	int ret;
+
+	ret = hvc_topup(r, 2, "iommu_map %d 0x%lx 0x%llx 0x%lx %d", dom, IOVA,
+			(unsigned long long)pa, PAGE, PKVM_IOMMU_PROT_RW);
+	if (ret || r[0])
+		return ret;
+	ret = hvc(u, "iommu_iova_to_phys %d 0x%lx", dom, IOVA);
+	if (!ret && (u[0] || (uint64_t)u[1] != pa))
+		printf("#   iova_to_phys 0x%lx gave %ld 0x%lx, not 0x%llx\n", IOVA, u[0], u[1],
+		       (unsigned long long)pa);
+	if (!ret)
+		ret = hvc(u, "iommu_unmap %d 0x%lx 0x%lx", dom, IOVA, PAGE);
+	if (!ret && (u[0] || (unsigned long)u[1] != PAGE))
+		return error("unmap of iova 0x%lx in domain %d: %ld (done 0x%lx)", IOVA, dom,
+			     u[0], u[1]);
+	return ret;
+}
+
+/* 2. to 4., in domain @dom. */
+static int check_maps(struct pvm *p, int dom, const uint64_t *pa, uint64_t control)
+{
+	uint64_t after;
+	long r[3];
+	int i, ret;
+
+	for (i = 0; i <= GUEST_PAGES; i++) {
+		ret = map_page(dom, pa[i], r);
+		if (ret)
+			return ret;
+		check(r[0] == -EPERM,
+		      "map of guest page %d (pa 0x%llx) refused: %ld (want %d, EPERM)", i,
+		      (unsigned long long)pa[i], r[0], -EPERM);
+	}
+
+	ret = map_page(dom, control, r);
+	if (ret)
+		return ret;
+	check(r[0] == 0 && (unsigned long)r[1] == PAGE,
+	      "map of the untouched host page %d (pa 0x%llx): %ld, done 0x%lx (want 0, 0x%lx)",
+	      CONTROL_PAGE, (unsigned long long)control, r[0], r[1], PAGE);
+
+	pvm_destroy(p);
+	if (virt_to_phys(p->mem + PAGE, &after))
+		return KSFT_FAIL;
+	if (after != pa[1])
+		printf("# guest page 1 moved to 0x%llx once the VM was destroyed\n",
+		       (unsigned long long)after);
+	ret = map_page(dom, after, r);
+	if (ret)
+		return ret;
+	check(r[0] == 0 && (unsigned long)r[1] == PAGE,
+	      "map of guest page 1 (pa 0x%llx) once the VM is destroyed: %ld (want 0)",
+	      (unsigned long long)after, r[0]);
+	return 0;
+}
+
+static int test_pvm(struct pvm *p)
+{
+	uint64_t pa[GUEST_PAGES + 1], before, control;
+	long r[3];
+	int dom, i, ret;
+
+	p->mem = mmap(NULL, GUEST_SLOT_PAGES * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p->mem == MAP_FAILED)
+		return error("cannot allocate %d pages of guest memory: %s", GUEST_SLOT_PAGES,
+			     strerror(errno));
+	memcpy(p->mem, guest_code, sizeof(guest_code));
+	__builtin___clear_cache((char *)p->mem, (char *)p->mem + sizeof(guest_code));
+	if (virt_to_phys(p->mem + PAGE, &before))
+		return KSFT_FAIL;
+
+	ret = pvm_create(p);
+	if (ret)
+		return ret;
+	if (sabotage_no_guest) {
+		printf("# sabotage: the guest does not run, its pages stay the host's\n");
+		check(false, "protected guest ran (sabotaged: not run)");
+	} else {
+		ret = pvm_run(p);
+		if (ret)
+			return ret;
+	}
+
+	/* The code page and the pages the guest stored to: pinned, so stable. */
+	for (i = 0; i <= GUEST_PAGES; i++) {
+		if (virt_to_phys(p->mem + i * PAGE, &pa[i]))
+			return KSFT_FAIL;
+	}
+	if (virt_to_phys(p->mem + CONTROL_PAGE * PAGE, &control))
+		return KSFT_FAIL;
+	printf("# guest page 1 at 0x%llx (0x%llx before the guest ran), control page at 0x%llx\n",
+	       (unsigned long long)pa[1], (unsigned long long)before,
+	       (unsigned long long)control);
+
+	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", PKVM_IOMMU_DOMAIN_S2);
+	if (ret)
+		return ret;
+	if (r[0] < 0)
+		return error("iommu_alloc_domain: %ld", r[0]);
+	dom = r[0];
+	printf("# domain %d\n", dom);
+
+	ret = check_maps(p, dom, pa, control);
+	/* Free the domain even after a failed step: it frees what it still maps. */
+	if (hvc(r, "iommu_free_domain %d", dom))
+		return KSFT_FAIL;
+	check(r[0] == 0, "free of domain %d: %ld", dom, r[0]);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sabotage", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	struct pvm p = { .kvm = -1, .vm = -1, .vcpu = -1 };
+	int c, ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (strcmp(optarg, "no-guest"))
+				return error("--sabotage takes no-guest, not '%s'", optarg);
+			sabotage_no_guest = true;
+			break;
+		case 'h':
+			printf("usage: pvm_dma [--sabotage no-guest]\n");
+			return KSFT_PASS;
+		default:
+			fprintf(stderr, "usage: pvm_dma [--sabotage no-guest]\n");
+			return KSFT_FAIL;
+		}
+	}
+	if (optind != argc)
+		return error("unexpected argument '%s'", argv[optind]);
+
+	ret = test_pvm(&p);
+	pvm_destroy(&p);
+	if (ret)
+		return ret;
+	printf("# %d check(s), %d failed%s\n", nr_checks, nr_failed,
+	       sabotage_no_guest ? " (sabotaged on purpose: failures expected)" : "");
+	return nr_failed ? KSFT_FAIL : KSFT_PASS;
+}
