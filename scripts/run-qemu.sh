@@ -5,8 +5,8 @@
 # usage: run-qemu.sh [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS]
 #                    [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm]
 #
-# --smmu pkvm gives the SMMUs to the hypervisor (pkvm_smmu=on); stock leaves them
-# to the host's stock arm-smmu-v3 driver. Boot tests declare which one they need.
+# --smmu pkvm gives the SMMUs to the hypervisor (the default in protected mode);
+# stock leaves them to the host's stock arm-smmu-v3 driver (pkvm_smmu=off). Boot tests declare which one they need.
 #
 # Topology (README.md): QEMU virt with EL2, GICv3, UEFI/ACPI, 2 vCPUs and four
 # SMMUv3: smmu0 on pcie.0 and smmu1..3 on pxb-pcie expander buses, with one edu device
@@ -93,7 +93,7 @@ topology=(
 
 append="console=ttyAMA0 acpi=force kvm-arm.mode=protected panic=-1 pkvm_test.mode=$MODE"
 append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE pkvm_test.smmu=$SMMU"
-[ "$SMMU" = pkvm ] && append+=" pkvm_smmu=on"
+[ "$SMMU" = stock ] && append+=" pkvm_smmu=off"
 
 qemu=(qemu-system-aarch64
 	-machine virt,virtualization=on,gic-version=3

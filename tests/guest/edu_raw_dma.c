@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * edu_raw_dma: make an edu device DMA straight to a physical address, with no
- * IOMMU domain set up for it, and report whether the data reached memory.
+ * edu_raw_dma: make an edu device DMA straight to a physical address, and
+ * report whether the data reached memory.
  *
- * usage: edu_raw_dma BDF
+ * usage: edu_raw_dma [--expect blocked|landed] [--block] [--phys ADDR] BDF
  *
- * The device (bound to no driver) writes 64 bytes of its internal buffer to
- * a locked page of this process, addressed by its physical address. Bus
- * mastering is enabled through the configuration space in sysfs.
+ * The device writes 64 bytes of its internal buffer to a locked page of this
+ * process, addressed by its physical address, or to ADDR with --phys (then
+ * nothing can be checked here: the caller looks for the fault report). Bus
+ * mastering is enabled through the configuration space in sysfs. Without a
+ * driver, the device is in its default domain (the hypervisor's identity
+ * domain). With --block, the device (bound to vfio-pci by the caller) is
+ * first bound to an iommufd and attached to nothing, which puts its streams
+ * in the blocking domain: no STE, so they abort.
  *
- * Exit status: 0 if memory is unchanged (the DMA was blocked), 1 if the DMA
- * reached memory, 2 on a usage or environment error.
+ * Exit status: 0 if the outcome is the expected one (default: blocked), 1 if
+ * not, 2 on a usage or environment error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -21,6 +27,10 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sys/ioctl.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
 
 #include "mmio.h"
 
@@ -85,6 +95,39 @@ static void enable_bus_master(void)
 	close(fd);
 }
 
+/* Claim the device through iommufd and attach nothing: the blocking domain. */
+static void block_through_iommufd(int *iommufd, int *devfd)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	char path[320], dev[256];
+	struct dirent *ent = NULL;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	while (dir && (ent = readdir(dir))) {
+		if (!strncmp(ent->d_name, "vfio", 4))
+			break;
+	}
+	if (!dir || !ent) {
+		errno = ENODEV;
+		die("no VFIO cdev (bind the device to vfio-pci first)");
+	}
+	snprintf(dev, sizeof(dev), "%s", ent->d_name);
+	closedir(dir);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", dev);
+	*iommufd = open("/dev/iommu", O_RDWR);
+	if (*iommufd < 0)
+		die("open /dev/iommu");
+	*devfd = open(path, O_RDWR);
+	if (*devfd < 0)
+		die("open the VFIO cdev");
+	bind.iommufd = *iommufd;
+	if (ioctl(*devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		die("VFIO_DEVICE_BIND_IOMMUFD");
+	printf("edu %s: bound to an iommufd, attached to nothing (blocking domain)\n", bdf);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -95,17 +138,35 @@ static uint64_t now_ms(void)
 
 int main(int argc, char **argv)
 {
-	uint64_t phys, deadline;
-	char *regs;
+	int expect_landed = 0, block = 0, iommufd = -1, devfd = -1;
+	uint64_t phys = 0, target = 0, deadline;
 	unsigned char *buf;
-	char path[256];
-	int fd, i;
+	char path[256], *regs;
+	int fd, i, landed;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s BDF\n", argv[0]);
+	for (i = 1; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--expect") && i + 1 < argc - 1) {
+			i++;
+			if (!strcmp(argv[i], "landed"))
+				expect_landed = 1;
+			else if (strcmp(argv[i], "blocked"))
+				break;
+		} else if (!strcmp(argv[i], "--block")) {
+			block = 1;
+		} else if (!strcmp(argv[i], "--phys") && i + 1 < argc - 1) {
+			target = strtoull(argv[++i], NULL, 0);
+		} else {
+			break;
+		}
+	}
+	if (argc < 2 || i != argc - 1 || argv[argc - 1][0] == '-') {
+		fprintf(stderr, "usage: %s [--expect blocked|landed] [--block] [--phys ADDR] BDF\n",
+			argv[0]);
 		return 2;
 	}
-	bdf = argv[1];
+	bdf = argv[argc - 1];
+	if (block)
+		block_through_iommufd(&iommufd, &devfd);
 	/* Memory decoding first: a device with no driver may have it off. */
 	enable_bus_master();
 
@@ -127,13 +188,15 @@ int main(int argc, char **argv)
 		die("mmap the buffer");
 	memset(buf, 0x5a, 4096);
 	phys = virt_to_phys(buf);
+	if (!target)
+		target = phys;
 
 	printf("edu %s: DMA of %d bytes from the device to physical 0x%llx\n",
-	       bdf, DMA_LEN, (unsigned long long)phys);
+	       bdf, DMA_LEN, (unsigned long long)target);
 	/* The pattern is in memory before the device is told to write there. */
 	__sync_synchronize();
 	mmio_write64(regs + EDU_REG_DMA_SRC, EDU_BUF_ADDR);
-	mmio_write64(regs + EDU_REG_DMA_DST, phys);
+	mmio_write64(regs + EDU_REG_DMA_DST, target);
 	mmio_write64(regs + EDU_REG_DMA_CNT, DMA_LEN);
 	mmio_write64(regs + EDU_REG_DMA_CMD, EDU_DMA_START | EDU_DMA_TO_RAM);
 
@@ -147,14 +210,26 @@ int main(int argc, char **argv)
 	}
 	/* Read the buffer only after seeing the DMA complete. */
 	__sync_synchronize();
+	if (iommufd >= 0) {
+		close(devfd);
+		close(iommufd);
+	}
+	if (target != phys) {
+		printf("edu %s: DMA to 0x%llx done; the caller checks the fault report\n",
+		       bdf, (unsigned long long)target);
+		return 0;
+	}
 
+	landed = 0;
 	for (i = 0; i < 4096; i++) {
 		if (buf[i] != 0x5a) {
 			printf("edu %s: DMA reached memory (byte %d is 0x%02x)\n",
 			       bdf, i, buf[i]);
-			return 1;
+			landed = 1;
+			break;
 		}
 	}
-	printf("edu %s: memory unchanged, the DMA was blocked\n", bdf);
-	return 0;
+	if (!landed)
+		printf("edu %s: memory unchanged, the DMA was blocked\n", bdf);
+	return landed == expect_landed ? 0 : 1;
 }

@@ -346,7 +346,7 @@ static int check_maps(struct pvm *p, int dom, const uint64_t *pa, uint64_t contr
 {
 	uint64_t after;
 	long r[3];
-	int i, ret;
+	int i, ret, idn;
 
 	for (i = 0; i <= GUEST_PAGES; i++) {
 		ret = map_page(dom, pa[i], r);
@@ -364,6 +364,27 @@ static int check_maps(struct pvm *p, int dom, const uint64_t *pa, uint64_t contr
 	      "map of the untouched host page %d (pa 0x%llx): %ld, done 0x%lx (want 0, 0x%lx)",
 	      CONTROL_PAGE, (unsigned long long)control, r[0], r[1], PAGE);
 
+	/* The identity domain, the host's default for DMA, follows ownership. */
+	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", 2);
+	if (ret)
+		return ret;
+	idn = r[0];
+	if (idn < 0)
+		return error("no identity domain: %d", idn);
+	for (i = 0; i <= GUEST_PAGES; i++) {
+		ret = hvc(r, "iommu_iova_to_phys %d 0x%llx", idn, (unsigned long long)pa[i]);
+		if (ret)
+			return ret;
+		check(r[0] == -ENOENT,
+		      "guest page %d (pa 0x%llx) is not in the identity domain: %ld (want %d)",
+		      i, (unsigned long long)pa[i], r[0], -ENOENT);
+	}
+	ret = hvc(r, "iommu_iova_to_phys %d 0x%llx", idn, (unsigned long long)control);
+	if (ret)
+		return ret;
+	check(r[0] == 0 && (uint64_t)r[1] == control,
+	      "the untouched host page is in the identity domain: %ld 0x%lx", r[0], r[1]);
+
 	pvm_destroy(p);
 	if (virt_to_phys(p->mem + PAGE, &after))
 		return KSFT_FAIL;
@@ -376,6 +397,12 @@ static int check_maps(struct pvm *p, int dom, const uint64_t *pa, uint64_t contr
 	check(r[0] == 0 && (unsigned long)r[1] == PAGE,
 	      "map of guest page 1 (pa 0x%llx) once the VM is destroyed: %ld (want 0)",
 	      (unsigned long long)after, r[0]);
+	ret = hvc(r, "iommu_iova_to_phys %d 0x%llx", idn, (unsigned long long)after);
+	if (ret)
+		return ret;
+	check(r[0] == 0 && (uint64_t)r[1] == after,
+	      "guest page 1 is back in the identity domain once the VM is destroyed: %ld 0x%lx",
+	      r[0], r[1]);
 	return 0;
 }
 

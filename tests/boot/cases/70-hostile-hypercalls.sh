@@ -62,9 +62,8 @@ hyp=$(dmesg | sed -n 's/.*kvm \[0\]: Reserved [0-9]* MiB at \(0x[0-9a-f]*\).*/\1
 [ -n "$hyp" ] || { echo "cannot find the hypervisor's memory in the kernel log"; exit 1; }
 ram=$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : System RAM$/0x\1/p' /proc/iomem | head -n 1)
 [ -n "$ram" ] || { echo "no System RAM in /proc/iomem"; exit 1; }
+# Any page for the malformed calls below; a page the host owns is picked later.
 page=$(printf '0x%x' $((ram + 0x1000000)))
-pfn=$(printf '0x%x' $((page >> 12)))
-echo "hypervisor memory at $hyp, host page $page"
 
 expect $EPERM "registration after pKVM finalised" smmu_register 0x9000000 0x20000 0 0
 expect $EINVAL "event queue of an SMMU index out of range" smmu_pop_event 16
@@ -106,6 +105,41 @@ expect $EINVAL "unmap of an unaligned IOVA" iommu_unmap "$dom" 0x1001 0x1000
 expect $EINVAL "unmap of nothing" iommu_unmap "$dom" 0x1000 0
 expect $EINVAL "unmap of an IOVA range that wraps" iommu_unmap "$dom" 0xfffffffffffff000 0x2000
 expect $EINVAL "iova_to_phys beyond the input size" iommu_iova_to_phys "$dom" 0x8000000000
+
+# The identity domain (host DMA by default): the same id every time, never
+# mapped, unmapped or freed by the host, and it maps host memory 1:1 but not
+# the hypervisor's.
+with_topup 2 iommu_alloc_domain 2
+idn=$R1
+case "$idn" in -*) echo "FAIL: no identity domain: $idn"; exit 1 ;; esac
+expect "$idn" "identity domain again" iommu_alloc_domain 2
+expect $EPERM "map into the identity domain" iommu_map "$idn" 0x1000 "$page" 0x1000 3
+expect $EPERM "unmap from the identity domain" iommu_unmap "$idn" "$page" 0x1000
+expect $EPERM "free of the identity domain" iommu_free_domain "$idn"
+expect $ENOENT "identity translation of hypervisor memory" iommu_iova_to_phys "$idn" "$hyp"
+
+# 512 pages the host owns now, for the batch below: the identity domain maps
+# exactly those, 1:1. Pages the host gave the hypervisor (its IOMMU memory, say)
+# are not, so a range with one of them is skipped.
+host_range() {	# host_range START: all 512 pages of [START, START + 2 MiB) the host's?
+	for j in $(seq 0 511); do
+		a=$(printf '0x%x' $(($1 + j * 0x1000)))
+		hvc iommu_iova_to_phys "$idn" "$a"
+		[ "$R1" = 0 ] || return 1
+		[ "$R2" = "$a" ] || { echo "FAIL: identity maps $a to $R2"; fail=1; }
+	done
+}
+page=
+for i in $(seq 0 63); do
+	cand=$(printf '0x%x' $((ram + 0x1000000 + i * 0x400000)))
+	if host_range "$cand"; then
+		page=$cand
+		break
+	fi
+done
+[ -n "$page" ] || { echo "FAIL: no host page in the identity domain"; exit 1; }
+pfn=$(printf '0x%x' $((page >> 12)))
+echo "hypervisor memory at $hyp, host page $page"
 
 # Ownership on a real host page.
 with_topup 3 iommu_map "$dom" 0x1000 "$page" 0x1000 3

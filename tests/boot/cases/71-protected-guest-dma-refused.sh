@@ -6,7 +6,8 @@
 # then asks the hypervisor to map those pages into an IOMMU domain through
 # debugfs/pkvm-smmu/hvc, as a hostile host would. Each map must fail with -EPERM,
 # while a page of the same buffer the guest never touched maps, and a guest page maps
-# again once the VM is destroyed. A run that never starts the guest must fail: its
+# again once the VM is destroyed. The identity domain (host DMA by default) follows
+# the same ownership: the guest's pages leave it and come back after the VM. A run that never starts the guest must fail: its
 # pages stay the host's, so they map. A host that cannot run a protected guest fails
 # the test with the reason (pvm_dma's last line).
 echo "\$ pvm_dma"

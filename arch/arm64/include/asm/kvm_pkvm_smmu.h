@@ -50,6 +50,8 @@
  */
 #define PKVM_IOMMU_MAX_DOMAINS		1024
 #define PKVM_IOMMU_DOMAIN_S2		1
+/* The host's identity domain: maps exactly the memory the host owns. */
+#define PKVM_IOMMU_DOMAIN_IDENTITY	2
 #define PKVM_IOMMU_PROT_READ		BIT(0)
 #define PKVM_IOMMU_PROT_WRITE		BIT(1)
 /* Pages one __pkvm_iommu_map or __pkvm_iommu_unmap call covers at most. */

@@ -7,15 +7,18 @@
  * an IOMMU device whose operations are hypercalls. Outside protected mode,
  * probe declines and the stock arm-smmu-v3 driver takes the device.
  *
- * Domains: a device starts in a static blocking domain (the hypervisor's
- * stream table aborts every stream). Paging domains (for VFIO and iommufd)
+ * Domains: a device starts in the hypervisor's identity domain, which maps
+ * exactly the memory the host owns and follows every ownership change, so
+ * the DMA API needs no hypercall per DMA. The blocking domain leaves the
+ * streams without an STE: they abort. Paging domains (for VFIO and iommufd)
  * are stage-2 domains in the hypervisor: alloc, attach, map and unmap are
  * hypercalls, and the hypervisor checks that every mapped page is the host's.
  * When a call needs hypervisor memory it says how many pages; the driver
  * donates them (__pkvm_iommu_topup) and repeats the call.
  *
- * This driver is opt-in with "pkvm_smmu=on" on the kernel command line while
- * the identity domain for host DMA is missing.
+ * In protected mode the driver takes every SMMUv3; "pkvm_smmu=off" on the
+ * command line leaves them to the stock driver (for comparison only: the host
+ * can then DMA anywhere).
  */
 #include <linux/arm-smccc.h>
 #include <linux/bitfield.h>
@@ -66,13 +69,17 @@ static DEFINE_MUTEX(pkvm_smmu_domains_lock);
 /* A device behind a hypervisor-owned SMMU. */
 struct pkvm_smmu_master {
 	struct pkvm_smmu	*smmu;
-	/* Attached paging domain, or NULL when blocked. The group's mutex. */
-	struct pkvm_smmu_domain	*domain;
+	/* The hypervisor domain the streams translate with, or -1 (blocked). */
+	int			attached_id;	/* the group's mutex */
 	unsigned int		num_sids;
 	u32			sids[] __counted_by(num_sids);
 };
 
-static bool pkvm_smmu_opt_in;
+static bool pkvm_smmu_enabled = true;
+
+/* The hypervisor's identity domain for host DMA, once allocated. */
+static int pkvm_smmu_identity_id = -1;
+static DEFINE_MUTEX(pkvm_smmu_identity_lock);
 
 /* The SMMUs handed to the hypervisor; entries are never removed. */
 static LIST_HEAD(pkvm_smmus);
@@ -80,7 +87,7 @@ static DEFINE_MUTEX(pkvm_smmus_lock);
 
 static int __init pkvm_smmu_setup(char *arg)
 {
-	return kstrtobool(arg, &pkvm_smmu_opt_in);
+	return kstrtobool(arg, &pkvm_smmu_enabled);
 }
 early_param("pkvm_smmu", pkvm_smmu_setup);
 
@@ -316,8 +323,7 @@ static void pkvm_smmu_domain_free(struct iommu_domain *domain)
 	kfree(pdom);
 }
 
-static int pkvm_smmu_attach_sids(struct pkvm_smmu_domain *pdom,
-				 struct pkvm_smmu_master *master,
+static int pkvm_smmu_attach_sids(int id, struct pkvm_smmu_master *master,
 				 unsigned int n)
 {
 	unsigned int i, topups = 0;
@@ -326,7 +332,7 @@ static int pkvm_smmu_attach_sids(struct pkvm_smmu_domain *pdom,
 
 	for (i = 0; i < n; i++) {
 		needed = 0;
-		ret = pkvm_iommu_hvc(attach, pdom->id, master->smmu->hyp_idx,
+		ret = pkvm_iommu_hvc(attach, id, master->smmu->hyp_idx,
 				     master->sids[i], 0, 0, &needed, NULL);
 		if (ret == -ENOMEM && needed && topups++ < PKVM_SMMU_MAX_TOPUPS) {
 			ret = pkvm_smmu_topup(needed, GFP_KERNEL);
@@ -342,47 +348,102 @@ static int pkvm_smmu_attach_sids(struct pkvm_smmu_domain *pdom,
 
 err_detach:
 	while (i--)
-		pkvm_iommu_hvc(detach, pdom->id, master->smmu->hyp_idx,
+		pkvm_iommu_hvc(detach, id, master->smmu->hyp_idx,
 			       master->sids[i], 0, 0, NULL, NULL);
 	return ret;
 }
 
 static void pkvm_smmu_detach_master(struct pkvm_smmu_master *master)
 {
-	struct pkvm_smmu_domain *pdom = master->domain;
 	unsigned int i;
 
-	if (!pdom)
+	if (master->attached_id < 0)
 		return;
 	/* Detach cannot fail for a stream that is attached. */
 	for (i = 0; i < master->num_sids; i++)
-		WARN_ON(pkvm_iommu_hvc(detach, pdom->id, master->smmu->hyp_idx,
-				       master->sids[i], 0, 0, NULL, NULL));
-	master->domain = NULL;
+		WARN_ON(pkvm_iommu_hvc(detach, master->attached_id,
+				       master->smmu->hyp_idx, master->sids[i],
+				       0, 0, NULL, NULL));
+	master->attached_id = -1;
+}
+
+/* Move the device's streams to hypervisor domain @id. */
+static int pkvm_smmu_attach_master(struct pkvm_smmu_master *master, int id)
+{
+	int prev = master->attached_id;
+	int ret;
+
+	if (prev == id)
+		return 0;
+	/* The hypervisor moves a stream between domains through "aborting". */
+	pkvm_smmu_detach_master(master);
+	ret = pkvm_smmu_attach_sids(id, master, master->num_sids);
+	if (ret) {
+		if (prev >= 0 && !pkvm_smmu_attach_sids(prev, master, master->num_sids))
+			master->attached_id = prev;
+		return ret;
+	}
+	master->attached_id = id;
+	return 0;
 }
 
 static int pkvm_smmu_attach_paging(struct iommu_domain *domain,
 				   struct device *dev,
 				   struct iommu_domain *old)
 {
-	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
-	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
-	struct pkvm_smmu_domain *prev = master->domain;
-	int ret;
-
-	if (prev == pdom)
-		return 0;
-	/* The hypervisor moves a stream between domains through "aborting". */
-	pkvm_smmu_detach_master(master);
-	ret = pkvm_smmu_attach_sids(pdom, master, master->num_sids);
-	if (ret) {
-		if (prev && !pkvm_smmu_attach_sids(prev, master, master->num_sids))
-			master->domain = prev;
-		return ret;
-	}
-	master->domain = pdom;
-	return 0;
+	return pkvm_smmu_attach_master(dev_iommu_priv_get(dev),
+				       to_pkvm_domain(domain)->id);
 }
+
+/*
+ * The hypervisor's identity domain maps exactly the memory the host owns and
+ * follows every ownership change itself: no map or unmap from here.
+ */
+static int pkvm_smmu_identity_id_get(void)
+{
+	unsigned int topups = 0;
+	u64 needed;
+	long ret;
+
+	mutex_lock(&pkvm_smmu_identity_lock);
+	while (pkvm_smmu_identity_id < 0) {
+		needed = 0;
+		ret = pkvm_iommu_hvc(alloc_domain, PKVM_IOMMU_DOMAIN_IDENTITY, 0, 0,
+				     0, 0, &needed, NULL);
+		if (ret >= 0) {
+			pkvm_smmu_identity_id = ret;
+			break;
+		}
+		if (ret != -ENOMEM || !needed || topups++ >= PKVM_SMMU_MAX_TOPUPS)
+			break;
+		ret = pkvm_smmu_topup(needed, GFP_KERNEL);
+		if (ret)
+			break;
+	}
+	ret = pkvm_smmu_identity_id < 0 ? ret : pkvm_smmu_identity_id;
+	mutex_unlock(&pkvm_smmu_identity_lock);
+	return ret;
+}
+
+static int pkvm_smmu_attach_identity(struct iommu_domain *domain,
+				     struct device *dev,
+				     struct iommu_domain *old)
+{
+	int id = pkvm_smmu_identity_id_get();
+
+	if (id < 0)
+		return id;
+	return pkvm_smmu_attach_master(dev_iommu_priv_get(dev), id);
+}
+
+static const struct iommu_domain_ops pkvm_smmu_identity_ops = {
+	.attach_dev	= pkvm_smmu_attach_identity,
+};
+
+static struct iommu_domain pkvm_smmu_identity_domain = {
+	.type	= IOMMU_DOMAIN_IDENTITY,
+	.ops	= &pkvm_smmu_identity_ops,
+};
 
 static int pkvm_smmu_map_pages(struct iommu_domain *domain, unsigned long iova,
 			       phys_addr_t paddr, size_t pgsize, size_t pgcount,
@@ -534,6 +595,7 @@ static struct iommu_device *pkvm_smmu_probe_device(struct device *dev)
 	if (!master)
 		return ERR_PTR(-ENOMEM);
 	master->smmu = smmu;
+	master->attached_id = -1;
 	master->num_sids = fwspec->num_ids;
 	memcpy(master->sids, fwspec->ids, fwspec->num_ids * sizeof(*fwspec->ids));
 	dev_iommu_priv_set(dev, master);
@@ -546,6 +608,12 @@ static void pkvm_smmu_release_device(struct device *dev)
 
 	pkvm_smmu_detach_master(master);
 	kfree(master);
+}
+
+/* Host DMA goes through the hypervisor's identity domain by default. */
+static int pkvm_smmu_def_domain_type(struct device *dev)
+{
+	return IOMMU_DOMAIN_IDENTITY;
 }
 
 static bool pkvm_smmu_capable(struct device *dev, enum iommu_cap cap)
@@ -569,7 +637,8 @@ static int pkvm_smmu_of_xlate(struct device *dev,
 
 static const struct iommu_ops pkvm_smmu_ops = {
 	.blocked_domain		= &pkvm_smmu_blocked_domain,
-	.default_domain		= &pkvm_smmu_blocked_domain,
+	.identity_domain	= &pkvm_smmu_identity_domain,
+	.def_domain_type	= pkvm_smmu_def_domain_type,
 	.capable		= pkvm_smmu_capable,
 	.domain_alloc_paging	= pkvm_smmu_domain_alloc_paging,
 	.probe_device		= pkvm_smmu_probe_device,
@@ -715,7 +784,7 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	int ret;
 
 	/* Not protected: the stock driver programs the SMMU itself. */
-	if (!is_protected_kvm_enabled() || !pkvm_smmu_opt_in)
+	if (!is_protected_kvm_enabled() || !pkvm_smmu_enabled)
 		return -ENODEV;
 
 	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
@@ -743,6 +812,11 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	smmu->hyp_idx = ret;
 	platform_set_drvdata(pdev, smmu);
 
+	/*
+	 * From here on the SMMU is the hypervisor's whatever happens: stay
+	 * bound even if registering it fails, so that no other driver tries
+	 * to program it. Its streams keep aborting.
+	 */
 	ret = iommu_device_sysfs_add(&smmu->iommu, dev, NULL, "smmu3.%pa",
 				     &smmu->mmio);
 	if (ret)
@@ -767,8 +841,11 @@ err_unlist:
 	mutex_unlock(&pkvm_smmus_lock);
 	iommu_device_sysfs_remove(&smmu->iommu);
 err_free:
+	platform_set_drvdata(pdev, NULL);
 	kfree(smmu);
-	return ret;
+	dev_err(dev, "SMMUv3 at %pa owned by the hypervisor but not registered (%d): its devices cannot DMA\n",
+		&res->start, ret);
+	return 0;
 }
 
 /* ACPI (IORT) creates the SMMUs as platform devices by this name. */

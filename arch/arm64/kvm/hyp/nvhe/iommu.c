@@ -24,10 +24,13 @@
  * inside EL2 when it was retired has left. docs/invalidation-array.md has the
  * ordering argument.
  *
- * Lock order: domain->lock (attach, detach), then domain->pgt_lock (the page
- * table: map, unmap), then hyp_iommu_lock (domain table, memcache, grace
- * period), then the host and hyp component locks (page ownership). An SMMU's
- * lock nests inside domain->lock and domain->pgt_lock and outside nothing.
+ * Lock order: hyp_iommu_identity_lock (creating the identity domain), then
+ * domain->lock (attach, detach), then domain->pgt_lock (the page table: map,
+ * unmap), then hyp_iommu_lock (domain table, memcache, grace period), then the
+ * host and hyp component locks (page ownership). The identity domain's
+ * pgt_lock is the exception: it nests inside the host component lock (the
+ * ownership hooks run with it held), which is why the host can never map or
+ * unmap that domain. An SMMU's lock nests inside all of these.
  * hyp_iommu_zalloc_page() takes no lock: it draws from a reservation the
  * call made before taking domain->lock or domain->pgt_lock.
  */
@@ -37,6 +40,7 @@
 #include <asm/kvm_hyp.h>
 #include <asm/kvm_mmu.h>
 #include <asm/kvm_pgtable.h>
+#include <asm/kvm_pkvm.h>
 #include <asm/kvm_pkvm_smmu.h>
 
 #include <nvhe/iommu.h>
@@ -63,6 +67,8 @@ struct hyp_iommu_domain {
 	hyp_spinlock_t		pgt_lock;
 	/* Written under domain->lock, read by unmap without it. */
 	struct smmu_invs __rcu	*invs;
+	/* The host's identity domain: host map and unmap are refused. */
+	bool			identity;
 	/* domain->lock */
 	u32			nr_streams;
 	/*
@@ -75,9 +81,18 @@ struct hyp_iommu_domain {
 static DEFINE_HYP_SPINLOCK(hyp_iommu_lock);
 /* Retired invalidation arrays; hyp_iommu_lock. */
 static struct hyp_gp hyp_iommu_gp;
+/* EL2 has no per-CPU allocation after boot: one slot per possible CPU. */
 static struct hyp_gp_cpu hyp_iommu_gp_cpus[NR_CPUS];
 /* Set once the grace period is set up; then the trap hooks use it. */
 static bool hyp_iommu_gp_ready;
+/*
+ * The host's identity domain, created once and never freed. Published and
+ * read under the host component lock: pkvm_iommu_host_lost() and
+ * pkvm_iommu_host_gained() run with it held. Creation is serialised by
+ * hyp_iommu_identity_lock, the outermost lock of this file.
+ */
+static struct hyp_iommu_domain *hyp_iommu_identity;
+static DEFINE_HYP_SPINLOCK(hyp_iommu_identity_lock);
 /* This CPU's slot in hyp_iommu_gp_cpus[]: EL2 has no smp_processor_id(). */
 static DEFINE_PER_CPU(unsigned int, hyp_iommu_cpu);
 /* Domains by id; hyp_iommu_lock. */
@@ -135,8 +150,8 @@ int pkvm_iommu_init(void)
 			*per_cpu_ptr(&hyp_iommu_cpu, cpu) = cpu;
 		ret = hyp_gp_init(&hyp_iommu_gp, hyp_iommu_gp_cpus, nr_cpus,
 				  &hyp_iommu_lock);
-		/* Pairs with READ_ONCE() in the hooks: slots set up before use. */
 		if (!ret)
+			/* Pairs with READ_ONCE() in the hooks: slots set up first. */
 			smp_store_release(&hyp_iommu_gp_ready, true);
 	}
 	hyp_spin_unlock(&hyp_iommu_lock);
@@ -241,12 +256,21 @@ static bool hyp_iommu_force_pte(u64 addr, u64 end, enum kvm_pgtable_prot prot)
 	return true;
 }
 
+/*
+ * The IOMMU hypercalls are there in every KVM mode; they do anything only in
+ * protected mode, once the host registered an SMMU (pkvm_iommu_init()).
+ */
+static bool hyp_iommu_enabled(void)
+{
+	return is_protected_kvm_enabled() && READ_ONCE(hyp_iommu_gp_ready);
+}
+
 /* The domain for host-supplied @domain_id, with a reference; or NULL. */
 static struct hyp_iommu_domain *hyp_iommu_get_domain(u64 domain_id)
 {
 	struct hyp_iommu_domain *domain;
 
-	if (domain_id >= PKVM_IOMMU_MAX_DOMAINS)
+	if (!hyp_iommu_enabled() || domain_id >= PKVM_IOMMU_MAX_DOMAINS)
 		return NULL;
 	domain_id = array_index_nospec(domain_id, PKVM_IOMMU_MAX_DOMAINS);
 
@@ -291,6 +315,8 @@ int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken)
 	int ret;
 
 	*taken = 0;
+	if (!hyp_iommu_enabled())
+		return -ENODEV;
 	if (!nr_pages || nr_pages > PKVM_IOMMU_TOPUP_MAX || !PAGE_ALIGNED(head))
 		return -EINVAL;
 
@@ -308,6 +334,8 @@ int __pkvm_iommu_reclaim(u64 nr_pages)
 	int done = 0;
 	void *page;
 
+	if (!hyp_iommu_enabled())
+		return -ENODEV;
 	nr_pages = min_t(u64, nr_pages, PKVM_IOMMU_TOPUP_MAX);
 	hyp_spin_lock(&hyp_iommu_lock);
 	hyp_iommu_reclaim_retired_locked();
@@ -326,9 +354,63 @@ int __pkvm_iommu_reclaim(u64 nr_pages)
 	return done;
 }
 
+/* Publish @domain under the first free id; returns the id or -ENOSPC. */
+static int hyp_iommu_publish_domain(struct hyp_iommu_domain *domain)
+{
+	int id;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	for (id = 0; id < PKVM_IOMMU_MAX_DOMAINS; id++) {
+		if (!hyp_iommu_domains[id]) {
+			/* Last: from here on the host can name the domain. */
+			hyp_iommu_domains[id] = domain;
+			break;
+		}
+	}
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return id < PKVM_IOMMU_MAX_DOMAINS ? id : -ENOSPC;
+}
+
+/* An empty stage-2 domain in two pages of @mc (the domain, its root table). */
+static struct hyp_iommu_domain *hyp_iommu_create_domain(struct kvm_hyp_memcache *mc)
+{
+	struct hyp_iommu_domain *domain = hyp_iommu_zalloc_page(mc);
+	int ret;
+
+	BUILD_BUG_ON(sizeof(*domain) > PAGE_SIZE);
+	if (!domain)
+		return NULL;
+	hyp_spin_lock_init(&domain->lock);
+	hyp_spin_lock_init(&domain->pgt_lock);
+	domain->mmu.vtcr = kvm_get_vtcr(id_aa64mmfr0_el1_sys_val,
+					id_aa64mmfr1_el1_sys_val, HYP_IOMMU_IAS);
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	hyp_iommu_next_pgd = pop_hyp_memcache(mc, hyp_phys_to_virt);
+	/* Memory types every SMMU decodes alike: never the FWB encoding. */
+	ret = __kvm_pgtable_stage2_init(&domain->pgt, &domain->mmu,
+					&hyp_iommu_mm_ops, KVM_PGTABLE_S2_NOFWB,
+					hyp_iommu_force_pte);
+	if (ret && hyp_iommu_next_pgd)
+		push_hyp_memcache(mc, hyp_iommu_next_pgd, hyp_virt_to_phys);
+	hyp_iommu_next_pgd = NULL;
+	hyp_spin_unlock(&hyp_iommu_lock);
+	if (ret) {
+		push_hyp_memcache(mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+		return NULL;
+	}
+	/* kvm_pgtable_stage2_map() finds the table through its mmu. */
+	domain->mmu.pgt = &domain->pgt;
+	return domain;
+}
+
+static int hyp_iommu_alloc_identity(u64 *pages_needed);
+
 /**
  * __pkvm_iommu_alloc_domain() - Create an empty stage-2 domain.
- * @type:	PKVM_IOMMU_DOMAIN_S2.
+ * @type:	PKVM_IOMMU_DOMAIN_S2, or PKVM_IOMMU_DOMAIN_IDENTITY for the
+ *		host's identity domain (created on the first call, the same id
+ *		after).
  * @pages_needed: Set with -ENOMEM.
  *
  * Return: the domain's id, or -EINVAL, -ENOSPC (no free id), -ENOMEM.
@@ -337,54 +419,24 @@ int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed)
 {
 	struct kvm_hyp_memcache mc = {};
 	struct hyp_iommu_domain *domain;
-	int id, ret;
+	int ret;
 
-	BUILD_BUG_ON(sizeof(*domain) > PAGE_SIZE);
+	if (!hyp_iommu_enabled())
+		return -ENODEV;
+	if (type == PKVM_IOMMU_DOMAIN_IDENTITY)
+		return hyp_iommu_alloc_identity(pages_needed);
 	if (type != PKVM_IOMMU_DOMAIN_S2)
 		return -EINVAL;
 
-	/* The domain and its root table. */
 	ret = hyp_iommu_reserve(&mc, 2, pages_needed);
 	if (ret)
 		return ret;
-	domain = hyp_iommu_zalloc_page(&mc);
-
-	hyp_spin_lock(&hyp_iommu_lock);
-	for (id = 0; id < PKVM_IOMMU_MAX_DOMAINS; id++) {
-		if (!hyp_iommu_domains[id])
-			break;
-	}
-	if (id == PKVM_IOMMU_MAX_DOMAINS) {
-		ret = -ENOSPC;
-		goto unlock;
-	}
-
-	hyp_spin_lock_init(&domain->lock);
-	hyp_spin_lock_init(&domain->pgt_lock);
-	domain->mmu.vtcr = kvm_get_vtcr(id_aa64mmfr0_el1_sys_val,
-					id_aa64mmfr1_el1_sys_val, HYP_IOMMU_IAS);
-	hyp_iommu_next_pgd = pop_hyp_memcache(&mc, hyp_phys_to_virt);
-	/* Memory types every SMMU decodes alike: never the FWB encoding. */
-	ret = __kvm_pgtable_stage2_init(&domain->pgt, &domain->mmu,
-					&hyp_iommu_mm_ops, KVM_PGTABLE_S2_NOFWB,
-					hyp_iommu_force_pte);
-	/* kvm_pgtable_stage2_map() finds the table through its mmu. */
-	domain->mmu.pgt = &domain->pgt;
-	if (ret) {
-		/* The root was not taken: give both pages back below. */
-		if (hyp_iommu_next_pgd)
-			push_hyp_memcache(&mc, hyp_iommu_next_pgd, hyp_virt_to_phys);
-		hyp_iommu_next_pgd = NULL;
-		goto unlock;
-	}
-	/* Publish last: from here on the host can name the domain. */
-	hyp_iommu_domains[id] = domain;
-	domain = NULL;
-	ret = id;
-unlock:
-	hyp_spin_unlock(&hyp_iommu_lock);
-	if (domain)
+	domain = hyp_iommu_create_domain(&mc);
+	ret = domain ? hyp_iommu_publish_domain(domain) : -ENOMEM;
+	if (domain && ret < 0) {
+		push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
 		push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+	}
 	hyp_iommu_unreserve(&mc);
 	return ret;
 }
@@ -464,8 +516,8 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 	invs = smmu_invs_deref_for_inv(&domain->invs);
 	smmu_invs_for_each(invs, i, inv) {
 		smmu = hyp_smmu_get(inv->smmu);
-		/* Entries are only ever made for live SMMUs. */
-		if (WARN_ON(!smmu))
+		/* Gone broken (hyp_smmu_abort_all()): it translates nothing. */
+		if (!smmu)
 			continue;
 		ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;
 	}
@@ -547,6 +599,8 @@ int __pkvm_iommu_free_domain(u64 domain_id)
 	struct smmu_invs *invs;
 	int ret;
 
+	if (!hyp_iommu_enabled())
+		return -ENODEV;
 	if (domain_id >= PKVM_IOMMU_MAX_DOMAINS)
 		return -EINVAL;
 	domain_id = array_index_nospec(domain_id, PKVM_IOMMU_MAX_DOMAINS);
@@ -555,6 +609,8 @@ int __pkvm_iommu_free_domain(u64 domain_id)
 	domain = hyp_iommu_domains[domain_id];
 	if (!domain) {
 		ret = -ENOENT;
+	} else if (domain->identity) {
+		ret = -EPERM;
 	} else if (domain->refs || READ_ONCE(domain->nr_streams)) {
 		ret = -EBUSY;
 	} else {
@@ -596,6 +652,150 @@ static u64 hyp_iommu_map_pages_needed(struct hyp_iommu_domain *domain, u64 size)
 	for (level = domain->pgt.start_level + 1; level <= KVM_PGTABLE_LAST_LEVEL; level++)
 		pages += (size >> (kvm_granule_shift(level - 1))) + 2;
 	return pages;
+}
+
+/* Level-2 and level-3 tables to map all of memory, plus the domain and root. */
+static u64 hyp_iommu_identity_pages_needed(void)
+{
+	struct hyp_iommu_domain tmp = { .pgt.start_level = 1 };
+	u64 pages = 2;
+	unsigned int i;
+
+	/* HYP_IOMMU_IAS is 39 bits: the walk starts at level 1. */
+	BUILD_BUG_ON(HYP_IOMMU_IAS != 39);
+	for (i = 0; i < hyp_memblock_nr; i++)
+		pages += hyp_iommu_map_pages_needed(&tmp, hyp_memory[i].size);
+	return pages;
+}
+
+/* Walk callback: the host cannot access [start, end), so no device either. */
+static void hyp_iommu_identity_drop(u64 start, u64 end, void *arg)
+{
+	struct hyp_iommu_domain *domain = arg;
+	u64 done;
+
+	hyp_spin_lock(&domain->pgt_lock);
+	for (; start < end; start += done) {
+		if (__hyp_iommu_unmap_locked(domain, start, end - start, &done, false) ||
+		    !done)
+			break;
+	}
+	hyp_spin_unlock(&domain->pgt_lock);
+}
+
+static void hyp_iommu_identity_publish(void *arg)
+{
+	WRITE_ONCE(hyp_iommu_identity, (struct hyp_iommu_domain *)arg);
+}
+
+/*
+ * Create the host's identity domain: map all of memory (which also makes
+ * every table it will ever need, so that pages coming back to the host map
+ * again without allocating), then, under the host lock, drop what the host
+ * cannot access and publish the domain to the ownership hooks.
+ */
+static int hyp_iommu_alloc_identity(u64 *pages_needed)
+{
+	struct kvm_hyp_memcache mc = {};
+	struct hyp_iommu_domain *domain;
+	unsigned int i;
+	int ret, id;
+
+	hyp_spin_lock(&hyp_iommu_identity_lock);
+	if (hyp_iommu_identity) {
+		for (id = 0; id < PKVM_IOMMU_MAX_DOMAINS; id++)
+			if (READ_ONCE(hyp_iommu_domains[id]) == hyp_iommu_identity)
+				break;
+		ret = id < PKVM_IOMMU_MAX_DOMAINS ? id : -ENOENT;
+		goto unlock;
+	}
+	ret = hyp_iommu_reserve(&mc, hyp_iommu_identity_pages_needed(), pages_needed);
+	if (ret)
+		goto unlock;
+	domain = hyp_iommu_create_domain(&mc);
+	ret = -ENOMEM;
+	if (!domain)
+		goto unreserve;
+	domain->identity = true;
+	for (i = 0; i < hyp_memblock_nr; i++) {
+		ret = kvm_pgtable_stage2_map(&domain->pgt, hyp_memory[i].base,
+					     hyp_memory[i].size, hyp_memory[i].base,
+					     KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W,
+					     &mc, 0);
+		/* Reserved above; a leak of the tables made so far otherwise. */
+		if (ret)
+			goto unreserve;
+	}
+	pkvm_host_walk_inaccessible(hyp_iommu_identity_drop,
+				    hyp_iommu_identity_publish, domain);
+	ret = hyp_iommu_publish_domain(domain);
+unreserve:
+	hyp_iommu_unreserve(&mc);
+unlock:
+	hyp_spin_unlock(&hyp_iommu_identity_lock);
+	return ret;
+}
+
+/* An SMMU did not confirm an invalidation: stop all its translation. */
+static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
+{
+	const struct smmu_inv *inv;
+	struct smmu_invs *invs;
+	struct hyp_smmu *smmu;
+	u32 i;
+
+	invs = smmu_invs_deref(&domain->invs);
+	smmu_invs_for_each(invs, i, inv) {
+		smmu = hyp_smmu_get(inv->smmu);
+		if (smmu)
+			hyp_smmu_abort_all(smmu);
+	}
+}
+
+/**
+ * pkvm_iommu_host_lost() - The host no longer has [@addr, @addr + @size).
+ *
+ * Called with the host lock held whenever pages stop being the host's
+ * (donated to the hypervisor or a guest). On return, no SMMU translates them
+ * through the identity domain: the leaves are cleared and every SMMU in its
+ * array invalidated, or, if one did not confirm, that SMMU aborts everything.
+ */
+void pkvm_iommu_host_lost(u64 addr, u64 size)
+{
+	struct hyp_iommu_domain *domain = READ_ONCE(hyp_iommu_identity);
+	u64 done, end = addr + size;
+	int ret = 0;
+
+	if (!domain)
+		return;
+	hyp_spin_lock(&domain->pgt_lock);
+	for (; addr < end && !ret; addr += done) {
+		ret = __hyp_iommu_unmap_locked(domain, addr, end - addr, &done, false);
+		if (!done)
+			break;
+	}
+	if (ret)
+		hyp_iommu_fail_closed(domain);
+	hyp_spin_unlock(&domain->pgt_lock);
+}
+
+/*
+ * pkvm_iommu_host_gained() - [@addr, @addr + @size) is the host's again.
+ *
+ * Called with the host lock held. The tables exist since creation, so the
+ * map allocates nothing; if it failed, the pages would only stay out of
+ * reach of devices.
+ */
+void pkvm_iommu_host_gained(u64 addr, u64 size)
+{
+	struct hyp_iommu_domain *domain = READ_ONCE(hyp_iommu_identity);
+
+	if (!domain)
+		return;
+	hyp_spin_lock(&domain->pgt_lock);
+	kvm_pgtable_stage2_map(&domain->pgt, addr, size, addr,
+			       KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W, NULL, 0);
+	hyp_spin_unlock(&domain->pgt_lock);
 }
 
 static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *ctx,
@@ -646,6 +846,11 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	domain = hyp_iommu_get_domain(domain_id);
 	if (!domain)
 		return -ENOENT;
+	/* It follows ownership; and its table lock nests inside the host lock. */
+	if (domain->identity) {
+		hyp_iommu_put_domain(domain);
+		return -EPERM;
+	}
 
 	ret = hyp_iommu_reserve(&mc, hyp_iommu_map_pages_needed(domain, size),
 				pages_needed);
@@ -710,6 +915,10 @@ int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done)
 	domain = hyp_iommu_get_domain(domain_id);
 	if (!domain)
 		return -ENOENT;
+	if (domain->identity) {
+		hyp_iommu_put_domain(domain);
+		return -EPERM;
+	}
 	hyp_spin_lock(&domain->pgt_lock);
 	ret = hyp_iommu_unmap_locked(domain, iova, size, done);
 	hyp_spin_unlock(&domain->pgt_lock);

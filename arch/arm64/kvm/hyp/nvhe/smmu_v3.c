@@ -473,6 +473,8 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 	int ret;
 
 	*pages_needed = 0;
+	if (!is_protected_kvm_enabled())
+		return -ENODEV;
 	if (size != PKVM_SMMU_MMIO_SIZE || !IS_ALIGNED(mmio, SZ_64K) ||
 	    mmio + size < mmio)
 		return -EINVAL;
@@ -868,4 +870,17 @@ int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size)
 	ret = smmu_cmdq_issue_sync_locked(smmu, cmds, n);
 	hyp_spin_unlock(&smmu->lock);
 	return ret;
+}
+
+/*
+ * The SMMU did not confirm an invalidation the hypervisor relies on: stop
+ * translating altogether (with SMMUEN clear, GBPA aborts every transaction).
+ * Devices behind it stop working; none reaches memory it should not.
+ */
+void hyp_smmu_abort_all(struct hyp_smmu *smmu)
+{
+	hyp_spin_lock(&smmu->lock);
+	smmu_write(smmu, ARM_SMMU_CR0, 0);
+	smmu->state = HYP_SMMU_BROKEN;
+	hyp_spin_unlock(&smmu->lock);
 }

@@ -12,6 +12,8 @@
 int pkvm_iommu_init(void);
 void pkvm_iommu_host_enter(void);
 void pkvm_iommu_host_exit(void);
+void pkvm_iommu_host_lost(u64 addr, u64 size);
+void pkvm_iommu_host_gained(u64 addr, u64 size);
 int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken);
 int __pkvm_iommu_reclaim(u64 nr_pages);
 int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed);
@@ -27,6 +29,8 @@ int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
 static inline int pkvm_iommu_init(void) { return 0; }
 static inline void pkvm_iommu_host_enter(void) { }
 static inline void pkvm_iommu_host_exit(void) { }
+static inline void pkvm_iommu_host_lost(u64 addr, u64 size) { }
+static inline void pkvm_iommu_host_gained(u64 addr, u64 size) { }
 static inline int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken) { return -ENODEV; }
 static inline int __pkvm_iommu_reclaim(u64 nr_pages) { return -ENODEV; }
 static inline int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed) { return -ENODEV; }

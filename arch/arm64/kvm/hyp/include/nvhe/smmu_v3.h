@@ -86,6 +86,7 @@ int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
 		       const struct hyp_smmu_s2_cfg *cfg);
 int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid);
 int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size);
+void hyp_smmu_abort_all(struct hyp_smmu *smmu);
 #else
 static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
 				       u64 nr_pages, u64 *pages_needed)
