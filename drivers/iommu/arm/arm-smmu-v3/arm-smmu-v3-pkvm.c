@@ -391,8 +391,15 @@ static int pkvm_smmu_attach_paging(struct iommu_domain *domain,
 				   struct device *dev,
 				   struct iommu_domain *old)
 {
-	return pkvm_smmu_attach_master(dev_iommu_priv_get(dev),
-				       to_pkvm_domain(domain)->id);
+	int ret = pkvm_smmu_attach_master(dev_iommu_priv_get(dev),
+					  to_pkvm_domain(domain)->id);
+
+	/*
+	 * The hypervisor refuses an SMMU that cannot walk the domain's table
+	 * (-EOPNOTSUPP). To the IOMMU core that is an incompatible domain:
+	 * -EINVAL, after which VFIO and iommufd use a domain of its own.
+	 */
+	return ret == -EOPNOTSUPP ? -EINVAL : ret;
 }
 
 /*
