@@ -8,12 +8,9 @@
 # the hypervisor's view is read from debugfs/pkvm-smmu/domains while it runs.
 V=/sys/kernel/debug/pkvm-smmu/domains
 [ -r "$V" ] || { echo "no $V (CONFIG_PKVM_SMMU_V3_DEBUGFS?)"; exit 1; }
-edus=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] &&
-		edus="$edus,${d##*/}"
-done
-edus=${edus#,}
+. /tests/lib-edu.sh
+edus=$(edu_list | tr '\n' ,)
+edus=${edus%,}
 edu_dma --api iommufd --devices "$edus" --exec "cat $V >/tmp/domains" || exit 1
 cat /tmp/domains
 
