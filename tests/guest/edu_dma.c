@@ -61,9 +61,9 @@
 
 #include "mmio.h"
 
-#define KSFT_PASS		0
-#define KSFT_FAIL		1
-#define KSFT_SKIP		4
+#define REPORT_PROG "edu_dma"
+#include "report.h"
+
 
 #define EDU_VENDOR		0x1234
 #define EDU_DEVICE		0x11e8
@@ -127,7 +127,6 @@ static const char *exec_cmd;
 /* The device released after step 1, and what to run once it is. */
 static char release_bdf[32];
 static const char *exec_released_cmd;
-static int nr_checks, nr_failed;
 
 static void print_help(FILE *f)
 {
@@ -163,32 +162,6 @@ static int skip(const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	return KSFT_SKIP;
-}
-
-static int error(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("edu_dma: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return KSFT_FAIL;
-}
-
-static void check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	nr_checks++;
-	if (!pass)
-		nr_failed++;
-	printf("%s %d - ", pass ? "ok" : "not ok", nr_checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
 }
 
 /* Format a path; a path too long for the buffer is a bug, not an input. */

@@ -43,8 +43,8 @@
 
 #include <linux/kvm.h>
 
-#define KSFT_PASS		0
-#define KSFT_FAIL		1
+#define REPORT_PROG "pvm_dma"
+#include "report.h"
 
 #define HVC_FILE		"/sys/kernel/debug/pkvm-smmu/hvc"
 #define PAGE			4096UL
@@ -84,34 +84,7 @@ struct pvm {
 	uint8_t *mem;
 };
 
-static int nr_checks, nr_failed;
 static bool sabotage_no_guest;
-
-static int error(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("pvm_dma: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return KSFT_FAIL;
-}
-
-static void check(bool pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	nr_checks++;
-	if (!pass)
-		nr_failed++;
-	printf("%s %d - ", pass ? "ok" : "not ok", nr_checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 /* One raw hypercall through debugfs: write "NAME a1 ...", read back x1 x2 x3. */
 static int hvc(long *r, const char *fmt, ...)
