@@ -28,6 +28,12 @@ fail=0
 [ "$streams" = 4 ] || { echo "expected 4 streams, found $streams"; fail=1; }
 [ "$two" = 1 ] || { echo "expected one SMMU with 2 streams on one tag, found $two"; fail=1; }
 [ "$zero" = 0 ] || { echo "VMID 0 is reserved but in use"; fail=1; }
+# The host log says so too: one line per attach, the same page table on each SMMU.
+dom=$(awk '{ print $2; exit }' /tmp/domains)
+root=$(awk '{ print $10; exit }' /tmp/domains)
+nlog=$(dmesg | grep "domain $dom: page table $root, on SMMU" | sed 's/.*on SMMU \([0-9]*\).*/\1/' | sort -u | wc -l)
+dmesg | grep "domain $dom: page table $root, on SMMU" | tail -n 4 | sed "s/^/host log: /"
+[ "$nlog" = 3 ] || { echo "expected the host log to show the domain on 3 SMMUs, found $nlog"; fail=1; }
 # Once the devices are released the domain is gone, with its tags.
 [ ! -s "$V" ] || { echo "the hypervisor still has domains:"; cat "$V"; fail=1; }
 exit "$fail"

@@ -387,12 +387,29 @@ static int pkvm_smmu_attach_master(struct pkvm_smmu_master *master, int id)
 	return 0;
 }
 
+/* Log where a paging domain now translates: its table, and its VMID here. */
+static void pkvm_smmu_log_attach(struct device *dev, struct pkvm_smmu_master *master,
+				 int id)
+{
+	u64 info = 0, root = 0;
+
+	if (pkvm_iommu_hvc(domain_info, id, master->smmu->hyp_idx, 0, 0, 0,
+			   &info, &root))
+		return;
+	dev_info(dev, "domain %d: page table 0x%llx, on SMMU %d with VMID %llu (%llu stream(s))\n",
+		 id, root, master->smmu->hyp_idx, info & 0xffff, info >> 16);
+}
+
 static int pkvm_smmu_attach_paging(struct iommu_domain *domain,
 				   struct device *dev,
 				   struct iommu_domain *old)
 {
-	int ret = pkvm_smmu_attach_master(dev_iommu_priv_get(dev),
-					  to_pkvm_domain(domain)->id);
+	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
+	int id = to_pkvm_domain(domain)->id;
+	int ret = pkvm_smmu_attach_master(master, id);
+
+	if (!ret)
+		pkvm_smmu_log_attach(dev, master, id);
 
 	/*
 	 * The hypervisor refuses an SMMU that cannot walk the domain's table
