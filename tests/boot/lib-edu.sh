@@ -36,3 +36,14 @@ edu_run_broken() {
 	fi
 	echo "the broken run failed as it must ($got failed '$text' checks)"
 }
+
+# edu_all N: the edu devices, comma-separated; the test fails unless there are N.
+edu_all() {
+	_edus=$(edu_list)
+	_n=$(echo $_edus | wc -w)
+	if [ "$_n" != "$1" ]; then
+		echo "expected $1 edu devices, found $_n" >&2
+		exit 1
+	fi
+	echo $_edus | tr ' ' ,
+}

@@ -11,18 +11,14 @@
 
 . /tests/lib-edu.sh
 
-edus=$(edu_list)
-n=$(echo $edus | wc -w)
-if [ "$n" != 4 ]; then
-	echo "expected 4 edu devices, found $n"
-	exit 1
-fi
+all=$(edu_all 4) || exit 1
+edus=$(echo "$all" | tr , ' ')
 
 
 for bdf in $edus; do
 	edu_run --api group --devices "$bdf" || exit
 done
-edu_run --api group --devices "$(echo $edus | tr ' ' ,)" || exit
+edu_run --api group --devices "$all" || exit
 
 # No source mapping: the first DMA of each device faults, so no data can arrive.
 edu_run_broken 4 'RAM -> device -> RAM' --api group --sabotage no-map || exit 1

@@ -10,14 +10,7 @@
 
 . /tests/lib-edu.sh
 
-edus=$(edu_list)
-n=$(echo $edus | wc -w)
-if [ "$n" != 4 ]; then
-	echo "expected 4 edu devices, found $n"
-	exit 1
-fi
-
-all=$(echo $edus | tr ' ' ,)
+all=$(edu_all 4) || exit 1
 
 edu_run --api iommufd --devices "$all" || exit
 # High IOVAs, above 4 GiB: near the top of the smallest aperture either driver

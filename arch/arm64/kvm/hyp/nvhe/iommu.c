@@ -35,6 +35,7 @@
  * call made before taking domain->lock or domain->pgt_lock.
  */
 #include <linux/bitfield.h>
+#include <linux/err.h>
 #include <linux/nospec.h>
 
 #include <asm/kvm_hyp.h>
@@ -279,6 +280,26 @@ static struct hyp_iommu_domain *hyp_iommu_get_domain(u64 domain_id)
 	if (domain)
 		domain->refs++;
 	hyp_spin_unlock(&hyp_iommu_lock);
+	return domain;
+}
+
+static void hyp_iommu_put_domain(struct hyp_iommu_domain *domain);
+
+/*
+ * A domain the host may map into and unmap from, with a reference: not the
+ * identity domain, which follows ownership (and whose table lock nests
+ * inside the host lock, unlike map's).
+ */
+static struct hyp_iommu_domain *hyp_iommu_get_paging_domain(u64 domain_id)
+{
+	struct hyp_iommu_domain *domain = hyp_iommu_get_domain(domain_id);
+
+	if (!domain)
+		return ERR_PTR(-ENOENT);
+	if (domain->identity) {
+		hyp_iommu_put_domain(domain);
+		return ERR_PTR(-EPERM);
+	}
 	return domain;
 }
 
@@ -568,6 +589,28 @@ static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 	return __hyp_iommu_unmap_locked(domain, iova, size, done, true);
 }
 
+/*
+ * Unmap all of [start, end), in as many bounded steps as it takes; stop at
+ * the first error (an SMMU that did not confirm its invalidation).
+ */
+static int hyp_iommu_unmap_range_locked(struct hyp_iommu_domain *domain,
+					u64 start, u64 end, bool unshare)
+{
+	u64 done;
+	int ret;
+
+	for (; start < end; start += done) {
+		ret = __hyp_iommu_unmap_locked(domain, start, end - start, &done,
+					       unshare);
+		if (ret)
+			return ret;
+		/* A step without error always advances; never loop forever. */
+		if (!done)
+			return -EIO;
+	}
+	return 0;
+}
+
 /* Visitor: free every table below the root back to @arg's memcache. */
 static int hyp_iommu_free_table_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 					enum kvm_pgtable_walk_flags visit)
@@ -595,7 +638,7 @@ int __pkvm_iommu_free_domain(u64 domain_id)
 		.arg	= &mc,
 		.flags	= KVM_PGTABLE_WALK_TABLE_POST,
 	};
-	u64 done, iova, end = BIT_ULL(HYP_IOMMU_IAS);
+	u64 end = BIT_ULL(HYP_IOMMU_IAS);
 	struct smmu_invs *invs;
 	int ret;
 
@@ -623,10 +666,7 @@ int __pkvm_iommu_free_domain(u64 domain_id)
 
 	/* Nobody can reach the domain any more; no SMMU has a stream on it. */
 	hyp_spin_lock(&domain->pgt_lock);
-	for (iova = 0; iova < end; iova += done) {
-		if (hyp_iommu_unmap_locked(domain, iova, end - iova, &done) || !done)
-			break;
-	}
+	hyp_iommu_unmap_range_locked(domain, 0, end, true);
 	hyp_spin_unlock(&domain->pgt_lock);
 
 	/* No reader left either: unmaps need a reference, and there is none. */
@@ -672,14 +712,10 @@ static u64 hyp_iommu_identity_pages_needed(void)
 static void hyp_iommu_identity_drop(u64 start, u64 end, void *arg)
 {
 	struct hyp_iommu_domain *domain = arg;
-	u64 done;
 
+	/* No SMMU uses the domain yet: nothing to invalidate, nothing to fail. */
 	hyp_spin_lock(&domain->pgt_lock);
-	for (; start < end; start += done) {
-		if (__hyp_iommu_unmap_locked(domain, start, end - start, &done, false) ||
-		    !done)
-			break;
-	}
+	hyp_iommu_unmap_range_locked(domain, start, end, false);
 	hyp_spin_unlock(&domain->pgt_lock);
 }
 
@@ -763,18 +799,11 @@ static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
 void pkvm_iommu_host_lost(u64 addr, u64 size)
 {
 	struct hyp_iommu_domain *domain = READ_ONCE(hyp_iommu_identity);
-	u64 done, end = addr + size;
-	int ret = 0;
 
 	if (!domain)
 		return;
 	hyp_spin_lock(&domain->pgt_lock);
-	for (; addr < end && !ret; addr += done) {
-		ret = __hyp_iommu_unmap_locked(domain, addr, end - addr, &done, false);
-		if (!done)
-			break;
-	}
-	if (ret)
+	if (hyp_iommu_unmap_range_locked(domain, addr, addr + size, false))
 		hyp_iommu_fail_closed(domain);
 	hyp_spin_unlock(&domain->pgt_lock);
 }
@@ -843,14 +872,9 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	if (prot & PKVM_IOMMU_PROT_WRITE)
 		kprot |= KVM_PGTABLE_PROT_W;
 
-	domain = hyp_iommu_get_domain(domain_id);
-	if (!domain)
-		return -ENOENT;
-	/* It follows ownership; and its table lock nests inside the host lock. */
-	if (domain->identity) {
-		hyp_iommu_put_domain(domain);
-		return -EPERM;
-	}
+	domain = hyp_iommu_get_paging_domain(domain_id);
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
 
 	ret = hyp_iommu_reserve(&mc, hyp_iommu_map_pages_needed(domain, size),
 				pages_needed);
@@ -868,20 +892,14 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		goto unlock;
 	ret = kvm_pgtable_stage2_map(&domain->pgt, iova, size, phys, kprot, &mc, 0);
 	if (ret) {
-		u64 undone, off;
-
 		/*
 		 * Cannot happen with the pages reserved; undo all the same: drop
 		 * what got mapped and flush it, then end the borrow of the whole
 		 * range, mapped or not. If an SMMU did not confirm, the pages
 		 * stay borrowed.
 		 */
-		for (off = 0; off < size; off += undone) {
-			if (__hyp_iommu_unmap_locked(domain, iova + off, size - off,
-						     &undone, false) || !undone)
-				goto unlock;
-		}
-		__pkvm_host_unshare_dma(phys, size);
+		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false))
+			__pkvm_host_unshare_dma(phys, size);
 		goto unlock;
 	}
 	*done = size;
@@ -912,13 +930,9 @@ int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done)
 	if (check_add_overflow(iova, size, &end) || end > BIT_ULL(HYP_IOMMU_IAS))
 		return -EINVAL;
 
-	domain = hyp_iommu_get_domain(domain_id);
-	if (!domain)
-		return -ENOENT;
-	if (domain->identity) {
-		hyp_iommu_put_domain(domain);
-		return -EPERM;
-	}
+	domain = hyp_iommu_get_paging_domain(domain_id);
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
 	hyp_spin_lock(&domain->pgt_lock);
 	ret = hyp_iommu_unmap_locked(domain, iova, size, done);
 	hyp_spin_unlock(&domain->pgt_lock);
