@@ -45,10 +45,9 @@
 
 #define REPORT_PROG "pvm_dma"
 #include "report.h"
+#include "hvc.h"
 
-#define HVC_FILE		"/sys/kernel/debug/pkvm-smmu/hvc"
 #define PAGE			4096UL
-#define ENOMEM_TRIES		4
 
 /* Guest physical layout: the code page, then the pages the guest stores to. */
 #define GUEST_BASE		0x80000000UL
@@ -85,65 +84,6 @@ struct pvm {
 };
 
 static bool sabotage_no_guest;
-
-/* One raw hypercall through debugfs: write "NAME a1 ...", read back x1 x2 x3. */
-static int hvc(long *r, const char *fmt, ...)
-{
-	char cmd[160], out[80];
-	va_list ap;
-	ssize_t n;
-	int fd;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fd = open(HVC_FILE, O_RDWR);
-	if (fd < 0)
-		return error("cannot open %s: %s (CONFIG_PKVM_SMMU_V3_DEBUGFS, pkvm_smmu=on?)",
-			     HVC_FILE, strerror(errno));
-	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
-		error("writing '%s' to %s: %s", cmd, HVC_FILE, strerror(errno));
-		close(fd);
-		return KSFT_FAIL;
-	}
-	n = pread(fd, out, sizeof(out) - 1, 0);
-	close(fd);
-	if (n <= 0)
-		return error("reading the result of '%s' from %s: %s", cmd, HVC_FILE,
-			     n ? strerror(errno) : "empty");
-	out[n] = '\0';
-	if (sscanf(out, "%ld %li %li", &r[0], &r[1], &r[2]) != 3)
-		return error("cannot parse '%s' from %s", out, HVC_FILE);
-	return 0;
-}
-
-/*
- * A call that may first ask for memory: on -ENOMEM, donate the pages it
- * names in r[@reg] (x2 for alloc, x3 for map) and repeat it, as the host
- * driver does.
- */
-static int hvc_topup(long *r, int reg, const char *fmt, ...)
-{
-	char cmd[160];
-	long t[3];
-	va_list ap;
-	int i, ret;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	for (i = 0; i < ENOMEM_TRIES; i++) {
-		ret = hvc(r, "%s", cmd);
-		if (ret || r[0] != -ENOMEM || !r[reg])
-			return ret;
-		ret = hvc(t, "topup %ld", r[reg]);
-		if (ret)
-			return ret;
-		if (t[0])
-			return error("topup %ld for '%s' failed: %ld", r[reg], cmd, t[0]);
-	}
-	return 0;
-}
 
 /* The physical address of the page at @va, from /proc/self/pagemap. */
 static int virt_to_phys(const void *va, uint64_t *pa)
@@ -428,8 +368,10 @@ static int test_pvm(struct pvm *p)
 
 	ret = check_maps(p, dom, pa, control);
 	/* Free the domain even after a failed step: it frees what it still maps. */
-	if (hvc(r, "iommu_free_domain %d", dom))
-		return KSFT_FAIL;
+	do {
+		if (hvc(r, "iommu_free_domain %d", dom))
+			return KSFT_FAIL;
+	} while (r[0] == -EAGAIN);
 	check(r[0] == 0, "free of domain %d: %ld", dom, r[0]);
 	return ret;
 }

@@ -9,7 +9,7 @@
 # mapped, and unmap and domain free give pages back. The host keeps running
 # (no-kernel-warnings runs after this).
 D=/sys/kernel/debug/pkvm-smmu/hvc
-EPERM=-1 ENOENT=-2 ENOMEM=-12 EBUSY=-16 EEXIST=-17 EINVAL=-22
+EPERM=-1 ENOENT=-2 EAGAIN=-11 ENOMEM=-12 EBUSY=-16 EEXIST=-17 EINVAL=-22
 fail=0
 [ -w "$D" ] || { echo "no $D (CONFIG_PKVM_SMMU_V3_DEBUGFS?)"; exit 1; }
 
@@ -44,6 +44,17 @@ expect_topup() {	# expect_topup WANT REGISTER DESCRIPTION CALL...
 		echo "FAIL: $desc: $* -> $R1 $R2 $R3 (want $want)"
 		fail=1
 	fi
+}
+
+# Free a domain in as many bounded calls as the hypervisor asks for (-EAGAIN);
+# FREE_CALLS says how many it took.
+free_domain() {	# free_domain DOMAIN
+	FREE_CALLS=0
+	while [ "$FREE_CALLS" -lt 100000 ]; do
+		hvc iommu_free_domain "$1"
+		FREE_CALLS=$((FREE_CALLS + 1))
+		[ "$R1" = "$EAGAIN" ] || return 0
+	done
 }
 
 # Repeat a call that asks for memory: -ENOMEM with the page count in R2 (R3 for map).
@@ -158,8 +169,30 @@ expect 0 "unsharing it" host_unshare_hyp "$pfn"
 with_topup 3 iommu_map "$dom" 0x200000 "$page" 0x200000 3
 [ "$R1" = 0 ] && [ "$R2" = 0x200000 ] || { echo "FAIL: map of 512 pages: $R1 $R2"; fail=1; }
 expect $EPERM "sharing a page of the batch" host_share_hyp $((pfn + 0x100))
-expect 0 "free of a domain with mappings" iommu_free_domain "$dom"
+free_domain "$dom"
+[ "$R1" = 0 ] || { echo "FAIL: free of a domain with mappings: $R1 after $FREE_CALLS calls"; fail=1; }
 expect 0 "sharing a page of the batch after the free" host_share_hyp $((pfn + 0x100))
 expect 0 "unsharing it" host_unshare_hyp $((pfn + 0x100))
 expect $ENOENT "free of a freed domain" iommu_free_domain "$dom"
+
+# Freeing is bounded work per call: a domain with one page in each of eight 1 GiB
+# slots (a level-2 and a level-3 table each) takes several calls; from the first
+# one on, the domain is dying and no other call can name it.
+with_topup 2 iommu_alloc_domain 1
+dom=$R1
+for i in 0 1 2 3 4 5 6 7; do
+	with_topup 3 iommu_map "$dom" $((i << 30)) $((page + i * 0x1000)) 0x1000 3
+	[ "$R1" = 0 ] || { echo "FAIL: sparse map $i: $R1"; fail=1; }
+done
+expect $EAGAIN "first step of freeing a sparse domain" iommu_free_domain "$dom"
+expect_topup $ENOENT 3 "map into a dying domain" iommu_map "$dom" 0x1000 "$page" 0x1000 3
+expect $ENOENT "unmap from a dying domain" iommu_unmap "$dom" 0 0x1000
+expect $ENOENT "iova_to_phys in a dying domain" iommu_iova_to_phys "$dom" 0
+expect $EPERM "sharing a page still mapped by the dying domain" host_share_hyp $((pfn + 7))
+free_domain "$dom"
+[ "$R1" = 0 ] && [ "$FREE_CALLS" -ge 3 ] ||
+	{ echo "FAIL: free of a sparse domain: $R1 after $FREE_CALLS calls (want 0, 3 calls or more)"; fail=1; }
+echo "sparse domain freed in $FREE_CALLS calls"
+expect 0 "sharing its last page after the free" host_share_hyp $((pfn + 7))
+expect 0 "unsharing it" host_unshare_hyp $((pfn + 7))
 exit "$fail"

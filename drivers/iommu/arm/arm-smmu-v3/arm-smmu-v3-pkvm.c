@@ -18,7 +18,11 @@
  *
  * In protected mode the driver takes every SMMUv3; "pkvm_smmu=off" on the
  * command line leaves them to the stock driver (for comparison only: the host
- * can then DMA anywhere).
+ * can then DMA anywhere). An SMMU the hypervisor refuses is not left to the
+ * host either: its frame goes to the hypervisor anyway
+ * (__pkvm_smmu_quarantine), which leaves it disabled and aborting, and this
+ * driver stays bound to it so that the stock driver never programs it (the
+ * stock driver also refuses every SMMU while this one is in charge).
  */
 #include <linux/arm-smccc.h>
 #include <linux/bitfield.h>
@@ -38,6 +42,7 @@
 #include <asm/kvm_pkvm_smmu.h>
 
 #include "arm-smmu-v3.h"
+#include "arm-smmu-v3-pkvm.h"
 
 /* Event records handled per interrupt: a faulting device cannot hog the thread. */
 #define PKVM_SMMU_EVTQ_BUDGET	256
@@ -90,6 +95,39 @@ static int __init pkvm_smmu_setup(char *arg)
 	return kstrtobool(arg, &pkvm_smmu_enabled);
 }
 early_param("pkvm_smmu", pkvm_smmu_setup);
+
+/* In protected mode, with this driver on, no SMMUv3 is the host's to program. */
+bool arm_smmu_v3_pkvm_owns_smmus(void)
+{
+	return is_protected_kvm_enabled() && pkvm_smmu_enabled;
+}
+
+#ifdef CONFIG_PKVM_SMMU_V3_DEBUGFS
+/*
+ * Test knob: "pkvm_smmu_test_refuse=N" treats the N-th SMMU this driver
+ * probes (from 0) as refused by the hypervisor, to test that nothing then
+ * drives it.
+ */
+static int pkvm_smmu_test_refuse = -1;
+
+static int __init pkvm_smmu_test_refuse_setup(char *arg)
+{
+	return kstrtoint(arg, 0, &pkvm_smmu_test_refuse);
+}
+early_param("pkvm_smmu_test_refuse", pkvm_smmu_test_refuse_setup);
+
+static bool pkvm_smmu_test_refused(void)
+{
+	static int probed;
+
+	return probed++ == pkvm_smmu_test_refuse;
+}
+#else
+static bool pkvm_smmu_test_refused(void)
+{
+	return false;
+}
+#endif
 
 /*
  * Ask the hypervisor to take the SMMU at @mmio with @nr_pages pages at @pfn.
@@ -317,7 +355,12 @@ static void pkvm_smmu_domain_free(struct iommu_domain *domain)
 	mutex_lock(&pkvm_smmu_domains_lock);
 	list_del(&pdom->list);
 	mutex_unlock(&pkvm_smmu_domains_lock);
-	ret = pkvm_iommu_hvc(free_domain, pdom->id, 0, 0, 0, 0, NULL, NULL);
+	/* Each call does a bounded step: repeat while the hypervisor asks. */
+	do {
+		ret = pkvm_iommu_hvc(free_domain, pdom->id, 0, 0, 0, 0, NULL, NULL);
+		if (ret == -EAGAIN)
+			cond_resched();
+	} while (ret == -EAGAIN);
 	/* The core detached every device: the hypervisor keeps a busy domain. */
 	WARN_ON(ret);
 	kfree(pdom);
@@ -705,7 +748,10 @@ DEFINE_SHOW_ATTRIBUTE(pkvm_smmu_domains);
 
 /*
  * debugfs/pkvm-smmu/hvc: issue one raw hypercall, for tests that play a
- * hostile host. Write "NAME a1 [a2 ...]", read back "x1 x2 x3". The
+ * hostile host. Write "NAME a1 [a2 ...]", read back "x1 x2 x3": of the last
+ * call made through the same open file (threads with a file each do not mix
+ * their results), or, from a file that made none, of the last call made
+ * through any (for shell scripts: echo >hvc; cat hvc). The
  * hypervisor must already withstand anything the host kernel can send; this
  * only makes such calls reachable from a test script. "topup N" donates N
  * pages the way the driver does.
@@ -723,12 +769,48 @@ static const struct {
 #undef HVC
 };
 
-static DEFINE_MUTEX(pkvm_smmu_hvc_lock);
-static long pkvm_smmu_hvc_res[3];	/* pkvm_smmu_hvc_lock */
+/* The result of the last call through one open file, or through any. */
+struct pkvm_smmu_hvc_res {
+	struct mutex	lock;		/* serialises the fields below */
+	bool		valid;		/* lock */
+	long		res[3];		/* lock */
+};
+
+static struct pkvm_smmu_hvc_res pkvm_smmu_hvc_last = {
+	.lock = __MUTEX_INITIALIZER(pkvm_smmu_hvc_last.lock),
+};
+
+static void pkvm_smmu_hvc_set(struct pkvm_smmu_hvc_res *res, long r1, long r2, long r3)
+{
+	mutex_lock(&res->lock);
+	res->valid = true;
+	res->res[0] = r1;
+	res->res[1] = r2;
+	res->res[2] = r3;
+	mutex_unlock(&res->lock);
+}
+
+static int pkvm_smmu_hvc_open(struct inode *inode, struct file *file)
+{
+	struct pkvm_smmu_hvc_res *r = kzalloc_obj(*r);
+
+	if (!r)
+		return -ENOMEM;
+	mutex_init(&r->lock);
+	file->private_data = r;
+	return 0;
+}
+
+static int pkvm_smmu_hvc_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
 
 static ssize_t pkvm_smmu_hvc_write(struct file *file, const char __user *ubuf,
 				   size_t count, loff_t *ppos)
 {
+	struct pkvm_smmu_hvc_res *res = file->private_data;
 	char buf[160], name[32];
 	u64 a[5] = {}, r2 = 0, r3 = 0;
 	long ret = -EINVAL;
@@ -757,28 +839,33 @@ static ssize_t pkvm_smmu_hvc_write(struct file *file, const char __user *ubuf,
 		ret = pkvm_smmu_hvc(pkvm_smmu_hvcs[i].id, a[0], a[1], a[2],
 				    a[3], a[4], &r2, &r3);
 	}
-	mutex_lock(&pkvm_smmu_hvc_lock);
-	pkvm_smmu_hvc_res[0] = ret;
-	pkvm_smmu_hvc_res[1] = r2;
-	pkvm_smmu_hvc_res[2] = r3;
-	mutex_unlock(&pkvm_smmu_hvc_lock);
+	pkvm_smmu_hvc_set(res, ret, r2, r3);
+	pkvm_smmu_hvc_set(&pkvm_smmu_hvc_last, ret, r2, r3);
 	return count;
 }
 
 static ssize_t pkvm_smmu_hvc_read(struct file *file, char __user *ubuf,
 				  size_t count, loff_t *ppos)
 {
+	struct pkvm_smmu_hvc_res *res = file->private_data;
 	char buf[80];
 	int len;
 
-	mutex_lock(&pkvm_smmu_hvc_lock);
-	len = scnprintf(buf, sizeof(buf), "%ld 0x%lx 0x%lx\n", pkvm_smmu_hvc_res[0],
-			pkvm_smmu_hvc_res[1], pkvm_smmu_hvc_res[2]);
-	mutex_unlock(&pkvm_smmu_hvc_lock);
+	mutex_lock(&res->lock);
+	if (!res->valid) {
+		mutex_unlock(&res->lock);
+		res = &pkvm_smmu_hvc_last;
+		mutex_lock(&res->lock);
+	}
+	len = scnprintf(buf, sizeof(buf), "%ld 0x%lx 0x%lx\n", res->res[0],
+			res->res[1], res->res[2]);
+	mutex_unlock(&res->lock);
 	return simple_read_from_buffer(ubuf, count, ppos, buf, len);
 }
 
 static const struct file_operations pkvm_smmu_hvc_fops = {
+	.open	= pkvm_smmu_hvc_open,
+	.release = pkvm_smmu_hvc_release,
 	.write	= pkvm_smmu_hvc_write,
 	.read	= pkvm_smmu_hvc_read,
 	.llseek	= default_llseek,
@@ -800,6 +887,30 @@ static void pkvm_smmu_debugfs_init(void)
 }
 #endif
 
+/*
+ * The hypervisor did not take the SMMU at @res (@err says why): give it its
+ * frame all the same, to keep disabled and aborting, and stay bound, so
+ * that no host driver ever programs it. Its devices cannot DMA.
+ */
+static int pkvm_smmu_refused(struct device *dev, struct resource *res, int err)
+{
+	u64 size = resource_size(res) >= PKVM_SMMU_MMIO_SIZE ? PKVM_SMMU_MMIO_SIZE : SZ_64K;
+	struct arm_smccc_res hvc;
+	long ret = -EINVAL;
+
+	if (resource_size(res) >= SZ_64K) {
+		arm_smccc_1_1_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_smmu_quarantine),
+				  res->start, size, &hvc);
+		ret = hvc.a0 == SMCCC_RET_SUCCESS ? (long)hvc.a1 : -EPERM;
+	}
+	/* -EPERM: not the host's frame, the hypervisor holds it already. */
+	dev_err(dev, "SMMUv3 at %pa refused by the hypervisor (%d), %s: its devices cannot DMA\n",
+		&res->start, err,
+		!ret ? "taken and stopped by it" :
+		ret == -EPERM ? "kept by it" : "NOT isolated (could not take its frame)");
+	return 0;
+}
+
 static int pkvm_smmu_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
@@ -812,16 +923,19 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 		return -ENODEV;
 
 	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
-	if (!res || resource_size(res) < PKVM_SMMU_MMIO_SIZE) {
-		dev_err(dev, "MMIO region missing or smaller than %u bytes\n",
-			PKVM_SMMU_MMIO_SIZE);
-		return -EINVAL;
+	if (!res)
+		return dev_err_probe(dev, -EINVAL, "no MMIO region\n");
+	if (resource_size(res) < PKVM_SMMU_MMIO_SIZE) {
+		dev_err(dev, "MMIO region smaller than %u bytes\n", PKVM_SMMU_MMIO_SIZE);
+		return pkvm_smmu_refused(dev, res, -EINVAL);
 	}
+	if (pkvm_smmu_test_refused())
+		return pkvm_smmu_refused(dev, res, -ENODEV);
 
 	/* Not devm: the SMMU stays the hypervisor's whatever happens below. */
 	smmu = kzalloc_obj(*smmu);
 	if (!smmu)
-		return -ENOMEM;
+		return pkvm_smmu_refused(dev, res, -ENOMEM);
 	smmu->dev = dev;
 	smmu->mmio = res->start;
 	ratelimit_state_init(&smmu->evt_rs, 5 * HZ, 50);
@@ -829,9 +943,7 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	ret = pkvm_smmu_give_to_hyp(smmu);
 	if (ret < 0) {
 		kfree(smmu);
-		return dev_err_probe(dev, ret,
-				     "the hypervisor did not take the SMMU at %pa\n",
-				     &res->start);
+		return pkvm_smmu_refused(dev, res, ret);
 	}
 	smmu->hyp_idx = ret;
 	platform_set_drvdata(pdev, smmu);

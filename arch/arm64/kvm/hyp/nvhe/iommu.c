@@ -21,8 +21,16 @@
  * page-table update and invalidates each SMMU in it; attach and detach, under
  * domain->lock, build a new array, publish it and retire the old one, which
  * is freed only after a hypervisor grace period (nvhe/hyp_gp.c): every CPU
- * inside EL2 when it was retired has left. docs/invalidation-array.md has the
- * ordering argument.
+ * that was reading an array when it was retired has finished. The readers
+ * bracket their reads (hyp_iommu_read_lock()/hyp_iommu_read_unlock()), so a
+ * CPU that is off, suspended, running a guest or in the host never holds a
+ * grace period back. docs/invalidation-array.md has the ordering argument.
+ *
+ * Bounded work: every hypercall does a bounded amount of work. Map and unmap
+ * cover at most PKVM_IOMMU_MAP_MAX_PAGES; freeing a domain visits at most
+ * HYP_IOMMU_FREE_BUDGET descriptors per call and returns -EAGAIN until it is
+ * done; the identity domain is only created before pKVM finalises, while the
+ * host is trusted.
  *
  * Lock order: hyp_iommu_identity_lock (creating the identity domain), then
  * domain->lock (attach, detach), then domain->pgt_lock (the page table: map,
@@ -56,6 +64,12 @@
 
 /* Input address size of every domain: one page of level-1 table, 512 GiB. */
 #define HYP_IOMMU_IAS		PKVM_IOMMU_IAS
+/*
+ * Leaf descriptors one __pkvm_iommu_free_domain() call visits at most, about
+ * the work of one full-size unmap; the tables it frees on the way are at
+ * most one per 512 of them, plus the path above.
+ */
+#define HYP_IOMMU_FREE_BUDGET	(4 * PKVM_IOMMU_MAP_MAX_PAGES)
 
 struct hyp_iommu_domain {
 	/* hyp_iommu_lock */
@@ -70,6 +84,13 @@ struct hyp_iommu_domain {
 	struct smmu_invs __rcu	*invs;
 	/* The host's identity domain: host map and unmap are refused. */
 	bool			identity;
+	/*
+	 * Being freed (hyp_iommu_lock): nothing but __pkvm_iommu_free_domain()
+	 * can name it, and that resumes at free_cursor (pgt_lock); all below
+	 * free_cursor is unmapped and its tables freed.
+	 */
+	bool			dying;
+	u64			free_cursor;
 	/* domain->lock */
 	u32			nr_streams;
 	/*
@@ -84,7 +105,7 @@ static DEFINE_HYP_SPINLOCK(hyp_iommu_lock);
 static struct hyp_gp hyp_iommu_gp;
 /* EL2 has no per-CPU allocation after boot: one slot per possible CPU. */
 static struct hyp_gp_cpu hyp_iommu_gp_cpus[NR_CPUS];
-/* Set once the grace period is set up; then the trap hooks use it. */
+/* Set once the grace period is set up; then the readers use it. */
 static bool hyp_iommu_gp_ready;
 /*
  * The host's identity domain, created once and never freed. Published and
@@ -113,26 +134,30 @@ static void hyp_iommu_free_retired(struct hyp_gp_node *node, void *arg)
 static void hyp_iommu_reclaim_retired_locked(void)
 {
 	hyp_assert_lock_held(&hyp_iommu_lock);
-	if (READ_ONCE(hyp_iommu_gp_ready))
+	/* Pairs with smp_store_release() in pkvm_iommu_init(). */
+	if (smp_load_acquire(&hyp_iommu_gp_ready))
 		hyp_gp_reclaim_locked(&hyp_iommu_gp, NULL);
 }
 
-/**
- * pkvm_iommu_host_enter() - The host trapped to EL2 on this CPU.
- *
- * From here until pkvm_iommu_host_exit(), this CPU may hold pointers to
- * invalidation arrays: retired ones are not freed meanwhile.
+/*
+ * Read-side critical section for invalidation arrays, RCU style: between
+ * the two, this CPU may hold a pointer to an array, and no array retired
+ * meanwhile is freed. Not nested; EL2 runs with interrupts masked, so the
+ * section ends on the CPU it began on, and it does bounded work (at most one
+ * invalidation per SMMU), so reclaim always makes progress: a CPU outside
+ * one, whether in the host, in a guest, suspended or off, holds nothing.
  */
-void pkvm_iommu_host_enter(void)
+static void hyp_iommu_read_lock(void)
 {
-	if (READ_ONCE(hyp_iommu_gp_ready))
+	/* Pairs with smp_store_release() in pkvm_iommu_init(). */
+	if (smp_load_acquire(&hyp_iommu_gp_ready))
 		hyp_gp_enter(&hyp_iommu_gp, *this_cpu_ptr(&hyp_iommu_cpu));
 }
 
-/* Back to the host: this CPU holds no invalidation array any more. */
-void pkvm_iommu_host_exit(void)
+static void hyp_iommu_read_unlock(void)
 {
-	if (READ_ONCE(hyp_iommu_gp_ready))
+	/* Pairs with smp_store_release() in pkvm_iommu_init(). */
+	if (smp_load_acquire(&hyp_iommu_gp_ready))
 		hyp_gp_quiescent(&hyp_iommu_gp, *this_cpu_ptr(&hyp_iommu_cpu));
 }
 
@@ -152,7 +177,10 @@ int pkvm_iommu_init(void)
 		ret = hyp_gp_init(&hyp_iommu_gp, hyp_iommu_gp_cpus, nr_cpus,
 				  &hyp_iommu_lock);
 		if (!ret)
-			/* Pairs with READ_ONCE() in the hooks: slots set up first. */
+			/*
+			 * Pairs with smp_load_acquire() in the readers and in
+			 * hyp_iommu_enabled(): slots set up first.
+			 */
 			smp_store_release(&hyp_iommu_gp_ready, true);
 	}
 	hyp_spin_unlock(&hyp_iommu_lock);
@@ -263,7 +291,8 @@ static bool hyp_iommu_force_pte(u64 addr, u64 end, enum kvm_pgtable_prot prot)
  */
 static bool hyp_iommu_enabled(void)
 {
-	return is_protected_kvm_enabled() && READ_ONCE(hyp_iommu_gp_ready);
+	/* Pairs with smp_store_release() in pkvm_iommu_init(). */
+	return is_protected_kvm_enabled() && smp_load_acquire(&hyp_iommu_gp_ready);
 }
 
 /* The domain for host-supplied @domain_id, with a reference; or NULL. */
@@ -277,6 +306,9 @@ static struct hyp_iommu_domain *hyp_iommu_get_domain(u64 domain_id)
 
 	hyp_spin_lock(&hyp_iommu_lock);
 	domain = hyp_iommu_domains[domain_id];
+	/* A domain being freed is only __pkvm_iommu_free_domain()'s. */
+	if (domain && domain->dying)
+		domain = NULL;
 	if (domain)
 		domain->refs++;
 	hyp_spin_unlock(&hyp_iommu_lock);
@@ -474,7 +506,30 @@ struct hyp_iommu_unmap_data {
 	u64 mapped_end;		/* last cleared leaf + 1, for the flush */
 	u64 mapped_start;
 	bool cleared;
+	/* Leaf descriptors the walk may still visit before it stops. */
+	u64 budget;
+	/* Set when freeing a domain: tables walked in full go here. */
+	struct kvm_hyp_memcache *free_tables;
 };
+
+/*
+ * A table the walk went through in full, while freeing a domain: everything
+ * below it is unmapped (the free goes up from IOVA 0), and no SMMU walks the
+ * domain (no stream attached, VMIDs invalidated at the last detach). Unhook
+ * it and keep its page for the memcache.
+ */
+static int hyp_iommu_free_table(const struct kvm_pgtable_visit_ctx *ctx,
+				struct hyp_iommu_unmap_data *data)
+{
+	u64 size = kvm_granule_size(ctx->level);
+
+	if (ALIGN_DOWN(ctx->addr, size) + size > ctx->end)
+		return 0;
+	WRITE_ONCE(*ctx->ptep, 0);
+	push_hyp_memcache(data->free_tables, hyp_phys_to_virt(kvm_pte_to_phys(ctx->old)),
+			  hyp_virt_to_phys);
+	return 0;
+}
 
 static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 				   enum kvm_pgtable_walk_flags visit)
@@ -483,6 +538,12 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 	u64 phys, size = kvm_granule_size(ctx->level);
 	unsigned int n = data->nr_runs;
 
+	if (visit == KVM_PGTABLE_WALK_TABLE_POST)
+		return hyp_iommu_free_table(ctx, data);
+	/* Out of budget: stop here, the caller resumes from data->end. */
+	if (!data->budget)
+		return -E2BIG;
+	data->budget--;
 	if (!kvm_pte_valid(ctx->old)) {
 		/* A hole, possibly a whole empty table's span. */
 		data->end = min(ALIGN_DOWN(ctx->addr, size) + size, ctx->end);
@@ -534,14 +595,25 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 	u32 i;
 
 	hyp_assert_lock_held(&domain->pgt_lock);
+	hyp_iommu_read_lock();
 	invs = smmu_invs_deref_for_inv(&domain->invs);
 	smmu_invs_for_each(invs, i, inv) {
-		smmu = hyp_smmu_get(inv->smmu);
-		/* Gone broken (hyp_smmu_abort_all()): it translates nothing. */
+		smmu = hyp_smmu_get_any(inv->smmu);
 		if (!smmu)
 			continue;
+		/*
+		 * Gone broken (hyp_smmu_abort_all()): nothing to invalidate if
+		 * it acknowledged that it is off; otherwise it may still
+		 * translate, and the pages must not be given back.
+		 */
+		if (READ_ONCE(smmu->state) != HYP_SMMU_LIVE) {
+			if (hyp_smmu_translating(smmu))
+				ret = -EIO;
+			continue;
+		}
 		ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;
 	}
+	hyp_iommu_read_unlock();
 	return ret;
 }
 
@@ -551,13 +623,19 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
  * *@done (it stops early when the leaves are scattered over many runs).
  */
 static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
-				    u64 size, u64 *done, bool unshare)
+				    u64 size, u64 *done, bool unshare,
+				    struct kvm_hyp_memcache *free_tables)
 {
-	struct hyp_iommu_unmap_data data = { .end = iova };
+	struct hyp_iommu_unmap_data data = {
+		.end		= iova,
+		.budget		= free_tables ? HYP_IOMMU_FREE_BUDGET : U64_MAX,
+		.free_tables	= free_tables,
+	};
 	struct kvm_pgtable_walker walker = {
 		.cb	= hyp_iommu_unmap_visitor,
 		.arg	= &data,
-		.flags	= KVM_PGTABLE_WALK_LEAF,
+		.flags	= KVM_PGTABLE_WALK_LEAF |
+			  (free_tables ? KVM_PGTABLE_WALK_TABLE_POST : 0),
 	};
 	unsigned int i;
 	int ret;
@@ -586,60 +664,76 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 				  u64 size, u64 *done)
 {
-	return __hyp_iommu_unmap_locked(domain, iova, size, done, true);
+	return __hyp_iommu_unmap_locked(domain, iova, size, done, true, NULL);
 }
 
 /*
- * Unmap all of [start, end), in as many bounded steps as it takes; stop at
- * the first error (an SMMU that did not confirm its invalidation).
+ * Unmap all of [start, end), in as many bounded steps as it takes. With
+ * @keep_going, clear every leaf of the range even after an SMMU did not
+ * confirm an invalidation, and return the first error at the end; without,
+ * stop at the first error.
  */
 static int hyp_iommu_unmap_range_locked(struct hyp_iommu_domain *domain,
-					u64 start, u64 end, bool unshare)
+					u64 start, u64 end, bool unshare,
+					bool keep_going)
 {
+	int ret, err = 0;
 	u64 done;
-	int ret;
 
 	for (; start < end; start += done) {
 		ret = __hyp_iommu_unmap_locked(domain, start, end - start, &done,
-					       unshare);
-		if (ret)
+					       unshare, NULL);
+		err = err ?: ret;
+		if (ret && !keep_going)
 			return ret;
-		/* A step without error always advances; never loop forever. */
+		/* Every step advances (its leaves are cleared before the flush). */
 		if (!done)
-			return -EIO;
+			return err ?: -EIO;
 	}
-	return 0;
+	return err;
 }
 
-/* Visitor: free every table below the root back to @arg's memcache. */
-static int hyp_iommu_free_table_visitor(const struct kvm_pgtable_visit_ctx *ctx,
-					enum kvm_pgtable_walk_flags visit)
+/*
+ * One bounded step of freeing a domain that is dying: unmap from
+ * domain->free_cursor (giving the pages back to the host) and free the
+ * tables the walk went through, for at most HYP_IOMMU_FREE_BUDGET leaf
+ * descriptors. Return: true once everything is unmapped and only the root
+ * table is left.
+ */
+static bool hyp_iommu_free_step_locked(struct hyp_iommu_domain *domain,
+				       struct kvm_hyp_memcache *mc)
 {
-	/* Only page mappings exist: a valid descriptor above the last level is a table. */
-	if (!kvm_pte_valid(ctx->old) || ctx->level == KVM_PGTABLE_LAST_LEVEL)
-		return 0;
-	push_hyp_memcache(ctx->arg, hyp_phys_to_virt(kvm_pte_to_phys(ctx->old)),
-			  hyp_virt_to_phys);
-	return 0;
+	u64 end = BIT_ULL(HYP_IOMMU_IAS), done = 0;
+
+	hyp_assert_lock_held(&domain->pgt_lock);
+	/*
+	 * No stream: the flush has no SMMU to fail on, the walk always
+	 * advances. Only a paging domain's pages were borrowed.
+	 */
+	__hyp_iommu_unmap_locked(domain, domain->free_cursor,
+				 end - domain->free_cursor, &done,
+				 !domain->identity, mc);
+	domain->free_cursor += done;
+	return domain->free_cursor >= end;
 }
 
 /**
  * __pkvm_iommu_free_domain() - Destroy a domain with no stream attached.
  *
  * Whatever it still maps is unmapped and given back to the host first; its
- * tables go back to the IOMMU memcache.
+ * tables go back to the IOMMU memcache. The first call makes the domain
+ * unreachable for every other hypercall; each call does a bounded step.
+ *
+ * Return: 0 once the domain is gone, -EAGAIN while work remains (the host
+ * repeats the call), or -EINVAL, -ENOENT, -EPERM (the identity domain),
+ * -EBUSY (streams attached, in use, or another CPU is freeing it).
  */
 int __pkvm_iommu_free_domain(u64 domain_id)
 {
 	struct hyp_iommu_domain *domain;
 	struct kvm_hyp_memcache mc = {};
-	struct kvm_pgtable_walker walker = {
-		.cb	= hyp_iommu_free_table_visitor,
-		.arg	= &mc,
-		.flags	= KVM_PGTABLE_WALK_TABLE_POST,
-	};
-	u64 end = BIT_ULL(HYP_IOMMU_IAS);
 	struct smmu_invs *invs;
+	bool finished;
 	int ret;
 
 	if (!hyp_iommu_enabled())
@@ -655,29 +749,38 @@ int __pkvm_iommu_free_domain(u64 domain_id)
 	} else if (domain->identity) {
 		ret = -EPERM;
 	} else if (domain->refs || READ_ONCE(domain->nr_streams)) {
+		/* With dying set, refs is another CPU's step of this free. */
 		ret = -EBUSY;
 	} else {
-		hyp_iommu_domains[domain_id] = NULL;
+		/* From here on only this function can reach the domain. */
+		domain->dying = true;
+		domain->refs++;
 		ret = 0;
 	}
 	hyp_spin_unlock(&hyp_iommu_lock);
 	if (ret)
 		return ret;
 
-	/* Nobody can reach the domain any more; no SMMU has a stream on it. */
 	hyp_spin_lock(&domain->pgt_lock);
-	hyp_iommu_unmap_range_locked(domain, 0, end, true);
+	finished = hyp_iommu_free_step_locked(domain, &mc);
 	hyp_spin_unlock(&domain->pgt_lock);
 
-	/* No reader left either: unmaps need a reference, and there is none. */
-	invs = smmu_invs_deref_locked(&domain->invs);
-	if (invs)
-		push_hyp_memcache(&mc, (phys_addr_t *)invs, hyp_virt_to_phys);
-	kvm_pgtable_walk(&domain->pgt, 0, end, &walker);
-	push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
-	push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+	hyp_spin_lock(&hyp_iommu_lock);
+	domain->refs--;
+	if (finished)
+		hyp_iommu_domains[domain_id] = NULL;
+	hyp_spin_unlock(&hyp_iommu_lock);
+
+	if (finished) {
+		/* No reader left either: unmaps need a reference, and there is none. */
+		invs = smmu_invs_deref_locked(&domain->invs);
+		if (invs)
+			push_hyp_memcache(&mc, (phys_addr_t *)invs, hyp_virt_to_phys);
+		push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
+		push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+	}
 	hyp_iommu_unreserve(&mc);
-	return 0;
+	return finished ? 0 : -EAGAIN;
 }
 
 /*
@@ -715,7 +818,7 @@ static void hyp_iommu_identity_drop(u64 start, u64 end, void *arg)
 
 	/* No SMMU uses the domain yet: nothing to invalidate, nothing to fail. */
 	hyp_spin_lock(&domain->pgt_lock);
-	hyp_iommu_unmap_range_locked(domain, start, end, false);
+	hyp_iommu_unmap_range_locked(domain, start, end, false, true);
 	hyp_spin_unlock(&domain->pgt_lock);
 }
 
@@ -745,6 +848,20 @@ static int hyp_iommu_alloc_identity(u64 *pages_needed)
 		ret = id < PKVM_IOMMU_MAX_DOMAINS ? id : -ENOENT;
 		goto unlock;
 	}
+	/*
+	 * Creating it maps all of memory in one call: only while the host is
+	 * still trusted (the host driver does it as it probes, before pKVM
+	 * finalises), so an untrusted host cannot make a CPU spend that long
+	 * at EL2.
+	 */
+	ret = -EPERM;
+	if (static_branch_unlikely(&kvm_protected_mode_initialized))
+		goto unlock;
+	/* Memory the domain cannot map would have no DMA: refuse up front. */
+	ret = -E2BIG;
+	for (i = 0; i < hyp_memblock_nr; i++)
+		if (hyp_memory[i].base + hyp_memory[i].size > BIT_ULL(HYP_IOMMU_IAS))
+			goto unlock;
 	ret = hyp_iommu_reserve(&mc, hyp_iommu_identity_pages_needed(), pages_needed);
 	if (ret)
 		goto unlock;
@@ -758,9 +875,19 @@ static int hyp_iommu_alloc_identity(u64 *pages_needed)
 					     hyp_memory[i].size, hyp_memory[i].base,
 					     KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W,
 					     &mc, 0);
-		/* Reserved above; a leak of the tables made so far otherwise. */
-		if (ret)
+		/*
+		 * Cannot happen (pages reserved, ranges checked); take the
+		 * tables made so far back all the same. Nothing was borrowed.
+		 */
+		if (ret) {
+			hyp_spin_lock(&domain->pgt_lock);
+			while (!hyp_iommu_free_step_locked(domain, &mc))
+				;
+			hyp_spin_unlock(&domain->pgt_lock);
+			push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
+			push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
 			goto unreserve;
+		}
 	}
 	pkvm_host_walk_inaccessible(hyp_iommu_identity_drop,
 				    hyp_iommu_identity_publish, domain);
@@ -772,7 +899,11 @@ unlock:
 	return ret;
 }
 
-/* An SMMU did not confirm an invalidation: stop all its translation. */
+/*
+ * An SMMU did not confirm an invalidation: stop all translation on every
+ * SMMU of the domain that is still live (the array does not say which one
+ * failed, and a stale entry on any of them is a hole).
+ */
 static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
 {
 	const struct smmu_inv *inv;
@@ -780,12 +911,14 @@ static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
 	struct hyp_smmu *smmu;
 	u32 i;
 
-	invs = smmu_invs_deref(&domain->invs);
+	hyp_iommu_read_lock();
+	invs = smmu_invs_deref_for_inv(&domain->invs);
 	smmu_invs_for_each(invs, i, inv) {
 		smmu = hyp_smmu_get(inv->smmu);
 		if (smmu)
 			hyp_smmu_abort_all(smmu);
 	}
+	hyp_iommu_read_unlock();
 }
 
 /**
@@ -793,8 +926,10 @@ static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
  *
  * Called with the host lock held whenever pages stop being the host's
  * (donated to the hypervisor or a guest). On return, no SMMU translates them
- * through the identity domain: the leaves are cleared and every SMMU in its
- * array invalidated, or, if one did not confirm, that SMMU aborts everything.
+ * through the identity domain: every leaf of the range is cleared and every
+ * SMMU in its array invalidated, or, if one did not confirm, every SMMU of
+ * the domain is stopped (GBPA aborts everything). Clearing goes on past a
+ * failed step: no later page of the range keeps its mapping.
  */
 void pkvm_iommu_host_lost(u64 addr, u64 size)
 {
@@ -803,7 +938,7 @@ void pkvm_iommu_host_lost(u64 addr, u64 size)
 	if (!domain)
 		return;
 	hyp_spin_lock(&domain->pgt_lock);
-	if (hyp_iommu_unmap_range_locked(domain, addr, addr + size, false))
+	if (hyp_iommu_unmap_range_locked(domain, addr, addr + size, false, true))
 		hyp_iommu_fail_closed(domain);
 	hyp_spin_unlock(&domain->pgt_lock);
 }
@@ -898,7 +1033,8 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		 * range, mapped or not. If an SMMU did not confirm, the pages
 		 * stay borrowed.
 		 */
-		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false))
+		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false,
+						  false))
 			__pkvm_host_unshare_dma(phys, size);
 		goto unlock;
 	}

@@ -11,7 +11,17 @@
  *  - the stream table and the queues live in pages the host donated, which
  *    the host can no longer map (__pkvm_host_donate_hyp());
  *  - every stream aborts: the stream table starts empty (invalid L1
- *    descriptors or invalid STEs), and GBPA aborts while the SMMU is off.
+ *    descriptors or invalid STEs), and GBPA aborts while the SMMU is off;
+ *  - ATS-translated transactions are checked against the stream table
+ *    (CR0.ATSCHK) wherever the SMMU implements ATS, so a device whose ATS the
+ *    host enables in config space cannot present physical addresses.
+ *
+ * An SMMU the hypervisor cannot drive safely is refused at registration and,
+ * if its frame was already taken, left disabled with GBPA aborting: forced
+ * stall (faults would hold transactions for the host to resume), enhanced
+ * command queues (their control pages lie beyond the two register pages the
+ * hypervisor takes, so the host could issue commands through them), tables
+ * or queues preset by firmware.
  *
  * Commands are submitted with a CMD_SYNC and polled for a bounded time.
  */
@@ -43,6 +53,8 @@
 #define HYP_SMMU_L2_STES	BIT(HYP_SMMU_STRTAB_SPLIT)
 /* Polling bound for register acknowledgements and CMD_SYNC. */
 #define HYP_SMMU_POLL_MS	100
+/* SMMUv3.3 enhanced command queues (IDR1.ECMDQ); the host driver has no name for it. */
+#define HYP_SMMU_IDR1_ECMDQ	BIT(31)
 
 struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
 
@@ -141,6 +153,8 @@ static int smmu_cmdq_handle_error_locked(struct hyp_smmu *smmu)
 	ent[0] = cpu_to_le64(sync.data[0]);
 	ent[1] = cpu_to_le64(sync.data[1]);
 	smmu_sync_to_device(smmu, ent, CMDQ_ENT_DWORDS * 8);
+	/* The SMMU restarts at CONS: it must read the CMD_SYNC, not the bad command. */
+	wmb();
 	smmu_write(smmu, ARM_SMMU_GERRORN, gerrorn ^ GERROR_CMDQ_ERR);
 	return -EIO;
 }
@@ -155,7 +169,7 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 {
 	unsigned int qsz = 1U << smmu->cmdq_shift;
 	struct arm_smmu_cmd sync = arm_smmu_make_cmd_sync(CMDQ_SYNC_0_CS_NONE, 0);
-	unsigned int i;
+	unsigned int i, errors = 0;
 	int ret, err = 0;
 	u32 prod;
 
@@ -193,6 +207,13 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 			return ret;
 		if (smmu_cmdq_cons(smmu) == prod)
 			break;
+		/*
+		 * Each error replaces one of our n + 1 commands by a CMD_SYNC,
+		 * which cannot fail: more errors than that mean the SMMU is not
+		 * behaving, and the wait must end all the same.
+		 */
+		if (++errors > n + 1)
+			return -EIO;
 		err = smmu_cmdq_handle_error_locked(smmu);
 	}
 	return err;
@@ -214,6 +235,14 @@ static int smmu_probe_features(struct hyp_smmu *smmu)
 	/* Stage 2 is how the hypervisor translates; 4 KiB granule like the CPU. */
 	if (!(idr0 & IDR0_S2P) || !(idr5 & IDR5_GRAN4K))
 		return -ENODEV;
+	/*
+	 * Forced stall: a faulting transaction waits for a resume that only
+	 * the host would ask for. Enhanced command queues: their pages lie
+	 * outside the frame the hypervisor took, so the host could use them.
+	 */
+	if (FIELD_GET(IDR0_STALL_MODEL, idr0) == IDR0_STALL_MODEL_FORCE ||
+	    (idr1 & HYP_SMMU_IDR1_ECMDQ))
+		return -EOPNOTSUPP;
 
 	smmu->features = 0;
 	if (FIELD_GET(IDR0_ST_LVL, idr0) == IDR0_ST_LVL_2LVL)
@@ -225,6 +254,8 @@ static int smmu_probe_features(struct hyp_smmu *smmu)
 	smmu->features |= HYP_SMMU_FEAT_S2;
 	if (idr0 & IDR0_HYP)
 		smmu->features |= HYP_SMMU_FEAT_HYP;
+	if (idr0 & IDR0_ATS)
+		smmu->features |= HYP_SMMU_FEAT_ATS;
 	if (idr3 & IDR3_RIL)
 		smmu->features |= HYP_SMMU_FEAT_RANGE_INV;
 	if (idr3 & IDR3_FWB)
@@ -290,20 +321,53 @@ static int smmu_place_tables(struct hyp_smmu *smmu, void *mem)
 				   &smmu->lock);
 }
 
-static int smmu_disable(struct hyp_smmu *smmu)
+/*
+ * Stop all translation: GBPA aborts, then SMMUEN (and every queue) off. On
+ * return 0 the SMMU acknowledged both and smmu->off is set. Each wait is
+ * bounded, and CR0 is cleared even if the GBPA update did not complete.
+ */
+static int smmu_disable_locked(struct hyp_smmu *smmu)
 {
-	int ret;
+	int ret, ret2;
 
+	hyp_assert_lock_held(&smmu->lock);
 	/* While the SMMU is off, incoming transactions abort. */
 	ret = smmu_wait(!(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_UPDATE));
-	if (ret)
-		return ret;
-	smmu_write(smmu, ARM_SMMU_GBPA, GBPA_ABORT | GBPA_UPDATE);
-	ret = smmu_wait(!(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_UPDATE));
-	if (ret)
-		return ret;
+	if (!ret) {
+		smmu_write(smmu, ARM_SMMU_GBPA, GBPA_ABORT | GBPA_UPDATE);
+		ret = smmu_wait(!(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_UPDATE));
+	}
+	ret2 = smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, 0);
+	ret = ret ?: ret2;
+	if (!ret && !(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_ABORT))
+		ret = -EIO;
+	WRITE_ONCE(smmu->off, !ret);
+	return ret;
+}
 
-	return smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, 0);
+/*
+ * Read back what isolation rests on, once the SMMU is live: translation on,
+ * ATS checked wherever ATS exists, aborting while disabled, our stream
+ * table, no MSI the host could have pointed. A mismatch leaves the SMMU
+ * unused (and the register file makes it visible to a test).
+ */
+static int smmu_check_state(struct hyp_smmu *smmu)
+{
+	u32 cr0 = smmu_read(smmu, ARM_SMMU_CR0ACK);
+	u64 strtab = readq_relaxed(smmu->base + ARM_SMMU_STRTAB_BASE);
+
+	if (!(cr0 & CR0_SMMUEN) ||
+	    !!(cr0 & CR0_ATSCHK) != !!(smmu->features & HYP_SMMU_FEAT_ATS))
+		return -EIO;
+	if (!(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_ABORT))
+		return -EIO;
+	if ((strtab & STRTAB_BASE_ADDR_MASK) !=
+	    (__hyp_pa(smmu->strtab) & STRTAB_BASE_ADDR_MASK))
+		return -EIO;
+	if (readq_relaxed(smmu->base + ARM_SMMU_EVTQ_IRQ_CFG0) ||
+	    readq_relaxed(smmu->base + ARM_SMMU_GERROR_IRQ_CFG0))
+		return -EIO;
+	return 0;
 }
 
 /*
@@ -321,9 +385,21 @@ static int smmu_reset(struct hyp_smmu *smmu)
 	u32 cr0, cfg;
 	int ret;
 
-	ret = smmu_disable(smmu);
+	hyp_assert_lock_held(&smmu->lock);
+	ret = smmu_disable_locked(smmu);
 	if (ret)
 		return ret;
+
+	/*
+	 * Interrupts off before their configuration changes: firmware may have
+	 * left an MSI configured, and the host must not choose where the SMMU
+	 * writes.
+	 */
+	ret = smmu_write_ack(smmu, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK, 0);
+	if (ret)
+		return ret;
+	smmu_write64(smmu, ARM_SMMU_EVTQ_IRQ_CFG0, 0);
+	smmu_write64(smmu, ARM_SMMU_GERROR_IRQ_CFG0, 0);
 
 	smmu_write(smmu, ARM_SMMU_CR1,
 		   FIELD_PREP(CR1_TABLE_SH, sh) | FIELD_PREP(CR1_TABLE_OC, cache) |
@@ -357,7 +433,13 @@ static int smmu_reset(struct hyp_smmu *smmu)
 	/* Tables and queues are zeroed; the SMMU must see them so before use. */
 	dsb(ishst);
 
+	/*
+	 * With ATSCHK clear the SMMU would let ATS-translated transactions
+	 * through without looking at the stream table ("fast mode").
+	 */
 	cr0 = CR0_CMDQEN;
+	if (smmu->features & HYP_SMMU_FEAT_ATS)
+		cr0 |= CR0_ATSCHK;
 	ret = smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, cr0);
 	if (ret)
 		return ret;
@@ -378,17 +460,20 @@ static int smmu_reset(struct hyp_smmu *smmu)
 	/*
 	 * Events and global errors raise the SMMU's wired interrupts, which the
 	 * host handles by asking for the events (__pkvm_smmu_pop_event). No MSI:
-	 * the host must not choose where the SMMU writes.
+	 * their configuration was cleared above.
 	 */
-	smmu_write64(smmu, ARM_SMMU_EVTQ_IRQ_CFG0, 0);
-	smmu_write64(smmu, ARM_SMMU_GERROR_IRQ_CFG0, 0);
 	ret = smmu_write_ack(smmu, ARM_SMMU_IRQ_CTRL, ARM_SMMU_IRQ_CTRLACK,
 			     IRQ_CTRL_EVTQ_IRQEN | IRQ_CTRL_GERROR_IRQEN);
 	if (ret)
 		return ret;
 
+	/* From here on it may translate, whatever the check below says. */
+	WRITE_ONCE(smmu->off, false);
 	cr0 |= CR0_SMMUEN;
-	return smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, cr0);
+	ret = smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, cr0);
+	if (ret)
+		return ret;
+	return smmu_check_state(smmu);
 }
 
 /*
@@ -446,8 +531,15 @@ static int smmu_probe_locked(struct hyp_smmu *smmu, phys_addr_t mmio)
 	smmu->base = (void __iomem *)va;
 	hyp_spin_lock_init(&smmu->lock);
 	ret = smmu_probe_features(smmu);
-	smmu->state = ret ? HYP_SMMU_BROKEN : HYP_SMMU_PROBED;
-	return ret;
+	if (ret) {
+		/* Firmware may have left it translating or bypassing: stop it. */
+		hyp_spin_lock(&smmu->lock);
+		smmu_disable_locked(smmu);
+		hyp_spin_unlock(&smmu->lock);
+		return ret;
+	}
+	smmu->state = HYP_SMMU_PROBED;
+	return 0;
 }
 
 /**
@@ -512,6 +604,15 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 		ret = nr_pages < needed ? -ENOMEM : -EINVAL;
 		goto unlock;
 	}
+	/*
+	 * The SMMU aligns the stream table base down to the table's size: a
+	 * misaligned table would start in pages the host kept.
+	 */
+	if (!IS_ALIGNED(hyp_pfn_to_phys(pfn),
+			roundup_pow_of_two(max_t(size_t, smmu_strtab_size(smmu), 64)))) {
+		ret = -EINVAL;
+		goto unlock;
+	}
 
 	ret = __pkvm_host_donate_hyp(pfn, nr_pages);
 	if (ret)
@@ -525,21 +626,67 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 	hyp_spin_lock(&smmu->lock);
 	if (!ret)
 		ret = smmu_reset(smmu);
+	if (ret)
+		smmu_disable_locked(smmu);
 	hyp_spin_unlock(&smmu->lock);
 	/* The pages are ours now: no error from here may look like a refusal. */
-	if (ret)
-		ret = -EIO;
 	if (ret) {
 		/*
 		 * The SMMU may still reach the donated pages: they stay with the
-		 * hypervisor, and the SMMU stays unusable (and aborting, if it
-		 * got that far).
+		 * hypervisor, and the SMMU stays unusable (and aborting, if the
+		 * disable took).
 		 */
 		smmu->state = HYP_SMMU_BROKEN;
+		ret = -EIO;
 		goto unlock;
 	}
 	smmu->state = HYP_SMMU_LIVE;
 	ret = smmu->idx;
+unlock:
+	hyp_spin_unlock(&hyp_smmus_lock);
+	return ret;
+}
+
+/**
+ * __pkvm_smmu_quarantine() - Take an SMMUv3 the hypervisor will not drive.
+ * @mmio:	Physical address of its register frame (64 KiB aligned).
+ * @size:	SZ_64K (register page 0 only) or PKVM_SMMU_MMIO_SIZE.
+ *
+ * For an SMMU that __pkvm_smmu_register() refused or cannot hold (no free
+ * slot, a frame too small): the frame becomes the hypervisor's, so the host
+ * cannot program the SMMU once it is no longer trusted, and the SMMU is left
+ * disabled with GBPA aborting every transaction. Only callable before pKVM
+ * finalises, like __pkvm_smmu_register().
+ *
+ * Return: 0 once the SMMU acknowledged that it aborts everything, -EIO if
+ * the frame is taken but the SMMU did not acknowledge, or -EINVAL, -ENODEV,
+ * -EPERM (the host does not own the frame: taken already).
+ */
+int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
+{
+	struct hyp_smmu tmp = {};
+	unsigned long va;
+	int ret;
+
+	if (!is_protected_kvm_enabled())
+		return -ENODEV;
+	if ((size != SZ_64K && size != PKVM_SMMU_MMIO_SIZE) ||
+	    !IS_ALIGNED(mmio, SZ_64K) || mmio + size < mmio)
+		return -EINVAL;
+
+	hyp_spin_lock(&hyp_smmus_lock);
+	ret = __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(mmio), size >> PAGE_SHIFT);
+	if (ret)
+		goto unlock;
+	/* Register page 0 has GBPA and CR0; the mapping lives for good. */
+	ret = __pkvm_create_private_mapping(mmio, SZ_64K, PAGE_HYP_DEVICE, &va);
+	if (ret)
+		goto unlock;
+	tmp.base = (void __iomem *)va;
+	hyp_spin_lock_init(&tmp.lock);
+	hyp_spin_lock(&tmp.lock);
+	ret = smmu_disable_locked(&tmp) ? -EIO : 0;
+	hyp_spin_unlock(&tmp.lock);
 unlock:
 	hyp_spin_unlock(&hyp_smmus_lock);
 	return ret;
@@ -636,8 +783,14 @@ static struct arm_smmu_ste *smmu_ste_locked(struct hyp_smmu *smmu, u32 sid,
 		l2 = alloc(arg);
 		if (!l2)
 			return NULL;
-		/* An all-zero table: every STE in it aborts. */
+		/*
+		 * An all-zero table (@alloc zeroes the page, whatever the host
+		 * left in it): every STE in it aborts. The zeroes must reach the
+		 * SMMU before the descriptor that lets it walk there, or it could
+		 * fetch an STE the host wrote into the page before donating it.
+		 */
 		smmu_sync_to_device(smmu, l2, PAGE_SIZE);
+		dma_wmb();
 		desc = (__hyp_pa(l2) & STRTAB_L1_DESC_L2PTR_MASK) |
 		       FIELD_PREP(STRTAB_L1_DESC_SPAN, HYP_SMMU_STRTAB_SPLIT + 1);
 		WRITE_ONCE(l1->l2ptr, cpu_to_le64(desc));
@@ -876,11 +1029,38 @@ int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size)
  * The SMMU did not confirm an invalidation the hypervisor relies on: stop
  * translating altogether (with SMMUEN clear, GBPA aborts every transaction).
  * Devices behind it stop working; none reaches memory it should not.
+ *
+ * Return: 0 once the SMMU acknowledged that it is off. Otherwise it may
+ * still translate with whatever it cached: hyp_smmu_translating() stays
+ * true, and pages it might reach are never given back.
  */
-void hyp_smmu_abort_all(struct hyp_smmu *smmu)
+int hyp_smmu_abort_all(struct hyp_smmu *smmu)
 {
+	int ret;
+
 	hyp_spin_lock(&smmu->lock);
-	smmu_write(smmu, ARM_SMMU_CR0, 0);
-	smmu->state = HYP_SMMU_BROKEN;
+	WRITE_ONCE(smmu->state, HYP_SMMU_BROKEN);
+	ret = smmu_disable_locked(smmu);
 	hyp_spin_unlock(&smmu->lock);
+	return ret;
+}
+
+/*
+ * Can @smmu translate with the tables and TLB entries the hypervisor gave
+ * it? A live one can; a broken one only until it acknowledged SMMUEN clear.
+ */
+bool hyp_smmu_translating(struct hyp_smmu *smmu)
+{
+	return READ_ONCE(smmu->state) == HYP_SMMU_LIVE || !READ_ONCE(smmu->off);
+}
+
+/* The SMMU at host-supplied index @idx in any state but free; or NULL. */
+struct hyp_smmu *hyp_smmu_get_any(u64 idx)
+{
+	struct hyp_smmu *smmu;
+
+	if (idx >= PKVM_SMMU_MAX)
+		return NULL;
+	smmu = &hyp_smmus[array_index_nospec(idx, PKVM_SMMU_MAX)];
+	return READ_ONCE(smmu->state) == HYP_SMMU_FREE ? NULL : smmu;
 }

@@ -17,7 +17,11 @@ enum hyp_smmu_state {
 	HYP_SMMU_PROBED,
 	/* Reset and enabled: every stream aborts until a domain is attached. */
 	HYP_SMMU_LIVE,
-	/* Unsupported or failed to reset: kept by the hypervisor, never used. */
+	/*
+	 * Unsupported, failed to reset, or stopped after an unconfirmed
+	 * invalidation: kept by the hypervisor, never used again. hyp_smmu.off
+	 * says whether it acknowledged that it translates nothing.
+	 */
 	HYP_SMMU_BROKEN,
 };
 
@@ -29,6 +33,7 @@ enum hyp_smmu_state {
 #define HYP_SMMU_FEAT_RANGE_INV		BIT(4)
 #define HYP_SMMU_FEAT_HYP		BIT(5)
 #define HYP_SMMU_FEAT_FWB		BIT(6)
+#define HYP_SMMU_FEAT_ATS		BIT(7)
 
 /*
  * Lock order: hyp_smmu.lock nests inside the host and hyp component locks
@@ -53,6 +58,13 @@ struct hyp_smmu {
 	u64			*cmdq;
 	u64			*evtq;
 
+	/*
+	 * Set once GBPA aborts and SMMUEN clear were acknowledged; cleared
+	 * just before translation is enabled. Written under lock, read with
+	 * READ_ONCE.
+	 */
+	bool			off;
+
 	/* Protects the command queue, the stream table and the VMID space. */
 	hyp_spinlock_t		lock;
 	u32			cmdq_prod;	/* lock */
@@ -73,9 +85,12 @@ extern struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
 
 int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 			 u64 *pages_needed);
+int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size);
 int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS]);
 
 struct hyp_smmu *hyp_smmu_get(u64 idx);
+struct hyp_smmu *hyp_smmu_get_any(u64 idx);
+bool hyp_smmu_translating(struct hyp_smmu *smmu);
 bool hyp_smmu_sid_valid(struct hyp_smmu *smmu, u64 sid);
 bool hyp_smmu_s2_compatible(struct hyp_smmu *smmu, unsigned int ias);
 int hyp_smmu_ste_pages(struct hyp_smmu *smmu, u32 sid);
@@ -86,10 +101,15 @@ int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
 		       const struct hyp_smmu_s2_cfg *cfg);
 int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid);
 int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size);
-void hyp_smmu_abort_all(struct hyp_smmu *smmu);
+int hyp_smmu_abort_all(struct hyp_smmu *smmu);
 #else
 static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
 				       u64 nr_pages, u64 *pages_needed)
+{
+	return -ENODEV;
+}
+
+static inline int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
 {
 	return -ENODEV;
 }
