@@ -1,18 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run every test: the userspace unit tests, then the boot tests in hVHE and nVHE mode,
-# with the SMMUs owned by the hypervisor and with the stock host driver.
+# with the SMMUs owned by the hypervisor and with the stock host driver, and once per
+# mode with one SMMU refused by the hypervisor (a few tests only).
 # Each result is one TAP-style line; the last line is "N passed, N failed, N skipped".
 # Exit status: 0 when nothing failed.
 . "$(dirname "$0")/common.sh"
 
 MODES=${MODES:-hvhe nvhe}
-SMMUS=${SMMUS:-pkvm stock}
+SMMUS=${SMMUS:-pkvm stock refused}
 for m in $MODES; do
 	case "$m" in hvhe|nvhe) ;; *) die "MODES: unknown mode '$m' (hvhe, nvhe)";; esac
 done
 for m in $SMMUS; do
-	case "$m" in pkvm|stock) ;; *) die "SMMUS: unknown SMMU configuration '$m' (pkvm, stock)";; esac
+	case "$m" in pkvm|stock|refused) ;; *) die "SMMUS: unknown SMMU configuration '$m' (pkvm, stock, refused)";; esac
 done
 pass=0
 fail=0

@@ -3,10 +3,13 @@
 # Boot the pKVM host on the reference topology and return the guest's verdict.
 #
 # usage: run-qemu.sh [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS]
-#                    [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm]
+#                    [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused]
 #
 # --smmu pkvm gives the SMMUs to the hypervisor (the default in protected mode);
-# stock leaves them to the host's stock arm-smmu-v3 driver (pkvm_smmu=off). Boot tests declare which one they need.
+# stock leaves them to the host's stock arm-smmu-v3 driver (pkvm_smmu=off); refused gives
+# them to the hypervisor but has the host driver treat the third SMMU it probes as refused
+# (pkvm_smmu_test_refuse=2), to show that nothing then drives it. Boot tests declare which
+# configurations they need.
 #
 # Topology (README.md): QEMU virt with EL2, GICv3, UEFI/ACPI, 2 vCPUs and four
 # SMMUv3: smmu0 on pcie.0 and smmu1..3 on pxb-pcie expander buses, with one edu device
@@ -26,7 +29,7 @@ TESTS=all
 QUIET=0
 SMMU=stock
 usage() {
-	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm]" >&2
+	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused]" >&2
 	exit "${1:-3}"
 }
 while [ $# -gt 0 ]; do
@@ -49,8 +52,8 @@ nvhe) CPU=cortex-a72 ;;
 *) echo "error: unknown mode '$MODE' (hvhe or nvhe)" >&2; exit 3 ;;
 esac
 case "$SMMU" in
-stock|pkvm) ;;
-*) echo "error: unknown --smmu '$SMMU' (stock or pkvm)" >&2; exit 3 ;;
+stock|pkvm|refused) ;;
+*) echo "error: unknown --smmu '$SMMU' (stock, pkvm or refused)" >&2; exit 3 ;;
 esac
 case "$TIMEOUT" in
 ''|*[!0-9]*) echo "error: --timeout takes a number of seconds, not '$TIMEOUT'" >&2; exit 3 ;;
@@ -94,6 +97,7 @@ topology=(
 append="console=ttyAMA0 acpi=force kvm-arm.mode=protected panic=-1 pkvm_test.mode=$MODE"
 append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE pkvm_test.smmu=$SMMU"
 [ "$SMMU" = stock ] && append+=" pkvm_smmu=off"
+[ "$SMMU" = refused ] && append+=" pkvm_smmu_test_refuse=2"
 
 qemu=(qemu-system-aarch64
 	-machine virt,virtualization=on,gic-version=3

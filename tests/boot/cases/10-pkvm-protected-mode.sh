@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# smmu: pkvm stock refused
 # pKVM finalised in the requested hypervisor mode (hVHE or nVHE).
 case "$PKVM_MODE" in
 hvhe) want="Protected hVHE mode initialized successfully" ;;
