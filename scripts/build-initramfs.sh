@@ -45,7 +45,7 @@ file -b "$stage/bin/busybox" 2>/dev/null | grep -q aarch64 ||
 	die "/bin/busybox in the root is not the arm64 build (busybox-static:arm64)"
 cp "$TOP/tests/boot/init" "$stage/init"
 cp "$TOP/tests/boot/run-tests" "$TOP/tests/boot/kvm-selftest" "$TOP/tests/boot/lib-edu.sh" \
-	"$stage/tests/"
+	"$TOP/tests/boot/lib-hvc.sh" "$stage/tests/"
 cp -r "$TOP/tests/boot/cases" "$stage/tests/cases"
 for t in $KVM_SELFTESTS; do
 	cp "$OUT/kvm-selftests/$t" "$stage/tests/kvm/$t"

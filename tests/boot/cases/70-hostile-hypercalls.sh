@@ -8,29 +8,8 @@
 # cannot be shared with the hypervisor, a page shared with the hypervisor cannot be
 # mapped, and unmap and domain free give pages back. The host keeps running
 # (no-kernel-warnings runs after this).
-D=/sys/kernel/debug/pkvm-smmu/hvc
-EPERM=-1 ENOENT=-2 EAGAIN=-11 ENOMEM=-12 EBUSY=-16 EEXIST=-17 EINVAL=-22
+. /tests/lib-hvc.sh
 fail=0
-[ -w "$D" ] || { echo "no $D (CONFIG_PKVM_SMMU_V3_DEBUGFS?)"; exit 1; }
-
-hvc() {
-	echo "$*" >"$D" || { echo "writing '$*' to $D failed"; exit 1; }
-	# shellcheck disable=SC2046
-	set -- $(cat "$D")
-	R1=$1 R2=$2 R3=$3
-}
-
-expect() {	# expect WANT DESCRIPTION CALL...
-	want=$1 desc=$2
-	shift 2
-	hvc "$@"
-	if [ "$R1" = "$want" ]; then
-		echo "ok: $desc: $* -> $R1"
-	else
-		echo "FAIL: $desc: $* -> $R1 $R2 $R3 (want $want)"
-		fail=1
-	fi
-}
 
 # Like expect, for a call that may first ask for memory: the host tops up and repeats
 # it, as the driver does, and the repeat must then fail for the real reason.
@@ -44,29 +23,6 @@ expect_topup() {	# expect_topup WANT REGISTER DESCRIPTION CALL...
 		echo "FAIL: $desc: $* -> $R1 $R2 $R3 (want $want)"
 		fail=1
 	fi
-}
-
-# Free a domain in as many bounded calls as the hypervisor asks for (-EAGAIN);
-# FREE_CALLS says how many it took.
-free_domain() {	# free_domain DOMAIN
-	FREE_CALLS=0
-	while [ "$FREE_CALLS" -lt 100000 ]; do
-		hvc iommu_free_domain "$1"
-		FREE_CALLS=$((FREE_CALLS + 1))
-		[ "$R1" = "$EAGAIN" ] || return 0
-	done
-}
-
-# Repeat a call that asks for memory: -ENOMEM with the page count in R2 (R3 for map).
-with_topup() {	# with_topup REGISTER CALL...
-	reg=$1
-	shift
-	for _ in 1 2 3 4; do
-		hvc "$@"
-		[ "$R1" = "$ENOMEM" ] || return 0
-		[ "$reg" = 3 ] && pages=$R3 || pages=$R2
-		hvc topup "$pages"
-	done
 }
 
 hyp=$(dmesg | sed -n 's/.*kvm \[0\]: Reserved [0-9]* MiB at \(0x[0-9a-f]*\).*/\1/p' | head -n 1)

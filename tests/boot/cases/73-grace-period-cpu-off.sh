@@ -9,22 +9,13 @@
 # (each first attach and last detach publishes a new array and retires the old one),
 # then freed: every page topped up for it must come back to the host through reclaim,
 # retired arrays included. Then cpu1 comes back and the same holds.
-D=/sys/kernel/debug/pkvm-smmu/hvc
+. /tests/lib-hvc.sh
 CPU1=/sys/devices/system/cpu/cpu1/online
-EAGAIN=-11
 PAGES=16
 # A stream no device uses, on SMMU 0.
 SID=0xfff8
 fail=0
-[ -w "$D" ] || { echo "no $D (CONFIG_PKVM_SMMU_V3_DEBUGFS?)"; exit 1; }
 [ -w "$CPU1" ] || { echo "cpu1 cannot go offline (CONFIG_HOTPLUG_CPU?)"; exit 1; }
-
-hvc() {
-	echo "$*" >"$D" || { echo "writing '$*' to $D failed"; exit 1; }
-	# shellcheck disable=SC2046
-	set -- $(cat "$D")
-	R1=$1 R2=$2 R3=$3
-}
 
 # Take every unused page back from the hypervisor; RECLAIMED says how many.
 drain() {
@@ -52,8 +43,7 @@ round() {	# round LABEL CYCLES
 		[ "$R1" = 0 ] || { echo "FAIL: $1: detach $i: $R1"; fail=1; break; }
 		i=$((i + 1))
 	done
-	hvc iommu_free_domain "$dom"
-	while [ "$R1" = "$EAGAIN" ]; do hvc iommu_free_domain "$dom"; done
+	free_domain "$dom"
 	[ "$R1" = 0 ] || { echo "FAIL: $1: free: $R1"; fail=1; }
 	drain
 	echo "$1: $2 attach/detach cycles, $RECLAIMED of $PAGES pages back"

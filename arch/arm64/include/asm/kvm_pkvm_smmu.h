@@ -43,6 +43,15 @@
 #define PKVM_SMMU_EVT_DWORDS		4
 
 /*
+ * __pkvm_smmu_inject_fault(idx, after, kind), CONFIG_PKVM_SMMU_V3_FAULT_INJECT
+ * only (-EOPNOTSUPP otherwise): make the command batch of SMMU @idx that
+ * comes after @after more batches fail in the way @kind says; kind 0 disarms.
+ */
+#define PKVM_SMMU_INJECT_NONE		0
+#define PKVM_SMMU_INJECT_TIMEOUT	1	/* its CMD_SYNC "times out" */
+#define PKVM_SMMU_INJECT_CMDQ_ERR	2	/* a rejected command precedes it */
+
+/*
  * IOMMU domains (docs/hypercalls.md). Domain ids are chosen by the
  * hypervisor. A call that needs hypervisor memory returns -ENOMEM with the
  * number of pages in a result register; the host adds them with

@@ -70,6 +70,14 @@
  * most one per 512 of them, plus the path above.
  */
 #define HYP_IOMMU_FREE_BUDGET	(4 * PKVM_IOMMU_MAP_MAX_PAGES)
+/*
+ * Output addresses every SMMU reads as the CPU wrote them. When the kernel
+ * uses FEAT_LPA2, kvm_pgtable puts output address bits 51:50 in descriptor
+ * bits 9:8, where the STE this driver writes (no LPA2 format for the SMMU)
+ * has shareability: an address at or above 2^50 would be read as a lower
+ * one, so it is never mapped.
+ */
+#define HYP_IOMMU_MAX_PA	(kvm_lpa2_is_enabled() ? BIT_ULL(50) : BIT_ULL(52))
 
 struct hyp_iommu_domain {
 	/* hyp_iommu_lock */
@@ -1000,7 +1008,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		return -EINVAL;
 	size = min_t(u64, size, PKVM_IOMMU_MAP_MAX_PAGES << PAGE_SHIFT);
 	if (check_add_overflow(iova, size, &end) || end > BIT_ULL(HYP_IOMMU_IAS) ||
-	    check_add_overflow(phys, size, &end))
+	    check_add_overflow(phys, size, &end) || end > HYP_IOMMU_MAX_PA)
 		return -EINVAL;
 	if (prot & PKVM_IOMMU_PROT_READ)
 		kprot |= KVM_PGTABLE_PROT_R;

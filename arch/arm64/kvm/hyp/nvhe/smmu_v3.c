@@ -156,8 +156,64 @@ static int smmu_cmdq_handle_error_locked(struct hyp_smmu *smmu)
 	/* The SMMU restarts at CONS: it must read the CMD_SYNC, not the bad command. */
 	wmb();
 	smmu_write(smmu, ARM_SMMU_GERRORN, gerrorn ^ GERROR_CMDQ_ERR);
+	/*
+	 * Ring the doorbell again with the same PROD: a no-op for an SMMU
+	 * that resumes on the acknowledgement, a restart for one that only
+	 * looks at the queue when PROD is written.
+	 */
+	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);
 	return -EIO;
 }
+
+#ifdef CONFIG_PKVM_SMMU_V3_FAULT_INJECT
+/* The fault this batch must suffer, if __pkvm_smmu_inject_fault() armed one. */
+static u32 smmu_inject_locked(struct hyp_smmu *smmu)
+{
+	u32 kind = smmu->inject_kind;
+
+	hyp_assert_lock_held(&smmu->lock);
+	if (!kind)
+		return PKVM_SMMU_INJECT_NONE;
+	if (smmu->inject_after) {
+		smmu->inject_after--;
+		return PKVM_SMMU_INJECT_NONE;
+	}
+	smmu->inject_kind = PKVM_SMMU_INJECT_NONE;
+	return kind;
+}
+
+/**
+ * __pkvm_smmu_inject_fault() - Make a later command batch of an SMMU fail.
+ * @idx:	The SMMU's index.
+ * @after:	Batches to let through first (at most 2^20).
+ * @kind:	PKVM_SMMU_INJECT_TIMEOUT, _CMDQ_ERR, or _NONE to disarm.
+ *
+ * Testing only: it lets the host stop every SMMU (that is what failing
+ * closed means).
+ */
+int __pkvm_smmu_inject_fault(u64 idx, u64 after, u64 kind)
+{
+	struct hyp_smmu *smmu = hyp_smmu_get(idx);
+
+	if (!smmu || after > SZ_1M || kind > PKVM_SMMU_INJECT_CMDQ_ERR)
+		return -EINVAL;
+	hyp_spin_lock(&smmu->lock);
+	smmu->inject_after = after;
+	smmu->inject_kind = kind;
+	hyp_spin_unlock(&smmu->lock);
+	return 0;
+}
+#else
+static u32 smmu_inject_locked(struct hyp_smmu *smmu)
+{
+	return PKVM_SMMU_INJECT_NONE;
+}
+
+int __pkvm_smmu_inject_fault(u64 idx, u64 after, u64 kind)
+{
+	return -EOPNOTSUPP;
+}
+#endif
 
 /*
  * Append @n commands and a CMD_SYNC, ring the doorbell and wait for the SMMU
@@ -169,15 +225,23 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 {
 	unsigned int qsz = 1U << smmu->cmdq_shift;
 	struct arm_smmu_cmd sync = arm_smmu_make_cmd_sync(CMDQ_SYNC_0_CS_NONE, 0);
-	unsigned int i, errors = 0;
+	/* An opcode no SMMU defines: the SMMU rejects it (CERROR_ILL). */
+	struct arm_smmu_cmd bad = { .data = { 0x7f } };
+	u32 inject = smmu_inject_locked(smmu);
+	unsigned int i, errors = 0, first = 0;
 	int ret, err = 0;
 	u32 prod;
 
 	hyp_assert_lock_held(&smmu->lock);
 	/* Callers batch at most half a queue; the rest stays free for the sync. */
-	if (n >= qsz / 2)
+	if (n >= qsz / 2 - 1)
 		return -EINVAL;
 
+	if (inject == PKVM_SMMU_INJECT_CMDQ_ERR) {
+		/* The rejected command goes first, as one more command. */
+		first = 1;
+		n++;
+	}
 	ret = smmu_wait(smmu_q_used(smmu->cmdq_prod, smmu_cmdq_cons(smmu),
 				    smmu->cmdq_shift) + n + 1 <= qsz);
 	if (ret)
@@ -185,7 +249,8 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 
 	prod = smmu->cmdq_prod;
 	for (i = 0; i <= n; i++) {
-		const struct arm_smmu_cmd *cmd = i < n ? &cmds[i] : &sync;
+		const struct arm_smmu_cmd *cmd = i < first ? &bad :
+						 i < n ? &cmds[i - first] : &sync;
 		u64 *ent = smmu->cmdq + (prod & (qsz - 1)) * CMDQ_ENT_DWORDS;
 
 		ent[0] = cpu_to_le64(cmd->data[0]);
@@ -216,6 +281,8 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 			return -EIO;
 		err = smmu_cmdq_handle_error_locked(smmu);
 	}
+	if (inject == PKVM_SMMU_INJECT_TIMEOUT)
+		return -ETIMEDOUT;
 	return err;
 }
 

@@ -69,6 +69,11 @@ struct hyp_smmu {
 	hyp_spinlock_t		lock;
 	u32			cmdq_prod;	/* lock */
 	struct smmu_tag_space	vmids;		/* lock */
+#ifdef CONFIG_PKVM_SMMU_V3_FAULT_INJECT
+	/* __pkvm_smmu_inject_fault(): batches to let through, then the fault. */
+	u32			inject_after;	/* lock */
+	u32			inject_kind;	/* lock */
+#endif
 };
 
 /* A stage-2 translation as an STE carries it. */
@@ -86,6 +91,7 @@ extern struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
 int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 			 u64 *pages_needed);
 int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size);
+int __pkvm_smmu_inject_fault(u64 idx, u64 after, u64 kind);
 int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS]);
 
 struct hyp_smmu *hyp_smmu_get(u64 idx);
@@ -110,6 +116,11 @@ static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
 }
 
 static inline int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
+{
+	return -ENODEV;
+}
+
+static inline int __pkvm_smmu_inject_fault(u64 idx, u64 after, u64 kind)
 {
 	return -ENODEV;
 }
