@@ -59,8 +59,10 @@ run: initramfs
 check:
 	@bash $(S)/check.sh
 
-unit: setup
-	@bash -c '. $(S)/common.sh && in_root make -C tools/testing/pkvm-smmu check'
+# The el2 part builds the real hypercall bodies against the kernel tree.
+unit: kernel
+	@bash -c '. $(S)/common.sh && in_root make -C tools/testing/pkvm-smmu check \
+		KSRC="$$KSRC" KBUILD="$$KOUT"'
 
 # Build outputs only; the Debian root and the unpacked sources stay.
 clean:

@@ -60,7 +60,8 @@ echo "# build ready after $(( $(date +%s) - start ))s"
 mkdir -p "$OUT/results"
 unit=$OUT/results/unit.tap
 if [ -e "$TOP/tools/testing/pkvm-smmu/Makefile" ]; then
-	in_root make -s -C "$TOP/tools/testing/pkvm-smmu" check >"$unit" 2>&1 ||
+	in_root make -s -C "$TOP/tools/testing/pkvm-smmu" check KSRC="$KSRC" KBUILD="$KOUT" \
+		>"$unit" 2>&1 ||
 		echo "not ok - make check exited with an error (see $unit)" >>"$unit"
 	grep -E '^(not )?ok ' "$unit" | grep -q . ||
 		echo "not ok - the unit tests printed no result (see $unit)" >>"$unit"

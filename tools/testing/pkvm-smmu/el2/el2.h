@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The harness around the real EL2 code: a physical memory pool with a
+ * page-state table (memory.c) and SMMUv3 models (smmu_model.c).
+ */
+#ifndef __PKVM_EL2_HARNESS_H__
+#define __PKVM_EL2_HARNESS_H__
+
+#include <linux/types.h>
+
+/* Physical memory: one memblock region, like QEMU virt's RAM at 1 GiB. */
+#define EL2_MEM_BASE		0x40000000ULL
+#define EL2_MEM_PAGES		4096ULL
+#define EL2_MEM_SIZE		(EL2_MEM_PAGES << 12)
+
+/* Page states, as mem_protect.c keeps them per page (host and hyp view). */
+enum el2_state {
+	EL2_OWNED,		/* PKVM_PAGE_OWNED */
+	EL2_SHARED_OWNED,	/* PKVM_PAGE_SHARED_OWNED */
+	EL2_NOPAGE,		/* PKVM_NOPAGE */
+};
+
+struct el2_page {
+	enum el2_state	host;
+	enum el2_state	hyp;
+	u32		share_dma_count;	/* host_share_guest_count */
+	u32		refcount;
+};
+
+void el2_init(unsigned int nr_cpus);
+void el2_set_cpu(unsigned int cpu);
+struct el2_page *el2_page(phys_addr_t phys);
+/* The host's view of a physical page (it writes memcache links there). */
+void *el2_host_va(phys_addr_t phys);
+phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages);
+void el2_host_free(phys_addr_t phys, u64 nr_pages);
+u64 el2_count_state(enum el2_state host, enum el2_state hyp);
+extern u64 el2_cpu_tlbi_count;
+extern u64 el2_dcache_flush_count;
+
+/* SMMUv3 model. */
+struct smmu_model;
+
+#define SMMU_MODEL_TLB_SIZE	256
+
+struct smmu_model_stats {
+	u64	cmds;
+	u64	syncs;
+	u64	tlbi_ipa;
+	u64	tlbi_vmall;
+	u64	cfgi;
+	u64	bypass;		/* transactions that went through untranslated */
+};
+
+struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv);
+phys_addr_t smmu_model_mmio(struct smmu_model *m);
+/* A device behind @m does DMA at @iova; 0 and *@pa, or a negative fault. */
+int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
+		   phys_addr_t *pa);
+/* A cached translation of @pa (any VMID, any IOVA)? */
+bool smmu_model_tlb_reaches(struct smmu_model *m, phys_addr_t pa);
+unsigned int smmu_model_tlb_entries(struct smmu_model *m);
+const struct smmu_model_stats *smmu_model_stats(struct smmu_model *m);
+
+#endif /* __PKVM_EL2_HARNESS_H__ */

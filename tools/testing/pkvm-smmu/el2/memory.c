@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What EL2 provides to the IOMMU code, in userspace: the physical memory
+ * pool (the hypervisor's linear map), the page-state table with the
+ * transitions of arch/arm64/kvm/hyp/nvhe/mem_protect.c, the memcache refill
+ * of nvhe/mm.c, private device mappings, per-CPU identity, the counter and
+ * the CPU state kvm_pgtable reads.
+ *
+ * Each ownership call checks what mem_protect.c checks, in the same order,
+ * returns the same errno, and calls the IOMMU's ownership hooks
+ * (pkvm_iommu_host_lost/gained) with the host lock held, as
+ * host_stage2_set_owner_locked() does. Anything EL2 would treat as fatal
+ * (WARN_ON, an access outside the linear map) aborts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <asm/kvm_hyp.h>
+#include <asm/kvm_mmu.h>
+#include <asm/kvm_pkvm.h>
+#include <asm/kvm_pkvm_smmu.h>
+#include <nvhe/iommu.h>
+#include <nvhe/mem_protect.h>
+#include <nvhe/memory.h>
+#include <nvhe/mm.h>
+#include <nvhe/spinlock.h>
+
+#include "el2.h"
+
+/* The kernel's fixed-size tables. */
+#define EL2_HYP_MMIO_MAX	16	/* PKVM_HYP_MMIO_MAX */
+#define EL2_PA_BITS		48	/* host stage-2 input size */
+
+unsigned long hyp_nr_cpus;
+u64 id_aa64mmfr0_el1_sys_val;
+u64 id_aa64mmfr1_el1_sys_val;
+bool el2_protected_mode;
+struct static_key_false kvm_protected_mode_initialized;
+u64 el2_cpucaps[(ARM64_NCAPS + 63) / 64];
+struct memblock_region hyp_memory[HYP_MEMBLOCK_REGIONS];
+unsigned int hyp_memblock_nr;
+u64 el2_cpu_tlbi_count;
+u64 el2_dcache_flush_count;
+
+static u8 *el2_mem;
+static struct el2_page el2_pages[EL2_MEM_PAGES];
+/* Lock order as at EL2: host, then hyp. */
+static DEFINE_HYP_SPINLOCK(el2_host_lock);
+static DEFINE_HYP_SPINLOCK(el2_hyp_lock);
+static struct {
+	phys_addr_t start, end;
+} el2_mmio[EL2_HYP_MMIO_MAX];
+static unsigned int el2_mmio_nr;
+static __thread unsigned int el2_cpu;
+/* Host allocator: which pages the test's "host kernel" has handed out. */
+static bool el2_host_used[EL2_MEM_PAGES];
+
+void el2_warn(const char *file, int line, const char *cond)
+{
+	fprintf(stderr, "EL2 WARN at %s:%d: %s (fatal at EL2)\n", file, line, cond);
+	abort();
+}
+
+void el2_unmodelled(const char *what)
+{
+	fprintf(stderr, "EL2: reached %s, which the harness does not model\n", what);
+	abort();
+}
+
+unsigned int el2_this_cpu(void)
+{
+	return el2_cpu;
+}
+
+void el2_set_cpu(unsigned int cpu)
+{
+	if (cpu >= hyp_nr_cpus)
+		el2_unmodelled("a CPU number beyond hyp_nr_cpus");
+	el2_cpu = cpu;
+}
+
+u64 __arch_counter_get_cntpct(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+u64 el2_read_sysreg_cntfrq_el0(void)
+{
+	return 1000000000ULL;
+}
+
+static bool el2_is_memory(phys_addr_t phys)
+{
+	return phys >= EL2_MEM_BASE && phys - EL2_MEM_BASE < EL2_MEM_SIZE;
+}
+
+phys_addr_t el2_pa(const void *va)
+{
+	const u8 *p = va;
+
+	if (p < el2_mem || p >= el2_mem + EL2_MEM_SIZE) {
+		fprintf(stderr, "EL2: __hyp_pa(%p) outside the linear map\n", va);
+		abort();
+	}
+	return EL2_MEM_BASE + (p - el2_mem);
+}
+
+void *el2_va(phys_addr_t pa)
+{
+	if (!el2_is_memory(pa)) {
+		fprintf(stderr, "EL2: __hyp_va(%#llx) outside the linear map\n",
+			(unsigned long long)pa);
+		abort();
+	}
+	return el2_mem + (pa - EL2_MEM_BASE);
+}
+
+void *el2_host_va(phys_addr_t pa)
+{
+	return el2_va(pa);
+}
+
+void el2_flush_dcache_to_poc(void *addr, size_t size)
+{
+	el2_pa(addr);
+	el2_pa((u8 *)addr + size - 1);
+	el2_dcache_flush_count++;
+}
+
+struct el2_page *el2_page(phys_addr_t phys)
+{
+	if (!el2_is_memory(phys))
+		return NULL;
+	return &el2_pages[(phys - EL2_MEM_BASE) >> PAGE_SHIFT];
+}
+
+/* kvm_pgtable's CPU TLB maintenance: the IOMMU code must never need it. */
+void __kvm_tlb_flush_vmid_ipa(struct kvm_s2_mmu *mmu, phys_addr_t ipa, int level)
+{
+	el2_cpu_tlbi_count++;
+}
+
+void __kvm_tlb_flush_vmid_ipa_nsh(struct kvm_s2_mmu *mmu, phys_addr_t ipa, int level)
+{
+	el2_cpu_tlbi_count++;
+}
+
+void __kvm_tlb_flush_vmid(struct kvm_s2_mmu *mmu)
+{
+	el2_cpu_tlbi_count++;
+}
+
+void __kvm_tlb_flush_vmid_range(struct kvm_s2_mmu *mmu, phys_addr_t start,
+				unsigned long pages)
+{
+	el2_cpu_tlbi_count++;
+}
+
+/* mem_protect.c: pfn_range_is_valid(). */
+static bool pfn_range_is_valid(u64 pfn, u64 nr_pages)
+{
+	u64 limit = BIT(EL2_PA_BITS - PAGE_SHIFT);
+
+	return pfn < limit && ((limit - pfn) >= nr_pages);
+}
+
+/*
+ * mem_protect.c: check_range_allowed_memory(). One region of memory here,
+ * and the rest MMIO: a range must not straddle the boundary (-EINVAL),
+ * and must be memory (-EPERM).
+ */
+static int check_range_allowed_memory(u64 start, u64 end)
+{
+	bool first = el2_is_memory(start), last = el2_is_memory(end - 1);
+
+	if (first != last || (!first && start < EL2_MEM_BASE &&
+			      end - 1 >= EL2_MEM_BASE + EL2_MEM_SIZE))
+		return -EINVAL;
+	return first ? 0 : -EPERM;
+}
+
+static int host_check_range(u64 addr, u64 size, enum el2_state state)
+{
+	int ret = check_range_allowed_memory(addr, addr + size);
+	u64 a;
+
+	if (ret)
+		return ret;
+	hyp_assert_lock_held(&el2_host_lock);
+	for (a = addr; a < addr + size; a += PAGE_SIZE)
+		if (el2_page(a)->host != state)
+			return -EPERM;
+	return 0;
+}
+
+static int hyp_check_range(u64 addr, u64 size, enum el2_state state)
+{
+	u64 a;
+
+	for (a = addr; a < addr + size; a += PAGE_SIZE)
+		if (el2_page(a)->hyp != state)
+			return -EPERM;
+	return 0;
+}
+
+int __pkvm_host_donate_hyp(u64 pfn, u64 nr_pages)
+{
+	u64 phys = hyp_pfn_to_phys(pfn), size = PAGE_SIZE * nr_pages, a;
+	int ret;
+
+	if (!pfn_range_is_valid(pfn, nr_pages))
+		return -EINVAL;
+	hyp_spin_lock(&el2_host_lock);
+	hyp_spin_lock(&el2_hyp_lock);
+	ret = host_check_range(phys, size, EL2_OWNED);
+	if (ret)
+		goto unlock;
+	ret = hyp_check_range(phys, size, EL2_NOPAGE);
+	if (ret)
+		goto unlock;
+	for (a = phys; a < phys + size; a += PAGE_SIZE) {
+		el2_page(a)->hyp = EL2_OWNED;
+		el2_page(a)->host = EL2_NOPAGE;
+	}
+	/* host_stage2_set_owner_metadata_locked(): no device reaches them. */
+	pkvm_iommu_host_lost(phys, size);
+unlock:
+	hyp_spin_unlock(&el2_hyp_lock);
+	hyp_spin_unlock(&el2_host_lock);
+	return ret;
+}
+
+int __pkvm_hyp_donate_host(u64 pfn, u64 nr_pages)
+{
+	u64 phys = hyp_pfn_to_phys(pfn), size = PAGE_SIZE * nr_pages, a;
+	int ret;
+
+	if (!pfn_range_is_valid(pfn, nr_pages))
+		return -EINVAL;
+	hyp_spin_lock(&el2_host_lock);
+	hyp_spin_lock(&el2_hyp_lock);
+	/* EL2 walks the vmemmap of memory only: outside it, a hyp fault. */
+	if (check_range_allowed_memory(phys, phys + size))
+		el2_unmodelled("__pkvm_hyp_donate_host() of non-memory");
+	ret = hyp_check_range(phys, size, EL2_OWNED);
+	if (ret)
+		goto unlock;
+	ret = host_check_range(phys, size, EL2_NOPAGE);
+	if (ret)
+		goto unlock;
+	for (a = phys; a < phys + size; a += PAGE_SIZE) {
+		if (el2_page(a)->refcount) {
+			ret = -EBUSY;
+			goto unlock;
+		}
+	}
+	for (a = phys; a < phys + size; a += PAGE_SIZE) {
+		el2_page(a)->hyp = EL2_NOPAGE;
+		el2_page(a)->host = EL2_OWNED;
+	}
+	pkvm_iommu_host_gained(phys, size);
+unlock:
+	hyp_spin_unlock(&el2_hyp_lock);
+	hyp_spin_unlock(&el2_host_lock);
+	return ret;
+}
+
+int __pkvm_host_donate_hyp_mmio(u64 pfn, u64 nr_pages)
+{
+	u64 phys = hyp_pfn_to_phys(pfn), size = PAGE_SIZE * nr_pages;
+	unsigned int i;
+	int ret;
+
+	if (!nr_pages || !pfn_range_is_valid(pfn, nr_pages))
+		return -EINVAL;
+	hyp_spin_lock(&el2_host_lock);
+	ret = -ENOSPC;
+	if (el2_mmio_nr == EL2_HYP_MMIO_MAX)
+		goto unlock;
+	ret = -EPERM;
+	for (i = 0; i < nr_pages; i++)
+		if (el2_is_memory(phys + i * PAGE_SIZE))
+			goto unlock;
+	for (i = 0; i < el2_mmio_nr; i++)
+		if (el2_mmio[i].start < phys + size && phys < el2_mmio[i].end)
+			goto unlock;
+	el2_mmio[el2_mmio_nr].start = phys;
+	el2_mmio[el2_mmio_nr].end = phys + size;
+	el2_mmio_nr++;
+	ret = 0;
+unlock:
+	hyp_spin_unlock(&el2_host_lock);
+	return ret;
+}
+
+int __pkvm_host_share_dma(u64 phys, u64 size)
+{
+	struct el2_page *p;
+	u64 a;
+	int ret;
+
+	ret = check_range_allowed_memory(phys, phys + size);
+	if (ret)
+		return ret;
+	hyp_spin_lock(&el2_host_lock);
+	for (a = phys; a < phys + size; a += PAGE_SIZE) {
+		p = el2_page(a);
+		if (p->host == EL2_OWNED)
+			continue;
+		if (p->host == EL2_SHARED_OWNED && p->share_dma_count &&
+		    p->share_dma_count != U32_MAX)
+			continue;
+		ret = -EPERM;
+		goto unlock;
+	}
+	for (a = phys; a < phys + size; a += PAGE_SIZE) {
+		p = el2_page(a);
+		p->host = EL2_SHARED_OWNED;
+		p->share_dma_count++;
+	}
+unlock:
+	hyp_spin_unlock(&el2_host_lock);
+	return ret;
+}
+
+void __pkvm_host_unshare_dma(u64 phys, u64 size)
+{
+	struct el2_page *p;
+	u64 a;
+
+	hyp_spin_lock(&el2_host_lock);
+	for (a = phys; a < phys + size; a += PAGE_SIZE) {
+		p = el2_page(a);
+		if (WARN_ON(!p || p->host != EL2_SHARED_OWNED || !p->share_dma_count))
+			continue;
+		if (!--p->share_dma_count)
+			p->host = EL2_OWNED;
+	}
+	hyp_spin_unlock(&el2_host_lock);
+}
+
+void pkvm_host_walk_inaccessible(void (*fn)(u64 start, u64 end, void *arg),
+				 void (*publish)(void *arg), void *arg)
+{
+	u64 addr, end = EL2_MEM_BASE + EL2_MEM_SIZE, run = end;
+	bool access;
+
+	hyp_spin_lock(&el2_host_lock);
+	for (addr = EL2_MEM_BASE; addr < end; addr += PAGE_SIZE) {
+		access = el2_page(addr)->host != EL2_NOPAGE;
+		if (!access && run == end)
+			run = addr;
+		if (access && run != end) {
+			fn(run, addr, arg);
+			run = end;
+		}
+	}
+	if (run != end)
+		fn(run, end, arg);
+	publish(arg);
+	hyp_spin_unlock(&el2_host_lock);
+}
+
+/* nvhe/mm.c: admit_host_page() and refill_memcache(). */
+static void *admit_host_page(void *arg)
+{
+	struct kvm_hyp_memcache *host_mc = arg;
+
+	if (!host_mc->nr_pages)
+		return NULL;
+	if (__pkvm_host_donate_hyp(hyp_phys_to_pfn(host_mc->head), 1))
+		return NULL;
+	return pop_hyp_memcache(host_mc, hyp_phys_to_virt);
+}
+
+int refill_memcache(struct kvm_hyp_memcache *mc, unsigned long min_pages,
+		    struct kvm_hyp_memcache *host_mc)
+{
+	struct kvm_hyp_memcache tmp = *host_mc;
+	int ret;
+
+	ret = __topup_hyp_memcache(mc, min_pages, admit_host_page,
+				   hyp_virt_to_phys, &tmp);
+	*host_mc = tmp;
+	return ret;
+}
+
+/*
+ * Only device mappings of frames the hypervisor was given; the VA is the
+ * model's fake frame, whose accesses go to the model (smmu_model.c).
+ */
+void *smmu_model_frame(phys_addr_t phys, size_t size);
+
+int __pkvm_create_private_mapping(phys_addr_t phys, size_t size,
+				  enum kvm_pgtable_prot prot,
+				  unsigned long *haddr)
+{
+	unsigned int i;
+	void *va;
+
+	if (prot != PAGE_HYP_DEVICE)
+		el2_unmodelled("a private mapping of memory");
+	for (i = 0; i < el2_mmio_nr; i++)
+		if (el2_mmio[i].start <= phys && phys + size <= el2_mmio[i].end)
+			break;
+	if (i == el2_mmio_nr)
+		el2_unmodelled("a device mapping of a frame the host still owns");
+	va = smmu_model_frame(phys, size);
+	if (!va)
+		return -ENOMEM;
+	*haddr = (unsigned long)va;
+	return 0;
+}
+
+void el2_init(unsigned int nr_cpus)
+{
+	u64 i;
+
+	el2_mem = aligned_alloc(PAGE_SIZE, EL2_MEM_SIZE);
+	if (!el2_mem)
+		abort();
+	/* The host's pages hold whatever it left there. */
+	memset(el2_mem, 0x5a, EL2_MEM_SIZE);
+	for (i = 0; i < EL2_MEM_PAGES; i++)
+		el2_pages[i] = (struct el2_page){ .host = EL2_OWNED, .hyp = EL2_NOPAGE };
+	hyp_memory[0].base = EL2_MEM_BASE;
+	hyp_memory[0].size = EL2_MEM_SIZE;
+	hyp_memblock_nr = 1;
+	hyp_nr_cpus = nr_cpus;
+	/* PARange 48 bits, 16-bit VMIDs, like QEMU's -cpu max. */
+	id_aa64mmfr0_el1_sys_val = 5ULL << ID_AA64MMFR0_EL1_PARANGE_SHIFT;
+	id_aa64mmfr1_el1_sys_val = 2ULL << ID_AA64MMFR1_EL1_VMIDBits_SHIFT;
+	el2_cpucaps[ARM64_HAS_STAGE2_FWB / 64] |= 1ULL << (ARM64_HAS_STAGE2_FWB % 64);
+	el2_cpucaps[ARM64_HAS_TLB_RANGE / 64] |= 1ULL << (ARM64_HAS_TLB_RANGE % 64);
+	el2_protected_mode = true;
+}
+
+phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages)
+{
+	u64 i, j;
+
+	for (i = 0; i + nr_pages <= EL2_MEM_PAGES; i += align_pages) {
+		for (j = 0; j < nr_pages; j++)
+			if (el2_host_used[i + j] || el2_pages[i + j].host != EL2_OWNED)
+				break;
+		if (j < nr_pages)
+			continue;
+		for (j = 0; j < nr_pages; j++)
+			el2_host_used[i + j] = true;
+		return EL2_MEM_BASE + (i << PAGE_SHIFT);
+	}
+	return 0;
+}
+
+void el2_host_free(phys_addr_t phys, u64 nr_pages)
+{
+	u64 i = (phys - EL2_MEM_BASE) >> PAGE_SHIFT;
+
+	while (nr_pages--)
+		el2_host_used[i++] = false;
+}
+
+u64 el2_count_state(enum el2_state host, enum el2_state hyp)
+{
+	u64 i, n = 0;
+
+	for (i = 0; i < EL2_MEM_PAGES; i++)
+		n += el2_pages[i].host == host && el2_pages[i].hyp == hyp;
+	return n;
+}

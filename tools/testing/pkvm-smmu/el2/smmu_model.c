@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A model of an SMMUv3 behind the EL2 driver's MMIO accessors, with the ID
+ * registers of QEMU's (2-level stream table, stage 1 and 2, range
+ * invalidation, coherent table walks, 16-bit VMIDs, 44-bit OAS, 16-bit
+ * stream ids). Registers it does not know abort the test.
+ *
+ * Command queue: consumed synchronously when PROD is written (as QEMU
+ * does): CFGI_STE, CFGI_ALL, TLBI_S12_VMALL, TLBI_S2_IPA (with and without
+ * range), TLBI_NSNH_ALL, TLBI_EL2_ALL, CMD_SYNC; any other opcode stops the
+ * queue with CMDQ_ERR (CERROR_ILL) until GERRORN acknowledges it.
+ *
+ * Translation: the stream table walk (L1 descriptor, L2 STE) and a
+ * configuration cache of STEs (dropped by CFGI_*), then a TLB that caches
+ * each stage-2 translation by (VMID, IOVA page) and is consulted before the
+ * stage-2 walk of the domain's table. Every table the model reads is read
+ * through the hypervisor's linear map, so it must lie in memory.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bitfield.h>
+#include <asm/kvm_mmu.h>
+#include <nvhe/memory.h>
+#include <nvhe/spinlock.h>
+
+#include "arm-smmu-v3.h"
+#include "el2.h"
+
+#define SMMU_MODEL_MAX		8
+#define SMMU_MODEL_FRAME	SZ_128K
+#define SMMU_MODEL_SID_BITS	16
+
+struct smmu_model_tlb {
+	bool	valid;
+	u16	vmid;
+	u64	iova;		/* page */
+	u64	pa;		/* page */
+	bool	r, w;
+};
+
+struct smmu_model {
+	phys_addr_t	mmio;
+	u8		*frame;		/* the VA the hypervisor maps; never dereferenced */
+	bool		range_inv;
+	/* One device: the CPU thread accessing it. */
+	hyp_spinlock_t	lock;
+	u32		cr0, cr1, cr2, gbpa, irq_ctrl, gerror, gerrorn;
+	u32		strtab_cfg, cmdq_prod, cmdq_cons, evtq_prod, evtq_cons;
+	u64		strtab_base, cmdq_base, evtq_base;
+	u64		evtq_irq_cfg0, gerror_irq_cfg0;
+	/* Configuration cache: one STE per stream. */
+	struct {
+		bool	valid;
+		u64	ste[STRTAB_STE_DWORDS];
+	} *cfg;
+	struct smmu_model_tlb tlb[SMMU_MODEL_TLB_SIZE];
+	unsigned int	tlb_next;
+	struct smmu_model_stats stats;
+};
+
+static struct smmu_model *models[SMMU_MODEL_MAX];
+static unsigned int nr_models;
+
+static void model_fail(struct smmu_model *m, const char *what, u64 val)
+{
+	fprintf(stderr, "SMMU model @%#llx: %s (%#llx)\n",
+		(unsigned long long)m->mmio, what, (unsigned long long)val);
+	abort();
+}
+
+struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv)
+{
+	struct smmu_model *m = calloc(1, sizeof(*m));
+
+	if (!m || nr_models == SMMU_MODEL_MAX)
+		abort();
+	m->mmio = mmio;
+	m->range_inv = range_inv;
+	m->cfg = calloc(1UL << SMMU_MODEL_SID_BITS, sizeof(*m->cfg));
+	if (!m->cfg)
+		abort();
+	hyp_spin_lock_init(&m->lock);
+	/* Out of reset, as firmware might leave it: bypassing. */
+	models[nr_models++] = m;
+	return m;
+}
+
+phys_addr_t smmu_model_mmio(struct smmu_model *m)
+{
+	return m->mmio;
+}
+
+const struct smmu_model_stats *smmu_model_stats(struct smmu_model *m)
+{
+	return &m->stats;
+}
+
+/* The frame the hypervisor maps: a reserved range nothing dereferences. */
+void *smmu_model_frame(phys_addr_t phys, size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_models; i++) {
+		struct smmu_model *m = models[i];
+
+		if (phys < m->mmio || phys + size > m->mmio + SMMU_MODEL_FRAME)
+			continue;
+		if (!m->frame)
+			m->frame = malloc(SMMU_MODEL_FRAME);
+		if (!m->frame)
+			return NULL;
+		return m->frame + (phys - m->mmio);
+	}
+	return NULL;
+}
+
+static struct smmu_model *model_of(const volatile void *addr, u32 *off)
+{
+	const u8 *p = (const u8 *)addr;
+	unsigned int i;
+
+	for (i = 0; i < nr_models; i++) {
+		struct smmu_model *m = models[i];
+
+		if (m->frame && p >= m->frame && p < m->frame + SMMU_MODEL_FRAME) {
+			*off = p - m->frame;
+			return m;
+		}
+	}
+	fprintf(stderr, "MMIO access at %p outside every device frame\n", addr);
+	abort();
+}
+
+static void tlb_inv(struct smmu_model *m, bool all, u16 vmid, u64 start, u64 end)
+{
+	unsigned int i;
+
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE; i++) {
+		struct smmu_model_tlb *e = &m->tlb[i];
+
+		if (!e->valid || (!all && e->vmid != vmid))
+			continue;
+		if (e->iova + PAGE_SIZE <= start || e->iova >= end)
+			continue;
+		e->valid = false;
+	}
+}
+
+static u32 q_mask(u64 base)
+{
+	return (2U << FIELD_GET(Q_BASE_LOG2SIZE, base)) - 1;
+}
+
+/* Execute one command; false if the SMMU rejects it. */
+static bool cmd_exec(struct smmu_model *m, const u64 *cmd)
+{
+	u8 op = FIELD_GET(CMDQ_0_OP, cmd[0]);
+	u16 vmid = FIELD_GET(CMDQ_TLBI_0_VMID, cmd[0]);
+	u64 addr, pages;
+
+	m->stats.cmds++;
+	switch (op) {
+	case CMDQ_OP_CFGI_STE:
+		m->cfg[FIELD_GET(CMDQ_CFGI_0_SID, cmd[0]) &
+		       ((1UL << SMMU_MODEL_SID_BITS) - 1)].valid = false;
+		m->stats.cfgi++;
+		return true;
+	case CMDQ_OP_CFGI_ALL:
+		memset(m->cfg, 0, sizeof(*m->cfg) << SMMU_MODEL_SID_BITS);
+		m->stats.cfgi++;
+		return true;
+	case CMDQ_OP_TLBI_NSNH_ALL:
+	case CMDQ_OP_TLBI_EL2_ALL:
+		tlb_inv(m, true, 0, 0, U64_MAX);
+		return true;
+	case CMDQ_OP_TLBI_S12_VMALL:
+		tlb_inv(m, false, vmid, 0, U64_MAX);
+		m->stats.tlbi_vmall++;
+		return true;
+	case CMDQ_OP_TLBI_S2_IPA:
+		addr = cmd[1] & CMDQ_TLBI_1_IPA_MASK;
+		pages = 1;
+		if (FIELD_GET(CMDQ_TLBI_1_TG, cmd[1])) {
+			if (!m->range_inv)
+				return false;
+			/* 4 KiB granule only (TG 1). */
+			if (FIELD_GET(CMDQ_TLBI_1_TG, cmd[1]) != 1)
+				return false;
+			pages = (FIELD_GET(CMDQ_TLBI_0_NUM, cmd[0]) + 1) <<
+				FIELD_GET(CMDQ_TLBI_0_SCALE, cmd[0]);
+		}
+		tlb_inv(m, false, vmid, addr, addr + (pages << PAGE_SHIFT));
+		m->stats.tlbi_ipa++;
+		return true;
+	case CMDQ_OP_CMD_SYNC:
+		m->stats.syncs++;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void cmdq_run(struct smmu_model *m)
+{
+	u32 mask = q_mask(m->cmdq_base), idx_mask = mask >> 1;
+	u64 *ent;
+
+	if (!(m->cr0 & CR0_CMDQEN) || ((m->gerror ^ m->gerrorn) & GERROR_CMDQ_ERR))
+		return;
+	while ((m->cmdq_cons & mask) != (m->cmdq_prod & mask)) {
+		ent = el2_va((m->cmdq_base & Q_BASE_ADDR_MASK) +
+			     (m->cmdq_cons & idx_mask) * CMDQ_ENT_DWORDS * 8);
+		if (!cmd_exec(m, ent)) {
+			m->cmdq_cons = (m->cmdq_cons & mask) |
+				       FIELD_PREP(CMDQ_CONS_ERR, CMDQ_ERR_CERROR_ILL_IDX);
+			m->gerror ^= GERROR_CMDQ_ERR;
+			return;
+		}
+		m->cmdq_cons = ((m->cmdq_cons & mask) + 1) & mask;
+	}
+}
+
+u64 el2_mmio_read(const volatile void *addr, unsigned int size)
+{
+	struct smmu_model *m;
+	u32 off;
+	u64 v;
+
+	m = model_of(addr, &off);
+	hyp_spin_lock(&m->lock);
+	switch (off) {
+	case ARM_SMMU_IDR0:
+		v = FIELD_PREP(IDR0_ST_LVL, IDR0_ST_LVL_2LVL) |
+		    FIELD_PREP(IDR0_TTF, IDR0_TTF_AARCH64) | IDR0_COHACC |
+		    IDR0_S1P | IDR0_S2P | IDR0_ASID16 | IDR0_VMID16 |
+		    FIELD_PREP(IDR0_TTENDIAN, IDR0_TTENDIAN_LE);
+		break;
+	case ARM_SMMU_IDR1:
+		v = FIELD_PREP(IDR1_SIDSIZE, SMMU_MODEL_SID_BITS) |
+		    FIELD_PREP(IDR1_CMDQS, 19) | FIELD_PREP(IDR1_EVTQS, 19);
+		break;
+	case ARM_SMMU_IDR3:
+		v = m->range_inv ? IDR3_RIL : 0;
+		break;
+	case ARM_SMMU_IDR5:
+		v = FIELD_PREP(IDR5_OAS, IDR5_OAS_44_BIT) | IDR5_GRAN4K | IDR5_GRAN64K;
+		break;
+	case ARM_SMMU_CR0:
+		v = m->cr0;
+		break;
+	case ARM_SMMU_CR0ACK:
+		v = m->cr0;
+		break;
+	case ARM_SMMU_GBPA:
+		v = m->gbpa;
+		break;
+	case ARM_SMMU_IRQ_CTRLACK:
+		v = m->irq_ctrl;
+		break;
+	case ARM_SMMU_GERROR:
+		v = m->gerror;
+		break;
+	case ARM_SMMU_GERRORN:
+		v = m->gerrorn;
+		break;
+	case ARM_SMMU_STRTAB_BASE:
+		v = m->strtab_base;
+		break;
+	case ARM_SMMU_STRTAB_BASE_CFG:
+		v = m->strtab_cfg;
+		break;
+	case ARM_SMMU_CMDQ_PROD:
+		v = m->cmdq_prod;
+		break;
+	case ARM_SMMU_CMDQ_CONS:
+		v = m->cmdq_cons;
+		break;
+	case ARM_SMMU_EVTQ_IRQ_CFG0:
+		v = m->evtq_irq_cfg0;
+		break;
+	case ARM_SMMU_GERROR_IRQ_CFG0:
+		v = m->gerror_irq_cfg0;
+		break;
+	case SZ_64K + ARM_SMMU_EVTQ_PROD:
+		v = m->evtq_prod;
+		break;
+	case SZ_64K + ARM_SMMU_EVTQ_CONS:
+		v = m->evtq_cons;
+		break;
+	default:
+		model_fail(m, "read of an unmodelled register", off);
+	}
+	hyp_spin_unlock(&m->lock);
+	return v;
+}
+
+void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
+{
+	struct smmu_model *m;
+	u32 off;
+
+	m = model_of(addr, &off);
+	hyp_spin_lock(&m->lock);
+	switch (off) {
+	case ARM_SMMU_CR0:
+		m->cr0 = val;
+		if (!(val & CR0_SMMUEN))
+			memset(m->cfg, 0, sizeof(*m->cfg) << SMMU_MODEL_SID_BITS);
+		cmdq_run(m);
+		break;
+	case ARM_SMMU_CR1:
+		m->cr1 = val;
+		break;
+	case ARM_SMMU_CR2:
+		m->cr2 = val;
+		break;
+	case ARM_SMMU_GBPA:
+		m->gbpa = val & ~GBPA_UPDATE;
+		break;
+	case ARM_SMMU_IRQ_CTRL:
+		m->irq_ctrl = val;
+		break;
+	case ARM_SMMU_GERRORN:
+		m->gerrorn = val;
+		cmdq_run(m);
+		break;
+	case ARM_SMMU_STRTAB_BASE:
+		m->strtab_base = val;
+		break;
+	case ARM_SMMU_STRTAB_BASE_CFG:
+		m->strtab_cfg = val;
+		break;
+	case ARM_SMMU_CMDQ_BASE:
+		m->cmdq_base = val;
+		break;
+	case ARM_SMMU_CMDQ_PROD:
+		m->cmdq_prod = val;
+		cmdq_run(m);
+		break;
+	case ARM_SMMU_CMDQ_CONS:
+		m->cmdq_cons = val;
+		break;
+	case ARM_SMMU_EVTQ_BASE:
+		m->evtq_base = val;
+		break;
+	case ARM_SMMU_EVTQ_IRQ_CFG0:
+		m->evtq_irq_cfg0 = val;
+		break;
+	case ARM_SMMU_GERROR_IRQ_CFG0:
+		m->gerror_irq_cfg0 = val;
+		break;
+	case SZ_64K + ARM_SMMU_EVTQ_PROD:
+		m->evtq_prod = val;
+		break;
+	case SZ_64K + ARM_SMMU_EVTQ_CONS:
+		m->evtq_cons = val;
+		break;
+	default:
+		model_fail(m, "write of an unmodelled register", off);
+	}
+	hyp_spin_unlock(&m->lock);
+}
+
+/* The STE of @sid from the stream table, or NULL if the stream aborts. */
+static const u64 *ste_fetch(struct smmu_model *m, u32 sid)
+{
+	u64 base = m->strtab_base & STRTAB_BASE_ADDR_MASK, desc, *ste;
+	unsigned int split = FIELD_GET(STRTAB_BASE_CFG_SPLIT, m->strtab_cfg);
+	unsigned int span;
+
+	if (sid >= 1U << FIELD_GET(STRTAB_BASE_CFG_LOG2SIZE, m->strtab_cfg))
+		return NULL;
+	if (m->cfg[sid].valid)
+		return m->cfg[sid].ste;
+	if (FIELD_GET(STRTAB_BASE_CFG_FMT, m->strtab_cfg) == STRTAB_BASE_CFG_FMT_2LVL) {
+		desc = *(u64 *)el2_va(base + (sid >> split) * 8);
+		span = FIELD_GET(STRTAB_L1_DESC_SPAN, desc);
+		if (!span)
+			return NULL;
+		if ((sid & ((1U << split) - 1)) >= 1U << (span - 1))
+			return NULL;
+		ste = el2_va((desc & STRTAB_L1_DESC_L2PTR_MASK) +
+			     (sid & ((1U << split) - 1)) * STRTAB_STE_DWORDS * 8);
+	} else {
+		ste = el2_va(base + sid * STRTAB_STE_DWORDS * 8ULL);
+	}
+	memcpy(m->cfg[sid].ste, ste, sizeof(m->cfg[sid].ste));
+	m->cfg[sid].valid = true;
+	return m->cfg[sid].ste;
+}
+
+/* The stage-2 walk (4 KiB granule, no concatenation beyond one page). */
+static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
+{
+	u64 vtcr = FIELD_GET(STRTAB_STE_2_VTCR, ste[2]);
+	unsigned int t0sz = FIELD_GET(STRTAB_STE_2_VTCR_S2T0SZ, vtcr);
+	unsigned int sl0 = FIELD_GET(STRTAB_STE_2_VTCR_S2SL0, vtcr);
+	unsigned int ias = 64 - t0sz, start = 2 - sl0, level, shift, bits;
+	u64 table = ste[3] & STRTAB_STE_3_S2TTB_MASK, desc;
+
+	if (FIELD_GET(STRTAB_STE_2_VTCR_S2TG, vtcr) != 0 || sl0 > 2 || ias > 48)
+		return -EINVAL;
+	if (iova >> ias)
+		return -ERANGE;
+	for (level = start;; level++) {
+		shift = 12 + 9 * (3 - level);
+		bits = level == start ? ias - shift : 9;
+		if (bits > 9)
+			return -EINVAL;	/* concatenated start tables: not used */
+		desc = ((u64 *)el2_va(table))[(iova >> shift) & ((1ULL << bits) - 1)];
+		if (!(desc & KVM_PTE_VALID))
+			return -ENOENT;
+		if (level < 3 && (desc & KVM_PTE_TYPE)) {
+			table = desc & KVM_PTE_ADDR_MASK;
+			continue;
+		}
+		if (level == 3 && !(desc & KVM_PTE_TYPE))
+			return -ENOENT;
+		if (level < 1)
+			return -EINVAL;
+		if (!(desc & KVM_PTE_LEAF_ATTR_LO_S2_AF))
+			return -EACCES;
+		out->pa = (desc & KVM_PTE_ADDR_MASK & ~(BIT_ULL(shift) - 1)) +
+			  (iova & (BIT_ULL(shift) - 1) & PAGE_MASK);
+		out->iova = iova & PAGE_MASK;
+		out->r = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R;
+		out->w = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W;
+		return 0;
+	}
+}
+
+int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
+		   phys_addr_t *pa)
+{
+	struct smmu_model_tlb t = {}, *e;
+	const u64 *ste;
+	unsigned int i;
+	u16 vmid;
+	int ret = 0;
+
+	hyp_spin_lock(&m->lock);
+	if (!(m->cr0 & CR0_SMMUEN)) {
+		if (m->gbpa & GBPA_ABORT) {
+			ret = -EPERM;
+			goto unlock;
+		}
+		m->stats.bypass++;
+		*pa = iova;
+		goto unlock;
+	}
+	ste = ste_fetch(m, sid);
+	if (!ste || !(ste[0] & STRTAB_STE_0_V)) {
+		ret = -EPERM;
+		goto unlock;
+	}
+	switch (FIELD_GET(STRTAB_STE_0_CFG, ste[0])) {
+	case STRTAB_STE_0_CFG_S2_TRANS:
+		break;
+	case STRTAB_STE_0_CFG_BYPASS:
+		m->stats.bypass++;
+		*pa = iova;
+		goto unlock;
+	default:
+		ret = -EPERM;
+		goto unlock;
+	}
+	vmid = FIELD_GET(STRTAB_STE_2_S2VMID, ste[2]);
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE; i++) {
+		e = &m->tlb[i];
+		if (e->valid && e->vmid == vmid && e->iova == (iova & PAGE_MASK)) {
+			t = *e;
+			goto check;
+		}
+	}
+	ret = s2_walk(ste, iova, &t);
+	if (ret)
+		goto unlock;
+	t.valid = true;
+	t.vmid = vmid;
+	m->tlb[m->tlb_next] = t;
+	m->tlb_next = (m->tlb_next + 1) % SMMU_MODEL_TLB_SIZE;
+check:
+	if (write ? !t.w : !t.r) {
+		ret = -EACCES;
+		goto unlock;
+	}
+	*pa = t.pa + (iova & ~PAGE_MASK);
+unlock:
+	hyp_spin_unlock(&m->lock);
+	return ret;
+}
+
+bool smmu_model_tlb_reaches(struct smmu_model *m, phys_addr_t pa)
+{
+	bool hit = false;
+	unsigned int i;
+
+	hyp_spin_lock(&m->lock);
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE; i++)
+		hit |= m->tlb[i].valid && m->tlb[i].pa == (pa & PAGE_MASK);
+	hyp_spin_unlock(&m->lock);
+	return hit;
+}
+
+unsigned int smmu_model_tlb_entries(struct smmu_model *m)
+{
+	unsigned int i, n = 0;
+
+	hyp_spin_lock(&m->lock);
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE; i++)
+		n += m->tlb[i].valid;
+	hyp_spin_unlock(&m->lock);
+	return n;
+}
