@@ -52,19 +52,20 @@ free_domain() {
 	done
 }
 
-# host_page_after ADDR: set PAGE to the first page from ADDR (4 KiB steps) that the
-# host owns now, as the hypervisor sees it (it lets the host share it).
+# host_page_after ADDR [STEP]: set PAGE to the first of 256 pages from ADDR, STEP
+# apart (default 1 MiB), that the host owns now, as the hypervisor sees it (it lets
+# the host share it).
 host_page_after() {
 	PAGE=
 	a=$(($1))
-	for _ in $(seq 1 64); do
+	for _ in $(seq 1 256); do
 		hvc host_share_hyp $((a >> 12))
 		if [ "$R1" = 0 ]; then
 			hvc host_unshare_hyp $((a >> 12))
 			PAGE=$(printf '0x%x' "$a")
 			return 0
 		fi
-		a=$((a + 0x1000))
+		a=$((a + ${2:-0x100000}))
 	done
 	return 1
 }

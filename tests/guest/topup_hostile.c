@@ -2,7 +2,7 @@
 /*
  * topup_hostile: hostile page lists for __pkvm_iommu_topup.
  *
- * usage: topup_hostile HYP_PHYS
+ * usage: topup_hostile HYP_PHYS [BDF]
  *
  * The host gives the hypervisor memory as a list: each page's first word is
  * the physical address of the next. This program builds lists in its own
@@ -13,6 +13,10 @@
  * The hypervisor must take exactly the pages the host owns and may give,
  * stop at the first other one, and never hang. Every page taken is then
  * reclaimed: it must come back the host's and zeroed.
+ *
+ * With BDF, an edu device with no driver (in the hypervisor's identity
+ * domain) first writes into one of the pages by DMA, which lands; once the
+ * page is donated, the same DMA must fault, and the fault be reported.
  *
  * Exit status: kselftest codes (0 pass, 1 fail).
  */
@@ -98,6 +102,32 @@ static int take_back(int i)
 	return 0;
 }
 
+/* Run edu_raw_dma to write 64 bytes at @pa from the device at @bdf. */
+static int edu_dma_to(const char *bdf, uint64_t pa)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "edu_raw_dma --phys 0x%llx %s", (unsigned long long)pa, bdf);
+	fflush(stdout);
+	return system(cmd) ? error("'%s' failed", cmd) : 0;
+}
+
+/* Wait up to 2 s for the host log to report a DMA fault at @pa. */
+static bool fault_reported(uint64_t pa)
+{
+	char cmd[128];
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "dmesg | grep -q 'event 0x10 sid 0x[0-9a-f]* addr 0x%016llx'",
+		 (unsigned long long)pa);
+	for (i = 0; i < 20; i++) {
+		if (!system(cmd))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 /* Hand over a list from @head of @nr pages: expect @want_ret and @want_taken. */
 static int topup(const char *what, uint64_t head, long nr, bool want_ok, long want_taken)
 {
@@ -113,6 +143,7 @@ static int topup(const char *what, uint64_t head, long nr, bool want_ok, long wa
 
 int main(int argc, char **argv)
 {
+	const char *bdf = NULL;
 	uint64_t hyp = 0;
 	bool owned;
 	long r[3];
@@ -120,10 +151,12 @@ int main(int argc, char **argv)
 	int i, dom;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 2)
+	if (argc == 2 || argc == 3)
 		hyp = strtoull(argv[1], NULL, 0);
-	if (argc != 2 || !hyp || hyp % PAGE) {
-		printf("usage: %s HYP_PHYS (a page-aligned address of hypervisor memory)\n",
+	if (argc == 3)
+		bdf = argv[2];
+	if (argc < 2 || argc > 3 || !hyp || hyp % PAGE) {
+		printf("usage: %s HYP_PHYS [BDF] (a page-aligned address of hypervisor memory, an edu device)\n",
 		       argv[0]);
 		return KSFT_FAIL;
 	}
@@ -196,11 +229,30 @@ int main(int argc, char **argv)
 		if (take_back(i))
 			return KSFT_FAIL;
 
-	/* 5. The same four as an honest list of four. */
+	/*
+	 * 5. The same four as an honest list of four. A device can write into
+	 * the last one until it is donated, and not from then on.
+	 */
+	if (bdf) {
+		unsigned int n;
+
+		memset(page[7], 0xa5, PAGE);
+		if (edu_dma_to(bdf, phys[7]))
+			return KSFT_FAIL;
+		for (n = 0; n < 64 && ((uint8_t *)page[7])[n] == 0xa5; n++)
+			;
+		check(n < 64, "DMA from %s into page 7 lands while the host owns it", bdf);
+	}
 	for (i = 4; i < NR_PAGES; i++)
 		page[i][0] = i + 1 < NR_PAGES ? phys[i + 1] : 0;
 	if (topup("an honest list of four pages", phys[4], 4, true, 4))
 		return KSFT_FAIL;
+	if (bdf) {
+		if (edu_dma_to(bdf, phys[7]))
+			return KSFT_FAIL;
+		check(fault_reported(phys[7]),
+		      "DMA from %s into page 7 faults, and is reported, once it is donated", bdf);
+	}
 	for (i = NR_PAGES - 1; i >= 4; i--)
 		if (take_back(i))
 			return KSFT_FAIL;

@@ -5,7 +5,21 @@
 # memory as head and as link, a DMA-mapped page, a page shared with the hypervisor,
 # a list longer than its pages, pages full of fake bypass STEs. The hypervisor takes
 # exactly the pages it may, stops at the first other one, and reclaim gives every
-# page taken back to the host, zeroed.
+# page taken back to the host, zeroed. An edu device with no driver writes into one
+# of the pages: its DMA lands while the host owns the page, and faults (reported)
+# from the moment the page is donated.
 hyp=$(dmesg | sed -n 's/.*kvm \[0\]: Reserved [0-9]* MiB at \(0x[0-9a-f]*\).*/\1/p' | head -n 1)
 [ -n "$hyp" ] || { echo "cannot find the hypervisor's memory in the kernel log"; exit 1; }
-topup_hostile "$hyp"
+bdf=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
+	# Back to no driver: the device DMAs through the identity domain.
+	if [ -e "$d/driver" ]; then
+		echo "${d##*/}" >"$d/driver/unbind"
+		echo >"$d/driver_override"
+	fi
+	bdf=${d##*/}
+	break
+done
+[ -n "$bdf" ] || { echo "no edu device"; exit 1; }
+topup_hostile "$hyp" "$bdf"

@@ -21,9 +21,9 @@ expect $EINVAL "injection after too many batches" smmu_inject_fault 1 0x200000 1
 
 ram=$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : System RAM$/0x\1/p' /proc/iomem | head -n 1)
 [ -n "$ram" ] || { echo "no System RAM in /proc/iomem"; exit 1; }
-host_page_after $((ram + 0x2000000)) || { echo "no host page found"; exit 1; }
+host_page_after $((ram + 0x1000000)) || { echo "no host page found"; exit 1; }
 p1=$PAGE
-host_page_after $((p1 + 0x1000)) || { echo "no second host page found"; exit 1; }
+host_page_after $((p1 + 0x1000)) 0x1000 || { echo "no second host page found"; exit 1; }
 p2=$PAGE
 echo "host pages $p1 and $p2"
 
