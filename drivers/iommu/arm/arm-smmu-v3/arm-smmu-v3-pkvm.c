@@ -896,18 +896,27 @@ static int pkvm_smmu_refused(struct device *dev, struct resource *res, int err)
 {
 	u64 size = resource_size(res) >= PKVM_SMMU_MMIO_SIZE ? PKVM_SMMU_MMIO_SIZE : SZ_64K;
 	struct arm_smccc_res hvc;
-	long ret = -EINVAL;
+	const char *what;
+	long ret;
 
-	if (resource_size(res) >= SZ_64K) {
+	if (resource_size(res) < SZ_64K) {
+		what = "NOT isolated (its frame is too small to take)";
+	} else {
 		arm_smccc_1_1_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_smmu_quarantine),
 				  res->start, size, &hvc);
-		ret = hvc.a0 == SMCCC_RET_SUCCESS ? (long)hvc.a1 : -EPERM;
+		ret = (long)hvc.a1;
+		if (hvc.a0 != SMCCC_RET_SUCCESS)
+			what = "NOT isolated (pKVM has finalised: too late to hand it over)";
+		else if (!ret)
+			what = "taken and stopped by it";
+		else if (ret == -EPERM)
+			/* Not the host's frame: the hypervisor took it and stopped it. */
+			what = "kept and stopped by it";
+		else
+			what = "NOT isolated (the hypervisor could not take its frame)";
 	}
-	/* -EPERM: not the host's frame, the hypervisor holds it already. */
 	dev_err(dev, "SMMUv3 at %pa refused by the hypervisor (%d), %s: its devices cannot DMA\n",
-		&res->start, err,
-		!ret ? "taken and stopped by it" :
-		ret == -EPERM ? "kept by it" : "NOT isolated (could not take its frame)");
+		&res->start, err, what);
 	return 0;
 }
 

@@ -649,6 +649,7 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 	int ret;
 
 	hyp_assert_lock_held(&domain->pgt_lock);
+	*done = 0;
 	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &walker);
 	if (ret && ret != -E2BIG)
 		return ret;
@@ -676,29 +677,25 @@ static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 }
 
 /*
- * Unmap all of [start, end), in as many bounded steps as it takes. With
- * @keep_going, clear every leaf of the range even after an SMMU did not
- * confirm an invalidation, and return the first error at the end; without,
- * stop at the first error.
+ * Unmap all of [start, end), in as many bounded steps as it takes; stop at
+ * the first error (an SMMU that did not confirm its invalidation).
  */
 static int hyp_iommu_unmap_range_locked(struct hyp_iommu_domain *domain,
-					u64 start, u64 end, bool unshare,
-					bool keep_going)
+					u64 start, u64 end, bool unshare)
 {
-	int ret, err = 0;
 	u64 done;
+	int ret;
 
 	for (; start < end; start += done) {
 		ret = __hyp_iommu_unmap_locked(domain, start, end - start, &done,
 					       unshare, NULL);
-		err = err ?: ret;
-		if (ret && !keep_going)
+		if (ret)
 			return ret;
-		/* Every step advances (its leaves are cleared before the flush). */
+		/* A step without error always advances; never loop forever. */
 		if (!done)
-			return err ?: -EIO;
+			return -EIO;
 	}
-	return err;
+	return 0;
 }
 
 /*
@@ -826,7 +823,7 @@ static void hyp_iommu_identity_drop(u64 start, u64 end, void *arg)
 
 	/* No SMMU uses the domain yet: nothing to invalidate, nothing to fail. */
 	hyp_spin_lock(&domain->pgt_lock);
-	hyp_iommu_unmap_range_locked(domain, start, end, false, true);
+	hyp_iommu_unmap_range_locked(domain, start, end, false);
 	hyp_spin_unlock(&domain->pgt_lock);
 }
 
@@ -936,18 +933,29 @@ static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
  * (donated to the hypervisor or a guest). On return, no SMMU translates them
  * through the identity domain: every leaf of the range is cleared and every
  * SMMU in its array invalidated, or, if one did not confirm, every SMMU of
- * the domain is stopped (GBPA aborts everything). Clearing goes on past a
- * failed step: no later page of the range keeps its mapping.
+ * the domain is stopped (GBPA aborts everything) at once. Clearing goes on
+ * past a failed step, so no later page of the range keeps its mapping, and
+ * the later flushes skip the stopped SMMUs instead of timing out again.
  */
 void pkvm_iommu_host_lost(u64 addr, u64 size)
 {
 	struct hyp_iommu_domain *domain = READ_ONCE(hyp_iommu_identity);
+	u64 end = addr + size, done;
+	bool stopped = false;
 
 	if (!domain)
 		return;
 	hyp_spin_lock(&domain->pgt_lock);
-	if (hyp_iommu_unmap_range_locked(domain, addr, addr + size, false, true))
-		hyp_iommu_fail_closed(domain);
+	for (; addr < end; addr += done) {
+		if (__hyp_iommu_unmap_locked(domain, addr, end - addr, &done, false,
+					     NULL) && !stopped) {
+			hyp_iommu_fail_closed(domain);
+			stopped = true;
+		}
+		/* Leaves are cleared before the flush: every step advances. */
+		if (!done)
+			break;
+	}
 	hyp_spin_unlock(&domain->pgt_lock);
 }
 
@@ -1041,8 +1049,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		 * range, mapped or not. If an SMMU did not confirm, the pages
 		 * stay borrowed.
 		 */
-		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false,
-						  false))
+		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false))
 			__pkvm_host_unshare_dma(phys, size);
 		goto unlock;
 	}

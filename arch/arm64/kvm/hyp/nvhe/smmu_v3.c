@@ -68,12 +68,13 @@ static u64 smmu_poll_deadline(void)
 }
 
 /*
- * Wait until @cond holds, for at most HYP_SMMU_POLL_MS. The hypervisor must
- * never hang on a device: a timeout is an error the caller reports.
+ * Wait until @cond holds, at the latest until the counter passes @deadline.
+ * The hypervisor must never hang on a device: a timeout is an error the
+ * caller reports.
  */
-#define smmu_wait(cond)						\
+#define smmu_wait_until(cond, deadline)				\
 ({								\
-	u64 __deadline = smmu_poll_deadline();			\
+	u64 __deadline = (deadline);				\
 	int __ret = 0;						\
 								\
 	while (!(cond)) {					\
@@ -85,6 +86,9 @@ static u64 smmu_poll_deadline(void)
 	}							\
 	__ret;							\
 })
+
+/* Wait until @cond holds, for at most HYP_SMMU_POLL_MS. */
+#define smmu_wait(cond)	smmu_wait_until(cond, smmu_poll_deadline())
 
 static u32 smmu_read(struct hyp_smmu *smmu, u32 off)
 {
@@ -227,23 +231,25 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 	struct arm_smmu_cmd sync = arm_smmu_make_cmd_sync(CMDQ_SYNC_0_CS_NONE, 0);
 	/* An opcode no SMMU defines: the SMMU rejects it (CERROR_ILL). */
 	struct arm_smmu_cmd bad = { .data = { 0x7f } };
-	u32 inject = smmu_inject_locked(smmu);
+	/* One bound for the whole batch, errors and all. */
+	u64 deadline = smmu_poll_deadline();
 	unsigned int i, errors = 0, first = 0;
 	int ret, err = 0;
-	u32 prod;
+	u32 prod, inject;
 
 	hyp_assert_lock_held(&smmu->lock);
 	/* Callers batch at most half a queue; the rest stays free for the sync. */
 	if (n >= qsz / 2 - 1)
 		return -EINVAL;
+	inject = smmu_inject_locked(smmu);
 
 	if (inject == PKVM_SMMU_INJECT_CMDQ_ERR) {
 		/* The rejected command goes first, as one more command. */
 		first = 1;
 		n++;
 	}
-	ret = smmu_wait(smmu_q_used(smmu->cmdq_prod, smmu_cmdq_cons(smmu),
-				    smmu->cmdq_shift) + n + 1 <= qsz);
+	ret = smmu_wait_until(smmu_q_used(smmu->cmdq_prod, smmu_cmdq_cons(smmu),
+					  smmu->cmdq_shift) + n + 1 <= qsz, deadline);
 	if (ret)
 		return ret;
 
@@ -265,9 +271,10 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, prod);
 
 	for (;;) {
-		ret = smmu_wait(smmu_cmdq_cons(smmu) == prod ||
-				(smmu_read(smmu, ARM_SMMU_GERROR) ^
-				 smmu_read(smmu, ARM_SMMU_GERRORN)) & GERROR_CMDQ_ERR);
+		ret = smmu_wait_until(smmu_cmdq_cons(smmu) == prod ||
+				      (smmu_read(smmu, ARM_SMMU_GERROR) ^
+				       smmu_read(smmu, ARM_SMMU_GERRORN)) & GERROR_CMDQ_ERR,
+				      deadline);
 		if (ret)
 			return ret;
 		if (smmu_cmdq_cons(smmu) == prod)
@@ -391,11 +398,13 @@ static int smmu_place_tables(struct hyp_smmu *smmu, void *mem)
 /*
  * Stop all translation: GBPA aborts, then SMMUEN (and every queue) off. On
  * return 0 the SMMU acknowledged both and smmu->off is set. Each wait is
- * bounded, and CR0 is cleared even if the GBPA update did not complete.
+ * bounded. SMMUEN is left alone unless GBPA is known to abort: with a
+ * bypassing GBPA, clearing it would let every stream through, which is
+ * worse than whatever the SMMU translates now.
  */
 static int smmu_disable_locked(struct hyp_smmu *smmu)
 {
-	int ret, ret2;
+	int ret;
 
 	hyp_assert_lock_held(&smmu->lock);
 	/* While the SMMU is off, incoming transactions abort. */
@@ -404,10 +413,10 @@ static int smmu_disable_locked(struct hyp_smmu *smmu)
 		smmu_write(smmu, ARM_SMMU_GBPA, GBPA_ABORT | GBPA_UPDATE);
 		ret = smmu_wait(!(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_UPDATE));
 	}
-	ret2 = smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, 0);
-	ret = ret ?: ret2;
 	if (!ret && !(smmu_read(smmu, ARM_SMMU_GBPA) & GBPA_ABORT))
 		ret = -EIO;
+	if (!ret)
+		ret = smmu_write_ack(smmu, ARM_SMMU_CR0, ARM_SMMU_CR0ACK, 0);
 	WRITE_ONCE(smmu->off, !ret);
 	return ret;
 }
@@ -597,14 +606,19 @@ static int smmu_probe_locked(struct hyp_smmu *smmu, phys_addr_t mmio)
 
 	smmu->base = (void __iomem *)va;
 	hyp_spin_lock_init(&smmu->lock);
-	ret = smmu_probe_features(smmu);
-	if (ret) {
-		/* Firmware may have left it translating or bypassing: stop it. */
-		hyp_spin_lock(&smmu->lock);
-		smmu_disable_locked(smmu);
-		hyp_spin_unlock(&smmu->lock);
+	/*
+	 * Firmware may have left it translating or bypassing, and nothing
+	 * says the host will finish the registration: from here on, until a
+	 * reset with our tables, every transaction aborts.
+	 */
+	hyp_spin_lock(&smmu->lock);
+	ret = smmu_disable_locked(smmu);
+	hyp_spin_unlock(&smmu->lock);
+	if (ret)
 		return ret;
-	}
+	ret = smmu_probe_features(smmu);
+	if (ret)
+		return ret;
 	smmu->state = HYP_SMMU_PROBED;
 	return 0;
 }
