@@ -6,6 +6,9 @@
 # Prints TAP: "ok N - mutant" when the mutant was caught.
 #
 # Usage: mutate.sh [name-filter]
+#
+# The el2 mutants break the real hypercall bodies (iommu.c, smmu_v3.c) and
+# need the kernel tree: KSRC and KBUILD are passed on to make when set.
 
 set -u
 
@@ -21,18 +24,26 @@ arch/arm64/kvm/hyp/nvhe/smmu_tags.c
 arch/arm64/kvm/hyp/nvhe/hyp_gp.c
 arch/arm64/kvm/hyp/include/nvhe/smmu_invs.h
 arch/arm64/kvm/hyp/include/nvhe/smmu_tags.h
-arch/arm64/kvm/hyp/include/nvhe/hyp_gp.h"
+arch/arm64/kvm/hyp/include/nvhe/hyp_gp.h
+arch/arm64/kvm/hyp/nvhe/iommu.c
+arch/arm64/kvm/hyp/nvhe/smmu_v3.c
+arch/arm64/kvm/hyp/include/nvhe/iommu.h
+arch/arm64/kvm/hyp/include/nvhe/smmu_v3.h
+arch/arm64/include/asm/kvm_pkvm_smmu.h"
+kvars=()
+[ -n "${KSRC:-}" ] && kvars+=("KSRC=$KSRC")
+[ -n "${KBUILD:-}" ] && kvars+=("KBUILD=$KBUILD")
 
 nr=0
 failed=0
 
 # mutant NAME PROGRAM FILE OLD NEW [OLD NEW]...: replace the single
 # occurrence of each OLD by its NEW in FILE (relative to the tree root), build,
-# then run PROGRAM (unit, tsan or asan). The mutant must build, and it is
+# then run PROGRAM (unit, tsan, asan or el2). The mutant must build, and it is
 # caught if PROGRAM fails.
 mutant()
 {
-	local name=$1 prog=$2 file=$3 copy=$tmp/tree
+	local name=$1 prog=$2 file=$3 copy=$tmp/tree target=all
 
 	shift 3
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && return
@@ -63,18 +74,20 @@ EOF
 		return
 	fi
 
-	if ! make -s -C "$copy/tools/testing/pkvm-smmu" all >"$tmp/log" 2>&1; then
+	[ "$prog" = el2 ] && target=el2-build
+	if ! make -s -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" "$target" \
+		>"$tmp/log" 2>&1; then
 		echo "not ok $nr - $name # mutant does not build: $(grep -m1 error: "$tmp/log")"
 		failed=$((failed + 1))
 		return
 	fi
 
-	if timeout 180 make -s -C "$copy/tools/testing/pkvm-smmu" "run-$prog" \
-		>"$tmp/log" 2>&1; then
+	if timeout 180 make -s -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" \
+		"run-$prog" >"$tmp/log" 2>&1; then
 		echo "not ok $nr - $name # NOT caught by $prog"
 		failed=$((failed + 1))
 	else
-		echo "ok $nr - $name # caught by $prog: $(grep -m1 -E '^not ok|ThreadSanitizer|AddressSanitizer|runtime error' "$tmp/log")"
+		echo "ok $nr - $name # caught by $prog: $(grep -m1 -E '^not ok|ThreadSanitizer|AddressSanitizer|runtime error|EL2 WARN|SMMU model|^EL2:' "$tmp/log")"
 	fi
 }
 
@@ -207,6 +220,65 @@ mutant detach_unref_before_ste_clear tsan "$STRESS" \
 	if (!--d->nr_ste[s])
 		interval_close(d, s);
 	d->ste[s][k] = 0;'
+
+# The real hypercall bodies, against the SMMUv3 model (el2/el2.c)
+IOMMU_C=arch/arm64/kvm/hyp/nvhe/iommu.c
+SMMU_C=arch/arm64/kvm/hyp/nvhe/smmu_v3.c
+
+# ATS "fast mode": registration reads ATSCHK back and refuses the SMMU.
+mutant el2_reset_no_atschk el2 "$SMMU_C" \
+	'	if (smmu->features & HYP_SMMU_FEAT_ATS)
+		cr0 |= CR0_ATSCHK;
+' ''
+# Pages from the memcache keep what the host wrote in them.
+mutant el2_zalloc_no_memset el2 "$IOMMU_C" \
+	'	if (page)
+		memset(page, 0, PAGE_SIZE);
+	return page;' '	return page;'
+# Only the level-2 stream table is not zeroed: el2_l2_strtab_zeroed alone.
+mutant el2_l2_strtab_not_zeroed el2 "$IOMMU_C" \
+	'static void *hyp_iommu_zalloc_page(void *arg)' \
+	'static void *hyp_iommu_pop_page(void *arg)
+{
+	return pop_hyp_memcache(arg, hyp_phys_to_virt);
+}
+
+static void *hyp_iommu_zalloc_page(void *arg)' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, &mc);'
+mutant el2_flush_no_tlbi el2 "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;' '(void)size;'
+mutant el2_detach_no_vmid_tlbi el2 "$IOMMU_C" \
+	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
+mutant el2_attach_no_fresh_vmid_tlbi el2 "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);' 'ret = 0;'
+mutant el2_free_unbounded el2 "$IOMMU_C" \
+	'#define HYP_IOMMU_FREE_BUDGET	(4 * PKVM_IOMMU_MAP_MAX_PAGES)' \
+	'#define HYP_IOMMU_FREE_BUDGET	U64_MAX'
+mutant el2_host_lost_no_fail_closed el2 "$IOMMU_C" \
+	'		hyp_iommu_fail_closed(domain);' '		(void)hyp_iommu_fail_closed;'
+# A failed invalidation still gives the pages back.
+mutant el2_unmap_error_unshares el2 "$IOMMU_C" \
+	'		if (ret)
+			return ret;
+	}
+	for (i = 0; unshare' '	}
+	for (i = 0; unshare'
+# A rejected command is acknowledged but not reported.
+mutant el2_cmdq_error_not_reported el2 "$SMMU_C" \
+	'	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);
+	return -EIO;' '	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);
+	return 0;'
+# A CMD_SYNC that never completes is taken for done.
+mutant el2_sync_timeout_ignored el2 "$SMMU_C" \
+	'		if (ret)
+			return ret;
+		if (smmu_cmdq_cons(smmu) == prod)
+			break;' '		if (ret || smmu_cmdq_cons(smmu) == prod)
+			break;'
+# Not here: dropping the ATSCHK test from smmu_check_state(). The CR0 write
+# waits for CR0ACK to equal what was written, so an SMMU that drops ATSCHK
+# already fails there (el2_ats_checked); the read-back is a second line.
 
 echo "1..$nr"
 echo "# $((nr - failed)) of $nr mutants caught"

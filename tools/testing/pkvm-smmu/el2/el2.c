@@ -2,13 +2,16 @@
 /*
  * Scenario test of the real EL2 hypercall bodies (arch/arm64/kvm/hyp/nvhe/
  * iommu.c and smmu_v3.c, with the kernel's kvm_pgtable), run against the
- * page-state table of memory.c and two SMMUv3 models. The test plays the
- * host: it owns the memory pool, donates pages and issues hypercalls; the
- * models play the devices: every DMA goes through a stream table walk, a
- * TLB and a stage-2 walk. Each step depends on the previous ones.
+ * page-state table of memory.c and SMMUv3 models: two plain ones, one with
+ * ATS and one whose CR0ACK loses ATSCHK. The test plays the host: it owns
+ * the memory pool, donates pages and issues hypercalls; the models play the
+ * devices: every DMA goes through a stream table walk, a TLB and a stage-2
+ * walk. Each step depends on the previous ones; the last two stop SMMUs on
+ * purpose (fail closed), the very last one every SMMU.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <asm/kvm_hyp.h>
 #include <asm/kvm_pkvm_smmu.h>
@@ -17,23 +20,63 @@
 #include <nvhe/memory.h>
 #include <nvhe/smmu_v3.h>
 
+#include "arm-smmu-v3.h"
 #include "el2.h"
 #include "../tap.h"
 
 #define NR_SMMUS	2
 #define NR_MAP_PAGES	8
 #define MAP_IOVA	0x100000ULL
+/* A stream of SMMU 0 in a 64-stream span that has no level-2 table yet. */
+#define ZERO_SID	0x405
+/* The stream behind the ATS SMMU. */
+#define ATS_SID		0x30
+/* Where the ATS SMMU's TLB holds translations from before (a previous user). */
+#define STALE_IOVA	0x7000000ULL
+#define STALE_VMIDS	64
+/* Distinct 1 GiB slots of one domain, so that freeing it takes several calls. */
+#define FREE_SLOTS	8
+/*
+ * Calls __pkvm_iommu_free_domain() may take for that domain: each visits up
+ * to 4 * PKVM_IOMMU_MAP_MAX_PAGES descriptors, and the domain has the root,
+ * then a level-2 and a level-3 table per slot, 512 descriptors each; one
+ * call more for the step that finds the end.
+ */
+#define FREE_MAX_CALLS	(DIV_ROUND_UP((1 + 2 * FREE_SLOTS) * 512, \
+				      4 * PKVM_IOMMU_MAP_MAX_PAGES) + 1)
+/* What the host writes in the pages it tops up with: a bypass STE per slot. */
+#define HOST_BYPASS_STE	(STRTAB_STE_0_V | \
+			 FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS))
 
 static const phys_addr_t smmu_mmio[NR_SMMUS] = { 0x09050000, 0x09070000 };
 static const u32 smmu_sid[NR_SMMUS] = { 0x10, 0x208 };
 static struct smmu_model *models[NR_SMMUS];
 static int smmu_idx[NR_SMMUS];
+static const phys_addr_t ats_mmio = 0x09090000, broken_mmio = 0x090b0000;
+static struct smmu_model *ats_model, *broken_model;
+static int ats_idx = -1;
 static u64 smmu_pages;		/* donated at registration, for good */
+static u64 l2_tables;		/* level-2 stream tables: installed for good */
 static int domain_id = -1;
+static int domain2 = -1;	/* on the ATS SMMU: fresh VMID, bounded free */
 static phys_addr_t map_phys;	/* NR_MAP_PAGES host pages the domain maps */
 
-/* The host gives @nr pages to the IOMMU memcache: a list through page heads. */
-static u64 host_topup(u64 nr)
+/* A page the host tops up with, full of valid bypass STEs (the link aside). */
+static void fill_bypass_stes(phys_addr_t page)
+{
+	u64 *w = el2_host_va(page);
+	unsigned int i;
+
+	memset(w, 0, PAGE_SIZE);
+	for (i = 0; i < PAGE_SIZE / (STRTAB_STE_DWORDS * 8); i++)
+		w[i * STRTAB_STE_DWORDS] = HOST_BYPASS_STE;
+}
+
+/*
+ * The host gives @nr pages to the IOMMU memcache: a list through page heads.
+ * With @bypass, the rest of each page holds bypass STEs.
+ */
+static u64 __host_topup(u64 nr, bool bypass)
 {
 	phys_addr_t head = 0, page;
 	u64 i, taken = 0;
@@ -43,6 +86,8 @@ static u64 host_topup(u64 nr)
 		page = el2_host_alloc(1, 1);
 		if (!page)
 			abort();
+		if (bypass)
+			fill_bypass_stes(page);
 		*(phys_addr_t *)el2_host_va(page) = head;
 		head = page;
 	}
@@ -53,10 +98,105 @@ static u64 host_topup(u64 nr)
 	return taken;
 }
 
+static u64 host_topup(u64 nr)
+{
+	return __host_topup(nr, false);
+}
+
 /* Pages that went to the hypervisor for the IOMMU, and not back yet. */
 static u64 hyp_pages(void)
 {
 	return el2_count_state(EL2_NOPAGE, EL2_OWNED);
+}
+
+/* Give the memcache's free pages back to the host; how many came back. */
+static u64 drain_memcache(void)
+{
+	u64 total = 0;
+	int got;
+
+	while ((got = __pkvm_iommu_reclaim(PKVM_IOMMU_TOPUP_MAX)) > 0)
+		total += got;
+	CHECK_EQ(got, 0);
+	return total;
+}
+
+/* Hypercalls that may ask for pages, repeated after each top-up as the host does. */
+static int alloc_domain(u64 type)
+{
+	u64 needed;
+	int ret;
+
+	while ((ret = __pkvm_iommu_alloc_domain(type, &needed)) == -ENOMEM)
+		if (!host_topup(needed))
+			break;
+	return ret;
+}
+
+static int attach(int id, int idx, u32 sid)
+{
+	u64 needed;
+	int ret;
+
+	while ((ret = __pkvm_iommu_attach(id, idx, sid, &needed)) == -ENOMEM)
+		if (!host_topup(needed))
+			break;
+	return ret;
+}
+
+static int map(int id, u64 iova, phys_addr_t phys, u64 size, u64 prot)
+{
+	u64 done, needed;
+	int ret;
+
+	while ((ret = __pkvm_iommu_map(id, iova, phys, size, prot, &done,
+				       &needed)) == -ENOMEM)
+		if (!host_topup(needed))
+			break;
+	if (!ret && done != size)
+		return -EFAULT;
+	return ret;
+}
+
+/* A page the hypervisor owns (the first SMMU's tables). */
+static phys_addr_t some_hyp_page(void)
+{
+	phys_addr_t page = EL2_MEM_BASE;
+
+	while (el2_page(page)->hyp != EL2_OWNED)
+		page += PAGE_SIZE;
+	return page;
+}
+
+/* Mapped by a domain: the host keeps it but cannot give it away. */
+static void check_borrowed(phys_addr_t page)
+{
+	CHECK_EQ(el2_page(page)->host, EL2_SHARED_OWNED);
+	CHECK_EQ(el2_page(page)->share_dma_count, 1);
+	CHECK_EQ(__pkvm_host_donate_hyp(hyp_phys_to_pfn(page), 1), -EPERM);
+}
+
+/*
+ * Register the SMMU at @mmio as the host driver does: ask how many pages it
+ * needs, then give exactly those. Pages that left the host stay counted.
+ */
+static int register_smmu(phys_addr_t mmio)
+{
+	u64 needed, pages;
+	phys_addr_t base;
+	int ret;
+
+	ret = __pkvm_smmu_register(mmio, PKVM_SMMU_MMIO_SIZE, 0, 0, &needed);
+	CHECK_EQ(ret, -ENOMEM);
+	if (ret != -ENOMEM)
+		return ret;
+	base = el2_host_alloc(needed, 16);
+	ret = __pkvm_smmu_register(mmio, PKVM_SMMU_MMIO_SIZE, base >> PAGE_SHIFT,
+				   needed, &pages);
+	CHECK_EQ(pages, needed);
+	if (el2_page(base)->host == EL2_NOPAGE)
+		smmu_pages += needed;
+	return ret;
 }
 
 static void test_register(void)
@@ -111,6 +251,51 @@ static void test_register(void)
 	CHECK_EQ(hyp_pages(), smmu_pages);
 	/* The table pages left the host; the host cannot map them for DMA. */
 	CHECK_EQ(el2_page(base)->host, EL2_NOPAGE);
+	/* Without ATS, CR0.ATSCHK is RES0: never set. */
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK(smmu_model_cr0ack(models[i]) & CR0_SMMUEN);
+		CHECK(!(smmu_model_cr0ack(models[i]) & CR0_ATSCHK));
+	}
+}
+
+/*
+ * An SMMU with ATS must check ATS-translated transactions against the
+ * stream table (CR0.ATSCHK), or a device whose ATS the host enables could
+ * present physical addresses. One that does not acknowledge ATSCHK is
+ * refused and left aborting.
+ */
+static void test_ats(void)
+{
+	u64 evt[PKVM_SMMU_EVT_DWORDS], needed;
+	phys_addr_t pa;
+	int ret;
+
+	ats_model = smmu_model_create(ats_mmio, true);
+	smmu_model_set_ats(ats_model, true);
+	ats_idx = register_smmu(ats_mmio);
+	CHECK_EQ(ats_idx, NR_SMMUS);
+	CHECK(smmu_model_cr0ack(ats_model) & CR0_SMMUEN);
+	CHECK(smmu_model_cr0ack(ats_model) & CR0_ATSCHK);
+	CHECK(smmu_model_gbpa(ats_model) & GBPA_ABORT);
+	CHECK_EQ(smmu_model_dma(ats_model, ATS_SID, 0x1000, false, &pa), -EPERM);
+	CHECK_EQ(smmu_model_stats(ats_model)->bypass, 0);
+
+	broken_model = smmu_model_create(broken_mmio, true);
+	smmu_model_set_ats(broken_model, true);
+	smmu_model_set_fault(broken_model, SMMU_MODEL_DROP_ATSCHK);
+	ret = register_smmu(broken_mmio);
+	CHECK_EQ(ret, -EIO);
+	/* Left disabled, aborting every transaction; its pages stay the hypervisor's. */
+	CHECK(!(smmu_model_cr0ack(broken_model) & CR0_SMMUEN));
+	CHECK(smmu_model_gbpa(broken_model) & GBPA_ABORT);
+	CHECK_EQ(smmu_model_dma(broken_model, ATS_SID, 0x1000, false, &pa), -EPERM);
+	CHECK_EQ(smmu_model_dma(broken_model, 0, 0, true, &pa), -EPERM);
+	CHECK_EQ(smmu_model_stats(broken_model)->bypass, 0);
+	CHECK_EQ(__pkvm_smmu_register(broken_mmio, PKVM_SMMU_MMIO_SIZE, 0, 0, &needed),
+		 -EIO);
+	CHECK_EQ(__pkvm_smmu_pop_event(NR_SMMUS + 1, evt), -EINVAL);
+	CHECK_EQ(hyp_pages(), smmu_pages);
+
 	/* pKVM finalises: the host is no longer trusted. */
 	kvm_protected_mode_initialized.enabled = true;
 }
@@ -164,6 +349,7 @@ static void test_domain_attach_map_dma(void)
 		vmid[i] = info[0] & 0xffff;
 		CHECK(vmid[i] != 0);
 		CHECK_EQ(info[0] >> 16, 1);
+		l2_tables++;
 	}
 
 	map_phys = el2_host_alloc(NR_MAP_PAGES, 1);
@@ -211,6 +397,47 @@ static void test_domain_attach_map_dma(void)
 	CHECK_EQ(el2_cpu_tlbi_count, 0);
 }
 
+/*
+ * A level-2 stream table comes from the memcache, that is from pages the
+ * host filled: here with valid bypass STEs in every slot. Once a stream of
+ * the span is attached, every other stream of the span must still abort.
+ */
+static void test_l2_strtab_zeroed(void)
+{
+	u64 bypass = smmu_model_stats(models[0])->bypass, needed;
+	u32 span = ZERO_SID & ~(u32)63, sid;
+	phys_addr_t pa;
+
+	/* Empty the memcache: the pages it hands out next are the host's below. */
+	drain_memcache();
+	for (sid = span; sid < span + 64; sid++)
+		CHECK_EQ(smmu_model_dma(models[0], sid, MAP_IOVA, false, &pa), -EPERM);
+	/* The span's level-2 table and an array page, if it were a new VMID. */
+	CHECK_EQ(__pkvm_iommu_attach(domain_id, smmu_idx[0], ZERO_SID, &needed), -ENOMEM);
+	CHECK_EQ(needed, 2);
+	CHECK_EQ(__host_topup(needed, true), needed);
+	CHECK_EQ(__pkvm_iommu_attach(domain_id, smmu_idx[0], ZERO_SID, &needed), 0);
+	l2_tables++;
+
+	CHECK_EQ(smmu_model_dma(models[0], ZERO_SID, MAP_IOVA + 0x20, false, &pa), 0);
+	CHECK_EQ(pa, map_phys + 0x20);
+	for (sid = span; sid < span + 64; sid++) {
+		if (sid == ZERO_SID)
+			continue;
+		CHECK_EQ(smmu_model_dma(models[0], sid, MAP_IOVA, false, &pa), -EPERM);
+		CHECK_EQ(smmu_model_dma(models[0], sid, map_phys, true, &pa), -EPERM);
+	}
+	CHECK_EQ(smmu_model_stats(models[0])->bypass, bypass);
+
+	/* Not the domain's last stream on SMMU 0: the other one still translates. */
+	CHECK_EQ(__pkvm_iommu_detach(domain_id, smmu_idx[0], ZERO_SID), 0);
+	CHECK_EQ(smmu_model_dma(models[0], ZERO_SID, MAP_IOVA, false, &pa), -EPERM);
+	CHECK_EQ(smmu_model_dma(models[0], smmu_sid[0], MAP_IOVA, false, &pa), 0);
+	CHECK_EQ(smmu_model_stats(models[0])->bypass, bypass);
+	/* Spare pages again, so that the hostile maps below get past the reservation. */
+	CHECK_EQ(host_topup(16), 16);
+}
+
 static void test_unmap_no_stale_tlb(void)
 {
 	u64 done, tlbi[NR_SMMUS], syncs[NR_SMMUS];
@@ -253,7 +480,9 @@ static void test_hostile_args(void)
 	phys_addr_t pair = el2_host_alloc(2, 2), hyp_page = pair + PAGE_SIZE, pa;
 	const u64 rw = PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE;
 	const u64 bad_ids[] = { PKVM_IOMMU_MAX_DOMAINS, U32_MAX, U64_MAX, 1ULL << 63 };
-	const u64 bad_smmus[] = { NR_SMMUS, PKVM_SMMU_MAX, U64_MAX, 1ULL << 32 };
+	/* The broken SMMU, a free slot, out of range. */
+	const u64 bad_smmus[] = { NR_SMMUS + 1, NR_SMMUS + 2, PKVM_SMMU_MAX, U64_MAX,
+				  1ULL << 32 };
 	unsigned int i;
 
 	/* A hyp page right after a host page. */
@@ -323,6 +552,114 @@ static void test_hostile_args(void)
 	el2_host_free(pair, 2);
 }
 
+/*
+ * The ATS SMMU's TLB holds translations under VMIDs 1..STALE_VMIDS from a
+ * previous user. The VMID a domain gets there is invalidated before its
+ * first STE goes in, and only that VMID.
+ */
+static void test_fresh_vmid_invalidated(void)
+{
+	u64 vmall = smmu_model_stats(ats_model)->tlbi_vmall, info[2];
+	phys_addr_t hyp_page = some_hyp_page(), pa;
+	unsigned int v, entries;
+	u16 vmid;
+
+	for (v = 1; v <= STALE_VMIDS; v++)
+		smmu_model_tlb_plant(ats_model, v, STALE_IOVA, hyp_page);
+	entries = smmu_model_tlb_entries(ats_model);
+	CHECK_EQ(entries, STALE_VMIDS);
+
+	domain2 = alloc_domain(PKVM_IOMMU_DOMAIN_S2);
+	CHECK(domain2 >= 0 && domain2 != domain_id);
+	CHECK_EQ(attach(domain2, ats_idx, ATS_SID), 0);
+	l2_tables++;
+	CHECK_EQ(__pkvm_iommu_domain_info(domain2, ats_idx, info), 0);
+	vmid = info[0] & 0xffff;
+	CHECK(vmid >= 1 && vmid <= STALE_VMIDS);
+	CHECK_EQ(smmu_model_stats(ats_model)->tlbi_vmall, vmall + 1);
+	CHECK(!smmu_model_tlb_has(ats_model, vmid, STALE_IOVA));
+	CHECK_EQ(smmu_model_tlb_entries(ats_model), entries - 1);
+	/* The domain maps nothing there: the stale translation is not used. */
+	CHECK(smmu_model_dma(ats_model, ATS_SID, STALE_IOVA, false, &pa) < 0);
+	CHECK(smmu_model_dma(ats_model, ATS_SID, STALE_IOVA, true, &pa) < 0);
+}
+
+/* The IOVA of slot @s of the bounded-free domain: 1 GiB slots far apart. */
+static u64 free_slot_iova(int s)
+{
+	return (u64)(3 + 60 * s) * SZ_1G + (u64)s * (SZ_2M + PAGE_SIZE);
+}
+
+/*
+ * Freeing a domain that maps pages in FREE_SLOTS distinct 1 GiB slots: a
+ * bounded step per call (-EAGAIN until done), unreachable for every other
+ * hypercall meanwhile, and every page back where it came from.
+ */
+static void test_bounded_free(void)
+{
+	const u64 rw = PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE;
+	phys_addr_t pages = el2_host_alloc(FREE_SLOTS, 1), pa;
+	u64 vmall, base, done, needed, info[2], back;
+	int s, ret, calls;
+
+	for (s = 0; s < FREE_SLOTS; s++)
+		CHECK_EQ(map(domain2, free_slot_iova(s), pages + s * PAGE_SIZE, PAGE_SIZE,
+			     rw), 0);
+	for (s = 0; s < FREE_SLOTS; s++) {
+		CHECK_EQ(smmu_model_dma(ats_model, ATS_SID, free_slot_iova(s) + 8, true,
+					&pa), 0);
+		CHECK_EQ(pa, pages + s * PAGE_SIZE + 8);
+		check_borrowed(pages + s * PAGE_SIZE);
+	}
+	/* With a stream attached it cannot be freed. */
+	CHECK_EQ(__pkvm_iommu_free_domain(domain2), -EBUSY);
+	vmall = smmu_model_stats(ats_model)->tlbi_vmall;
+	CHECK_EQ(__pkvm_iommu_detach(domain2, ats_idx, ATS_SID), 0);
+	CHECK_EQ(smmu_model_stats(ats_model)->tlbi_vmall, vmall + 1);
+	CHECK_EQ(smmu_model_dma(ats_model, ATS_SID, free_slot_iova(0), false, &pa),
+		 -EPERM);
+
+	/* From here on, pages coming back to the memcache are the free's. */
+	drain_memcache();
+	base = hyp_pages();
+
+	CHECK_EQ(__pkvm_iommu_free_domain(domain2), -EAGAIN);
+	/* Dying: nothing but the free names it. */
+	CHECK_EQ(__pkvm_iommu_map(domain2, 0, pages, PAGE_SIZE, rw, &done, &needed),
+		 -ENOENT);
+	CHECK_EQ(__pkvm_iommu_unmap(domain2, free_slot_iova(FREE_SLOTS - 1), PAGE_SIZE,
+				    &done), -ENOENT);
+	CHECK_EQ(__pkvm_iommu_attach(domain2, ats_idx, ATS_SID, &needed), -ENOENT);
+	CHECK_EQ(__pkvm_iommu_detach(domain2, ats_idx, ATS_SID), -ENOENT);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(domain2, free_slot_iova(FREE_SLOTS - 1), &pa),
+		 -ENOENT);
+	CHECK_EQ(__pkvm_iommu_domain_info(domain2, ats_idx, info), -ENOENT);
+	/* One step did part of the work: the first slot is back, the last is not. */
+	CHECK_EQ(el2_page(pages)->host, EL2_OWNED);
+	CHECK_EQ(el2_page(pages + (FREE_SLOTS - 1) * PAGE_SIZE)->host, EL2_SHARED_OWNED);
+
+	calls = 1;
+	while ((ret = __pkvm_iommu_free_domain(domain2)) == -EAGAIN && calls < 100)
+		calls++;
+	calls++;
+	CHECK_EQ(ret, 0);
+	printf("# free_domain of %d slots took %d calls (at most %d)\n", FREE_SLOTS,
+	       calls, (int)FREE_MAX_CALLS);
+	CHECK(calls >= 3 && calls <= FREE_MAX_CALLS);
+	CHECK_EQ(__pkvm_iommu_free_domain(domain2), -ENOENT);
+
+	for (s = 0; s < FREE_SLOTS; s++) {
+		CHECK_EQ(el2_page(pages + s * PAGE_SIZE)->host, EL2_OWNED);
+		CHECK_EQ(el2_page(pages + s * PAGE_SIZE)->share_dma_count, 0);
+	}
+	/* The domain, its root, and a level-2 and level-3 table per slot. */
+	back = drain_memcache();
+	CHECK_EQ(back, 2 + 2 * FREE_SLOTS);
+	CHECK_EQ(hyp_pages(), base - back);
+	el2_host_free(pages, FREE_SLOTS);
+	domain2 = -1;
+}
+
 static void test_detach_free_reclaim(void)
 {
 	u64 done, needed, vmall[NR_SMMUS];
@@ -367,23 +704,185 @@ static void test_detach_free_reclaim(void)
 	 * tables, which stay installed) are the hypervisor's; all else is back
 	 * with the host.
 	 */
-	printf("# hyp pages after reclaim: %llu (registration: %llu)\n",
-	       (unsigned long long)hyp_pages(), (unsigned long long)smmu_pages);
-	CHECK_EQ(hyp_pages(), smmu_pages + NR_SMMUS);
+	printf("# hyp pages after reclaim: %llu (registration: %llu, L2: %llu)\n",
+	       (unsigned long long)hyp_pages(), (unsigned long long)smmu_pages,
+	       (unsigned long long)l2_tables);
+	CHECK_EQ(hyp_pages(), smmu_pages + l2_tables);
 	CHECK_EQ(el2_count_state(EL2_OWNED, EL2_NOPAGE) + hyp_pages(), EL2_MEM_PAGES);
 	CHECK_EQ(el2_cpu_tlbi_count, 0);
+}
+
+/*
+ * An unmap whose invalidation an SMMU does not confirm fails, and its page
+ * stays borrowed: the SMMU may still translate to it. Once with a command
+ * the SMMU rejects (CMDQ_ERR), once with a CMD_SYNC that never completes.
+ */
+static void test_fail_closed_unmap(void)
+{
+	const u64 rw = PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE;
+	phys_addr_t pages = el2_host_alloc(2, 1), pa;
+	u64 rejected, stalled, done;
+	int d, i, p, ret;
+
+	d = alloc_domain(PKVM_IOMMU_DOMAIN_S2);
+	CHECK(d >= 0);
+	for (i = 0; i < NR_SMMUS; i++)
+		CHECK_EQ(attach(d, smmu_idx[i], smmu_sid[i]), 0);
+	CHECK_EQ(map(d, MAP_IOVA, pages, 2 * PAGE_SIZE, rw), 0);
+	for (i = 0; i < NR_SMMUS; i++)
+		for (p = 0; p < 2; p++)
+			CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i],
+						MAP_IOVA + p * PAGE_SIZE, false, &pa), 0);
+
+	/* SMMU 0 rejects the TLBI of page 0. */
+	rejected = smmu_model_stats(models[0])->rejected;
+	smmu_model_set_fault(models[0], SMMU_MODEL_REJECT_CMD);
+	ret = __pkvm_iommu_unmap(d, MAP_IOVA, PAGE_SIZE, &done);
+	CHECK_EQ(ret, -EIO);
+	CHECK_EQ(smmu_model_stats(models[0])->rejected, rejected + 1);
+	/* It still translates from its TLB; SMMU 1 did invalidate. */
+	CHECK_EQ(smmu_model_dma(models[0], smmu_sid[0], MAP_IOVA, true, &pa), 0);
+	CHECK_EQ(pa, pages);
+	CHECK(smmu_model_dma(models[1], smmu_sid[1], MAP_IOVA, false, &pa) < 0);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(d, MAP_IOVA, &pa), -ENOENT);
+	check_borrowed(pages);
+
+	/* SMMU 1's queue stops: the bounded wait for the CMD_SYNC gives up. */
+	stalled = smmu_model_stats(models[1])->stalled;
+	smmu_model_set_fault(models[1], SMMU_MODEL_STALL);
+	ret = __pkvm_iommu_unmap(d, MAP_IOVA + PAGE_SIZE, PAGE_SIZE, &done);
+	CHECK_EQ(ret, -ETIMEDOUT);
+	CHECK(smmu_model_stats(models[1])->stalled > stalled);
+	CHECK_EQ(smmu_model_dma(models[1], smmu_sid[1], MAP_IOVA + PAGE_SIZE, true, &pa),
+		 0);
+	CHECK_EQ(pa, pages + PAGE_SIZE);
+	check_borrowed(pages + PAGE_SIZE);
+	smmu_model_set_fault(models[1], SMMU_MODEL_OK);
+
+	/* Both SMMUs work again: detach and free. The pages stay borrowed for good. */
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[i], smmu_sid[i]), 0);
+		CHECK(!smmu_model_tlb_reaches(models[i], pages));
+		CHECK(!smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
+	}
+	while ((ret = __pkvm_iommu_free_domain(d)) == -EAGAIN)
+		;
+	CHECK_EQ(ret, 0);
+	check_borrowed(pages);
+	check_borrowed(pages + PAGE_SIZE);
+}
+
+#define NR_ID_SMMUS	(NR_SMMUS + 1)
+static struct smmu_model *id_models[NR_ID_SMMUS];
+static u32 id_sids[NR_ID_SMMUS];
+static int id_idx[NR_ID_SMMUS];
+static int identity_id = -1;
+
+/* After a failed invalidation of the identity domain: every SMMU stopped. */
+static void check_all_stopped(phys_addr_t page)
+{
+	u64 needed, bypass;
+	phys_addr_t pa;
+	int i;
+
+	for (i = 0; i < NR_ID_SMMUS; i++) {
+		bypass = smmu_model_stats(id_models[i])->bypass;
+		CHECK(!(smmu_model_cr0ack(id_models[i]) & CR0_SMMUEN));
+		CHECK(smmu_model_gbpa(id_models[i]) & GBPA_ABORT);
+		CHECK_EQ(smmu_model_dma(id_models[i], id_sids[i], page, false, &pa), -EPERM);
+		CHECK_EQ(smmu_model_dma(id_models[i], id_sids[i], page, true, &pa), -EPERM);
+		CHECK_EQ(smmu_model_dma(id_models[i], 0, 0, true, &pa), -EPERM);
+		CHECK_EQ(smmu_model_stats(id_models[i])->bypass, bypass);
+		/* Never driven again. */
+		CHECK_EQ(__pkvm_iommu_attach(identity_id, id_idx[i], id_sids[i] + 1,
+					     &needed), -EINVAL);
+	}
+	CHECK_EQ(el2_page(page)->host, EL2_NOPAGE);
+	CHECK_EQ(el2_page(page)->hyp, EL2_OWNED);
+}
+
+/*
+ * The host donates a page that the identity domain maps on three SMMUs,
+ * and one SMMU does not confirm the invalidation: every SMMU of the domain
+ * stops (SMMUEN clear, GBPA aborting). In a child process with a stalled
+ * queue, then here with a rejected command.
+ */
+static void test_fail_closed_identity(void)
+{
+	phys_addr_t page = el2_host_alloc(1, 1), hyp_page = some_hyp_page(), pa;
+	u64 done, needed, rejected;
+	int i, status;
+	pid_t pid;
+
+	for (i = 0; i < NR_SMMUS; i++) {
+		id_models[i] = models[i];
+		id_sids[i] = smmu_sid[i];
+		id_idx[i] = smmu_idx[i];
+	}
+	id_models[NR_SMMUS] = ats_model;
+	id_sids[NR_SMMUS] = ATS_SID;
+	id_idx[NR_SMMUS] = ats_idx;
+
+	/* The host driver makes it as it probes, before pKVM finalises. */
+	kvm_protected_mode_initialized.enabled = false;
+	identity_id = alloc_domain(PKVM_IOMMU_DOMAIN_IDENTITY);
+	kvm_protected_mode_initialized.enabled = true;
+	CHECK(identity_id >= 0);
+	CHECK_EQ(__pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_IDENTITY, &needed),
+		 identity_id);
+	CHECK_EQ(__pkvm_iommu_map(identity_id, page, page, PAGE_SIZE,
+				  PKVM_IOMMU_PROT_READ, &done, &needed), -EPERM);
+	CHECK_EQ(__pkvm_iommu_unmap(identity_id, page, PAGE_SIZE, &done), -EPERM);
+	CHECK_EQ(__pkvm_iommu_free_domain(identity_id), -EPERM);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, page + 8, &pa), 0);
+	CHECK_EQ(pa, page + 8);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, hyp_page, &pa), -ENOENT);
+
+	for (i = 0; i < NR_ID_SMMUS; i++) {
+		CHECK_EQ(attach(identity_id, id_idx[i], id_sids[i]), 0);
+		CHECK_EQ(smmu_model_dma(id_models[i], id_sids[i], page + 8, true, &pa), 0);
+		CHECK_EQ(pa, page + 8);
+		CHECK(smmu_model_dma(id_models[i], id_sids[i], hyp_page, false, &pa) < 0);
+	}
+
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		tap_cur_failed = 0;
+		smmu_model_set_fault(ats_model, SMMU_MODEL_STALL);
+		CHECK_EQ(__pkvm_host_donate_hyp(hyp_phys_to_pfn(page), 1), 0);
+		CHECK(smmu_model_stats(ats_model)->stalled > 0);
+		check_all_stopped(page);
+		fflush(stdout);
+		_exit(tap_cur_failed);
+	}
+	CHECK(pid > 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	rejected = smmu_model_stats(models[1])->rejected;
+	smmu_model_set_fault(models[1], SMMU_MODEL_REJECT_CMD);
+	CHECK_EQ(__pkvm_host_donate_hyp(hyp_phys_to_pfn(page), 1), 0);
+	CHECK_EQ(smmu_model_stats(models[1])->rejected, rejected + 1);
+	check_all_stopped(page);
 }
 
 int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(6);
+	tap_plan(12);
 	tap_run("el2_register_smmus", test_register);
+	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
 	tap_run("el2_domain_attach_map_dma", test_domain_attach_map_dma);
+	tap_run("el2_l2_strtab_zeroed", test_l2_strtab_zeroed);
 	tap_run("el2_unmap_no_stale_tlb", test_unmap_no_stale_tlb);
 	tap_run("el2_hostile_args", test_hostile_args);
+	tap_run("el2_fresh_vmid_invalidated", test_fresh_vmid_invalidated);
+	tap_run("el2_bounded_free", test_bounded_free);
 	tap_run("el2_detach_free_reclaim", test_detach_free_reclaim);
+	tap_run("el2_fail_closed_unmap", test_fail_closed_unmap);
+	tap_run("el2_fail_closed_identity", test_fail_closed_identity);
 	return tap_exit();
 }

@@ -50,10 +50,31 @@ struct smmu_model_stats {
 	u64	tlbi_vmall;
 	u64	cfgi;
 	u64	bypass;		/* transactions that went through untranslated */
+	u64	rejected;	/* commands refused with CMDQ_ERR (injected) */
+	u64	stalled;	/* doorbells ignored while stalled */
+};
+
+/* Faults the model suffers on demand. */
+enum smmu_model_fault {
+	SMMU_MODEL_OK,
+	/* CR0ACK never shows CR0.ATSCHK (until the knob is reset). */
+	SMMU_MODEL_DROP_ATSCHK,
+	/* The next command is rejected (CMDQ_ERR, no effect); then OK again. */
+	SMMU_MODEL_REJECT_CMD,
+	/* The queue stops: CONS does not move (until the knob is reset). */
+	SMMU_MODEL_STALL,
 };
 
 struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv);
 phys_addr_t smmu_model_mmio(struct smmu_model *m);
+/* Advertise ATS (IDR0.ATS); before the hypervisor probes it. */
+void smmu_model_set_ats(struct smmu_model *m, bool ats);
+void smmu_model_set_fault(struct smmu_model *m, enum smmu_model_fault fault);
+u32 smmu_model_cr0ack(struct smmu_model *m);
+u32 smmu_model_gbpa(struct smmu_model *m);
+/* Put a translation of @iova under @vmid in the TLB, as a previous user left it. */
+void smmu_model_tlb_plant(struct smmu_model *m, u16 vmid, u64 iova, phys_addr_t pa);
+bool smmu_model_tlb_has(struct smmu_model *m, u16 vmid, u64 iova);
 /* A device behind @m does DMA at @iova; 0 and *@pa, or a negative fault. */
 int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		   phys_addr_t *pa);

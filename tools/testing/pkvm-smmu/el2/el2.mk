@@ -55,7 +55,7 @@ EL2_CFLAGS	:= $(CFLAGS_COMMON) -fno-strict-overflow -Wno-sign-compare \
 		   -Wno-missing-field-initializers -Wno-override-init -Wno-type-limits
 EL2_ASAN	:= $(ASAN) -fno-sanitize=shift-base
 
-.PHONY: el2 el2-tree
+.PHONY: el2 el2-build el2-tree
 el2-tree:
 	@test -f $(KSRC)/arch/arm64/kvm/hyp/pgtable.c || \
 	  { echo "el2: no kernel tree at KSRC=$(KSRC) (make KSRC=... KBUILD=...)" >&2; exit 1; }
@@ -69,6 +69,8 @@ el2-tree:
 # Files of KSRC only as they exist, so that el2-tree says what is missing.
 $(O)/el2: $(wildcard $(EL2_SRCS)) $(EL2_HARNESS) $(EL2_HDRS) el2/el2.mk | $(O) el2-tree
 	$(CC) $(EL2_CPPFLAGS) $(EL2_CFLAGS) $(EL2_ASAN) -o $@ $(EL2_HARNESS) $(EL2_SRCS)
+
+el2-build: $(O)/el2
 
 el2: $(O)/el2
 	$(O)/el2

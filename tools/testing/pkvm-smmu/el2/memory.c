@@ -3,8 +3,8 @@
  * What EL2 provides to the IOMMU code, in userspace: the physical memory
  * pool (the hypervisor's linear map), the page-state table with the
  * transitions of arch/arm64/kvm/hyp/nvhe/mem_protect.c, the memcache refill
- * of nvhe/mm.c, private device mappings, per-CPU identity, the counter and
- * the CPU state kvm_pgtable reads.
+ * of nvhe/mm.c, private device mappings, per-CPU identity, the counter (fast:
+ * see __arch_counter_get_cntpct()) and the CPU state kvm_pgtable reads.
  *
  * Each ownership call checks what mem_protect.c checks, in the same order,
  * returns the same errno, and calls the IOMMU's ownership hooks
@@ -81,12 +81,23 @@ void el2_set_cpu(unsigned int cpu)
 	el2_cpu = cpu;
 }
 
+/*
+ * The counter runs at 1 GHz, and every read also moves it on by
+ * EL2_COUNTER_STEP: a wait whose condition never holds (a device that does
+ * not answer) reaches its deadline after about a hundred reads, not after
+ * real milliseconds; a wait that succeeds on its first check reads it once.
+ */
+#define EL2_COUNTER_STEP	1000000ULL	/* 1 ms */
+static u64 el2_counter_skew;
+
 u64 __arch_counter_get_cntpct(void)
 {
 	struct timespec ts;
+	u64 skew = __atomic_add_fetch(&el2_counter_skew, EL2_COUNTER_STEP,
+				      __ATOMIC_RELAXED);
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec + skew;
 }
 
 u64 el2_read_sysreg_cntfrq_el0(void)

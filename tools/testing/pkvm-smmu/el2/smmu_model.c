@@ -10,6 +10,13 @@
  * range), TLBI_NSNH_ALL, TLBI_EL2_ALL, CMD_SYNC; any other opcode stops the
  * queue with CMDQ_ERR (CERROR_ILL) until GERRORN acknowledges it.
  *
+ * Optionally (smmu_model_set_ats()) it implements ATS: IDR0.ATS, and CR0.ATSCHK
+ * is kept in CR0/CR0ACK (without ATS the bit is recorded too, so a test can
+ * see that it was never set). Faults on demand (smmu_model_set_fault()): a
+ * CR0ACK that never shows ATSCHK, the next command rejected (CMDQ_ERR, the
+ * command takes no effect), or a queue that stops consuming (CONS never
+ * reaches the next CMD_SYNC, nothing in the batch takes effect).
+ *
  * Translation: the stream table walk (L1 descriptor, L2 STE) and a
  * configuration cache of STEs (dropped by CFGI_*), then a TLB that caches
  * each stage-2 translation by (VMID, IOVA page) and is consulted before the
@@ -44,6 +51,8 @@ struct smmu_model {
 	phys_addr_t	mmio;
 	u8		*frame;		/* the VA the hypervisor maps; never dereferenced */
 	bool		range_inv;
+	bool		ats;
+	enum smmu_model_fault fault;
 	/* One device: the CPU thread accessing it. */
 	hyp_spinlock_t	lock;
 	u32		cr0, cr1, cr2, gbpa, irq_ctrl, gerror, gerrorn;
@@ -63,7 +72,7 @@ struct smmu_model {
 static struct smmu_model *models[SMMU_MODEL_MAX];
 static unsigned int nr_models;
 
-static void model_fail(struct smmu_model *m, const char *what, u64 val)
+static __noreturn void model_fail(struct smmu_model *m, const char *what, u64 val)
 {
 	fprintf(stderr, "SMMU model @%#llx: %s (%#llx)\n",
 		(unsigned long long)m->mmio, what, (unsigned long long)val);
@@ -90,6 +99,42 @@ struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv)
 phys_addr_t smmu_model_mmio(struct smmu_model *m)
 {
 	return m->mmio;
+}
+
+void smmu_model_set_ats(struct smmu_model *m, bool ats)
+{
+	hyp_spin_lock(&m->lock);
+	m->ats = ats;
+	hyp_spin_unlock(&m->lock);
+}
+
+void smmu_model_set_fault(struct smmu_model *m, enum smmu_model_fault fault)
+{
+	hyp_spin_lock(&m->lock);
+	m->fault = fault;
+	hyp_spin_unlock(&m->lock);
+}
+
+u32 smmu_model_cr0ack(struct smmu_model *m)
+{
+	u32 v;
+
+	hyp_spin_lock(&m->lock);
+	v = m->cr0;
+	if (m->fault == SMMU_MODEL_DROP_ATSCHK)
+		v &= ~CR0_ATSCHK;
+	hyp_spin_unlock(&m->lock);
+	return v;
+}
+
+u32 smmu_model_gbpa(struct smmu_model *m)
+{
+	u32 v;
+
+	hyp_spin_lock(&m->lock);
+	v = m->gbpa;
+	hyp_spin_unlock(&m->lock);
+	return v;
 }
 
 const struct smmu_model_stats *smmu_model_stats(struct smmu_model *m)
@@ -160,6 +205,11 @@ static bool cmd_exec(struct smmu_model *m, const u64 *cmd)
 	u16 vmid = FIELD_GET(CMDQ_TLBI_0_VMID, cmd[0]);
 	u64 addr, pages;
 
+	if (m->fault == SMMU_MODEL_REJECT_CMD) {
+		m->fault = SMMU_MODEL_OK;
+		m->stats.rejected++;
+		return false;
+	}
 	m->stats.cmds++;
 	switch (op) {
 	case CMDQ_OP_CFGI_STE:
@@ -209,6 +259,11 @@ static void cmdq_run(struct smmu_model *m)
 
 	if (!(m->cr0 & CR0_CMDQEN) || ((m->gerror ^ m->gerrorn) & GERROR_CMDQ_ERR))
 		return;
+	if (m->fault == SMMU_MODEL_STALL) {
+		if ((m->cmdq_cons & mask) != (m->cmdq_prod & mask))
+			m->stats.stalled++;
+		return;
+	}
 	while ((m->cmdq_cons & mask) != (m->cmdq_prod & mask)) {
 		ent = el2_va((m->cmdq_base & Q_BASE_ADDR_MASK) +
 			     (m->cmdq_cons & idx_mask) * CMDQ_ENT_DWORDS * 8);
@@ -235,7 +290,8 @@ u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 		v = FIELD_PREP(IDR0_ST_LVL, IDR0_ST_LVL_2LVL) |
 		    FIELD_PREP(IDR0_TTF, IDR0_TTF_AARCH64) | IDR0_COHACC |
 		    IDR0_S1P | IDR0_S2P | IDR0_ASID16 | IDR0_VMID16 |
-		    FIELD_PREP(IDR0_TTENDIAN, IDR0_TTENDIAN_LE);
+		    FIELD_PREP(IDR0_TTENDIAN, IDR0_TTENDIAN_LE) |
+		    (m->ats ? IDR0_ATS : 0);
 		break;
 	case ARM_SMMU_IDR1:
 		v = FIELD_PREP(IDR1_SIDSIZE, SMMU_MODEL_SID_BITS) |
@@ -252,6 +308,8 @@ u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 		break;
 	case ARM_SMMU_CR0ACK:
 		v = m->cr0;
+		if (m->fault == SMMU_MODEL_DROP_ATSCHK)
+			v &= ~CR0_ATSCHK;
 		break;
 	case ARM_SMMU_GBPA:
 		v = m->gbpa;
@@ -490,6 +548,32 @@ check:
 unlock:
 	hyp_spin_unlock(&m->lock);
 	return ret;
+}
+
+/* A translation cached before the hypervisor took @vmid (a previous user's). */
+void smmu_model_tlb_plant(struct smmu_model *m, u16 vmid, u64 iova, phys_addr_t pa)
+{
+	hyp_spin_lock(&m->lock);
+	m->tlb[m->tlb_next] = (struct smmu_model_tlb){
+		.valid = true, .vmid = vmid, .iova = iova & PAGE_MASK,
+		.pa = pa & PAGE_MASK, .r = true, .w = true,
+	};
+	m->tlb_next = (m->tlb_next + 1) % SMMU_MODEL_TLB_SIZE;
+	hyp_spin_unlock(&m->lock);
+}
+
+/* A cached translation of @iova under @vmid? */
+bool smmu_model_tlb_has(struct smmu_model *m, u16 vmid, u64 iova)
+{
+	bool hit = false;
+	unsigned int i;
+
+	hyp_spin_lock(&m->lock);
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE; i++)
+		hit |= m->tlb[i].valid && m->tlb[i].vmid == vmid &&
+		       m->tlb[i].iova == (iova & PAGE_MASK);
+	hyp_spin_unlock(&m->lock);
+	return hit;
 }
 
 bool smmu_model_tlb_reaches(struct smmu_model *m, phys_addr_t pa)
