@@ -8,11 +8,34 @@ PACKAGES_BACKPORTS="qemu-system-arm linux-source-$KERNEL_SERIES"
 PACKAGES="qemu-efi-aarch64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static:arm64
 	bc bison flex libssl-dev libelf-dev cpio make gcc libc6-dev xz-utils kmod perl python3
 	rsync patch quilt git ca-certificates clang llvm libclang-rt-dev spin gnuplot-nox
-	sparse"
+	sparse uuid-dev:arm64"
+# The stamp holds a digest of the package lists: a root made before a package was
+# added gets just the missing ones.
 STAMP=$ROOTFS/.pkvm-root-complete
+PACKAGES=$(echo $PACKAGES)
+WANT=$(echo "$PACKAGES / $PACKAGES_BACKPORTS" | sha256sum | cut -c1-16)
+
+install_packages() {	# install_packages ROOT
+	ROOTFS=$1 in_root /bin/sh -c "
+		set -e
+		export DEBIAN_FRONTEND=noninteractive
+		dpkg --add-architecture arm64
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
+		apt-get install -y -qq --no-install-recommends -t trixie-backports $PACKAGES_BACKPORTS >/dev/null
+		apt-get clean
+	" >"$PKVM_CACHE/packages.log" 2>&1 ||
+		die "installing packages into the root failed (see $PKVM_CACHE/packages.log)"
+}
 
 need_root
-[ -e "$STAMP" ] && exit 0
+if [ -e "$STAMP" ]; then
+	[ "$(cat "$STAMP")" = "$WANT" ] && exit 0
+	log "installing the packages added since the Debian 13 root was made"
+	install_packages "$ROOTFS"
+	echo "$WANT" >"$STAMP"
+	exit 0
+fi
 
 mirror=$(debian_mirror) || die "no Debian archive found in this machine's apt configuration"
 mkdir -p "$PKVM_CACHE"
@@ -45,22 +68,12 @@ EOS
 echo "pkvm-smmu" >"$tmp/etc/hostname"
 
 log "installing packages into the root"
-PACKAGES=$(echo $PACKAGES)
-ROOTFS=$tmp in_root /bin/sh -c "
-	set -e
-	export DEBIAN_FRONTEND=noninteractive
-	dpkg --add-architecture arm64
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
-	apt-get install -y -qq --no-install-recommends -t trixie-backports $PACKAGES_BACKPORTS >/dev/null
-	apt-get clean
-" >"$PKVM_CACHE/packages.log" 2>&1 ||
-	die "installing packages into the root failed (see $PKVM_CACHE/packages.log)"
+install_packages "$tmp"
 
 [ -e "$tmp/usr/src/linux-source-$KERNEL_SERIES.tar.xz" ] ||
 	die "linux-source-$KERNEL_SERIES is not in trixie-backports; the patches are pinned to $KERNEL_SERIES"
 
-touch "$tmp/.pkvm-root-complete"
+echo "$WANT" >"$tmp/.pkvm-root-complete"
 rm -rf "$ROOTFS"
 mv "$tmp" "$ROOTFS"
 log "Debian 13 root ready in $ROOTFS"
