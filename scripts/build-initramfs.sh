@@ -1,17 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the arm64 userspace the boot tests run (statically linked: the kernel's KVM
-# selftests and the project's own test programs) and pack it with busybox and the
-# test scripts into $OUT/initramfs.cpio.gz.
+# and VFIO selftests and the project's own test programs) and pack it with busybox
+# and the test scripts into $OUT/initramfs.cpio.gz.
 . "$(dirname "$0")/common.sh"
 reexec_in_root "$@"
 
 # Upstream KVM selftests run as smoke tests inside the pKVM host.
 KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls"
+# Upstream VFIO selftests, with the edu driver of the VFIO selftest library (patch 0008).
+VFIO_SELFTESTS="vfio_pci_device_test vfio_dma_mapping_test vfio_pci_driver_test"
 CROSS=aarch64-linux-gnu-
 
 [ -e "$KOUT/usr/include/linux/kvm.h" ] || die "no UAPI headers; run 'make kernel'"
-mkdir -p "$OUT/kvm-selftests" "$OUT/guest-bin"
+mkdir -p "$OUT/kvm-selftests" "$OUT/vfio-selftests" "$OUT/guest-bin"
 
 log "building KVM selftests: $KVM_SELFTESTS"
 targets=()
@@ -22,6 +24,16 @@ make -C "$KSRC/tools/testing/selftests/kvm" -j"$(nproc)" ARCH=arm64 CROSS_COMPIL
 	KHDR_INCLUDES="-isystem $KOUT/usr/include" USERLDFLAGS=-static \
 	OUTPUT="$OUT/kvm-selftests" "${targets[@]}" >"$OUT/kvm-selftests.log" 2>&1 ||
 	die "building the KVM selftests failed (see $OUT/kvm-selftests.log)"
+
+log "building VFIO selftests: $VFIO_SELFTESTS"
+targets=()
+for t in $VFIO_SELFTESTS; do
+	targets+=("$OUT/vfio-selftests/$t")
+done
+make -C "$KSRC/tools/testing/selftests/vfio" -j"$(nproc)" ARCH=arm64 CROSS_COMPILE=$CROSS \
+	KHDR_INCLUDES="-isystem $KOUT/usr/include" LDFLAGS="-static -pthread" \
+	OUTPUT="$OUT/vfio-selftests" "${targets[@]}" >"$OUT/vfio-selftests.log" 2>&1 ||
+	die "building the VFIO selftests failed (see $OUT/vfio-selftests.log)"
 
 # The project's own guest programs: tests/guest/*.c, one program each.
 for src in "$TOP"/tests/guest/*.c; do
@@ -37,7 +49,7 @@ done
 log "packing the initramfs"
 stage=$(mktemp -d "$OUT/initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,tests/kvm/arm64,tests/bin}
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,tests/kvm/arm64,tests/bin,tests/vfio}
 cp /bin/busybox "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 file -b "$stage/bin/busybox" 2>/dev/null | grep -q aarch64 ||
@@ -49,6 +61,9 @@ cp "$TOP/tests/boot/run-tests" "$TOP/tests/boot/kvm-selftest" "$TOP/tests/boot/l
 cp -r "$TOP/tests/boot/cases" "$stage/tests/cases"
 for t in $KVM_SELFTESTS; do
 	cp "$OUT/kvm-selftests/$t" "$stage/tests/kvm/$t"
+done
+for t in $VFIO_SELFTESTS; do
+	cp "$OUT/vfio-selftests/$t" "$stage/tests/vfio/$t"
 done
 cp "$OUT"/guest-bin/* "$stage/tests/bin/" 2>/dev/null || true
 echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"

@@ -47,3 +47,30 @@ edu_all() {
 	fi
 	echo $_edus | tr ' ' ,
 }
+
+# vfio_selftest_device: bind the first edu device to vfio-pci and point the VFIO
+# selftests at it (VFIO_SELFTESTS_BDF).
+vfio_selftest_device() {
+	VFIO_FAIL=0
+	set -- $(edu_list)
+	[ -n "${1:-}" ] || { echo "no edu device"; return 1; }
+	d=/sys/bus/pci/devices/$1
+	if [ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" != vfio-pci ]; then
+		[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
+		echo vfio-pci >"$d/driver_override"
+		echo "$1" >/sys/bus/pci/drivers_probe
+	fi
+	[ "$(basename "$(readlink "$d/driver")")" = vfio-pci ] ||
+		{ echo "$1 did not bind to vfio-pci"; return 1; }
+	export VFIO_SELFTESTS_BDF=$1
+}
+
+# vfio_selftest TEST [ARGS...]: run a VFIO selftest; anything but exit 0 sets VFIO_FAIL.
+vfio_selftest() {
+	echo "\$ $* (VFIO_SELFTESTS_BDF=$VFIO_SELFTESTS_BDF)"
+	start=$(date +%s)
+	"/tests/vfio/$@"
+	rc=$?
+	echo "$1: exit $rc after $(( $(date +%s) - start )) s"
+	[ "$rc" = 0 ] || VFIO_FAIL=1
+}
