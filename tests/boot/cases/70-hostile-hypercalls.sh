@@ -108,6 +108,29 @@ done
 pfn=$(printf '0x%x' $((page >> 12)))
 echo "hypervisor memory at $hyp, host page $page"
 
+# MSI doorbells: the host named them before pKVM finalised. Of all the pages that are
+# not memory, only they map into a domain, one page at a time and write-only; the
+# identity domain maps them 1:1.
+db=$(dmesg | sed -n 's/.*MSI doorbell at \(0x[0-9a-f]*\) registered.*/\1/p' | head -n 1)
+if [ -z "$db" ]; then
+	echo "FAIL: no MSI doorbell registered with the hypervisor"
+	fail=1
+else
+	db=$(printf '0x%x' $((db)))
+	expect $EPERM "doorbell registration after pKVM finalised" iommu_register_doorbell "$db"
+	expect_topup $EPERM 3 "read-write map of a doorbell" iommu_map "$dom" 0x8000000 "$db" 0x1000 3
+	expect_topup $EPERM 3 "map of a doorbell and the page after it" \
+		iommu_map "$dom" 0x8000000 "$db" 0x2000 2
+	expect_topup $EPERM 3 "map of the page after a doorbell" \
+		iommu_map "$dom" 0x8001000 $((db + 0x1000)) 0x1000 2
+	expect_topup 0 3 "write-only map of a doorbell" iommu_map "$dom" 0x8000000 "$db" 0x1000 2
+	expect 0 "its translation" iommu_iova_to_phys "$dom" 0x8000000
+	[ "$R2" = "$db" ] || { echo "FAIL: the doorbell IOVA translates to $R2"; fail=1; }
+	expect 0 "its unmap" iommu_unmap "$dom" 0x8000000 0x1000
+	expect 0 "the identity domain's doorbell" iommu_iova_to_phys "$idn" "$db"
+	[ "$R2" = "$db" ] || { echo "FAIL: the identity domain maps the doorbell to $R2"; fail=1; }
+fi
+
 # Ownership on a real host page.
 with_topup 3 iommu_map "$dom" 0x1000 "$page" 0x1000 3
 [ "$R1" = 0 ] && [ "$R2" = 0x1000 ] || { echo "FAIL: map of a host page: $R1 $R2"; fail=1; }

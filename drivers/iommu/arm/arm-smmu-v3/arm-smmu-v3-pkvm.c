@@ -24,6 +24,7 @@
  * driver stays bound to it so that the stock driver never programs it (the
  * stock driver also refuses every SMMU while this one is in charge).
  */
+#include <linux/acpi.h>
 #include <linux/arm-smccc.h>
 #include <linux/bitfield.h>
 #include <linux/debugfs.h>
@@ -31,6 +32,7 @@
 #include <linux/iommu.h>
 #include <linux/kvm_host.h>
 #include <linux/of.h>
+#include <linux/of_address.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/ratelimit.h>
@@ -43,6 +45,7 @@
 
 #include "arm-smmu-v3.h"
 #include "arm-smmu-v3-pkvm.h"
+#include "../../dma-iommu.h"
 
 /* Event records handled per interrupt: a faulting device cannot hog the thread. */
 #define PKVM_SMMU_EVTQ_BUDGET	256
@@ -522,7 +525,11 @@ static int pkvm_smmu_map_pages(struct iommu_domain *domain, unsigned long iova,
 	u64 hprot = 0, done, needed;
 	long ret = 0;
 
-	if (prot & IOMMU_READ)
+	/*
+	 * The only MMIO the hypervisor maps is an MSI doorbell, write-only
+	 * (iommufd asks for read too, which a doorbell ignores anyway).
+	 */
+	if ((prot & IOMMU_READ) && !(prot & IOMMU_MMIO))
 		hprot |= PKVM_IOMMU_PROT_READ;
 	if (prot & IOMMU_WRITE)
 		hprot |= PKVM_IOMMU_PROT_WRITE;
@@ -702,6 +709,24 @@ static int pkvm_smmu_of_xlate(struct device *dev,
 	return iommu_fwspec_add_ids(dev, args->args, 1);
 }
 
+/*
+ * The software MSI window: the IOMMU core maps the doorbell an MSI targets
+ * there (the hypervisor lets domains map registered doorbells only), and no
+ * IOVA allocator hands it out for DMA.
+ */
+static void pkvm_smmu_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	int prot = IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO;
+	struct iommu_resv_region *region;
+
+	region = iommu_alloc_resv_region(MSI_IOVA_BASE, MSI_IOVA_LENGTH, prot,
+					 IOMMU_RESV_SW_MSI, GFP_KERNEL);
+	if (!region)
+		return;
+	list_add_tail(&region->list, head);
+	iommu_dma_get_resv_regions(dev, head);
+}
+
 static const struct iommu_ops pkvm_smmu_ops = {
 	.blocked_domain		= &pkvm_smmu_blocked_domain,
 	.identity_domain	= &pkvm_smmu_identity_domain,
@@ -711,6 +736,7 @@ static const struct iommu_ops pkvm_smmu_ops = {
 	.probe_device		= pkvm_smmu_probe_device,
 	.release_device		= pkvm_smmu_release_device,
 	.device_group		= pkvm_smmu_device_group,
+	.get_resv_regions	= pkvm_smmu_get_resv_regions,
 	.of_xlate		= pkvm_smmu_of_xlate,
 	.owner			= THIS_MODULE,
 };
@@ -765,7 +791,7 @@ static const struct {
 	HVC(iommu_reclaim), HVC(iommu_alloc_domain), HVC(iommu_free_domain),
 	HVC(iommu_attach), HVC(iommu_detach), HVC(iommu_map), HVC(iommu_unmap),
 	HVC(iommu_iova_to_phys), HVC(iommu_domain_info), HVC(host_share_hyp),
-	HVC(host_unshare_hyp), HVC(smmu_inject_fault),
+	HVC(host_unshare_hyp), HVC(smmu_inject_fault), HVC(iommu_register_doorbell),
 #undef HVC
 };
 
@@ -992,6 +1018,61 @@ err_free:
 		&res->start, ret);
 	return 0;
 }
+
+/*
+ * MSI doorbells: the GITS_TRANSLATER page (the second 64 KiB frame) of each
+ * GIC ITS that firmware describes. The hypervisor learns them now, before
+ * pKVM finalises and before the first SMMU probes (this initcall comes
+ * first in this file, at the driver's level, after KVM's), and refuses to
+ * map any other page that is not memory.
+ */
+static void __init pkvm_smmu_register_doorbell(phys_addr_t its_base)
+{
+	phys_addr_t doorbell = its_base + SZ_64K;
+	struct arm_smccc_res res;
+
+	arm_smccc_1_1_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_register_doorbell),
+			  doorbell, &res);
+	if (res.a0 != SMCCC_RET_SUCCESS || res.a1)
+		pr_err("pkvm-smmu: MSI doorbell at %pa not registered (%ld): devices behind the SMMUs cannot signal it\n",
+		       &doorbell, res.a0 != SMCCC_RET_SUCCESS ? -EPERM : (long)res.a1);
+	else
+		pr_info("pkvm-smmu: MSI doorbell at %pa registered with the hypervisor\n",
+			&doorbell);
+}
+
+#ifdef CONFIG_ACPI
+static int __init pkvm_smmu_acpi_its(union acpi_subtable_headers *header,
+				     const unsigned long end)
+{
+	struct acpi_madt_generic_translator *its =
+		(struct acpi_madt_generic_translator *)header;
+
+	pkvm_smmu_register_doorbell(its->base_address);
+	return 0;
+}
+#endif
+
+static int __init pkvm_smmu_doorbells_init(void)
+{
+	struct device_node *np;
+	struct resource res;
+
+	if (!is_protected_kvm_enabled() || !pkvm_smmu_enabled)
+		return 0;
+#ifdef CONFIG_ACPI
+	if (!acpi_disabled) {
+		acpi_table_parse_madt(ACPI_MADT_TYPE_GENERIC_TRANSLATOR,
+				      pkvm_smmu_acpi_its, 0);
+		return 0;
+	}
+#endif
+	for_each_compatible_node(np, NULL, "arm,gic-v3-its")
+		if (!of_address_to_resource(np, 0, &res))
+			pkvm_smmu_register_doorbell(res.start);
+	return 0;
+}
+device_initcall(pkvm_smmu_doorbells_init);
 
 /* ACPI (IORT) creates the SMMUs as platform devices by this name. */
 static const struct platform_device_id pkvm_smmu_ids[] = {

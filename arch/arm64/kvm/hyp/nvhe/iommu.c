@@ -130,6 +130,19 @@ static struct hyp_iommu_domain *hyp_iommu_domains[PKVM_IOMMU_MAX_DOMAINS];
 /* Pages the host gave for domains, page tables and stream tables; hyp_iommu_lock. */
 static struct kvm_hyp_memcache hyp_iommu_mc;
 
+/*
+ * The MSI doorbells (the GITS_TRANSLATER page of each GIC ITS): the only
+ * pages that are not memory a domain may map, write-only, as device memory,
+ * so that a device can signal MSIs. The host names them before pKVM
+ * finalises, while it is trusted; entries never change once published:
+ * writers serialise on hyp_iommu_doorbell_lock and publish with
+ * smp_store_release() of the count, readers take no lock.
+ */
+#define HYP_IOMMU_MAX_DOORBELLS	16
+static u64 hyp_iommu_doorbells[HYP_IOMMU_MAX_DOORBELLS];
+static unsigned int hyp_iommu_nr_doorbells;
+static DEFINE_HYP_SPINLOCK(hyp_iommu_doorbell_lock);
+
 /* Free callback of a retired array: its page goes back to the memcache. */
 static void hyp_iommu_free_retired(struct hyp_gp_node *node, void *arg)
 {
@@ -167,6 +180,66 @@ static void hyp_iommu_read_unlock(void)
 	/* Pairs with smp_store_release() in pkvm_iommu_init(). */
 	if (smp_load_acquire(&hyp_iommu_gp_ready))
 		hyp_gp_quiescent(&hyp_iommu_gp, *this_cpu_ptr(&hyp_iommu_cpu));
+}
+
+static bool hyp_iommu_is_doorbell(u64 phys)
+{
+	/* Pairs with smp_store_release() in __pkvm_iommu_register_doorbell(). */
+	unsigned int i, nr = smp_load_acquire(&hyp_iommu_nr_doorbells);
+
+	for (i = 0; i < nr; i++)
+		if (hyp_iommu_doorbells[i] == phys)
+			return true;
+	return false;
+}
+
+static bool hyp_iommu_is_memory(u64 phys)
+{
+	unsigned int i;
+
+	for (i = 0; i < hyp_memblock_nr; i++)
+		if (phys >= hyp_memory[i].base &&
+		    phys - hyp_memory[i].base < hyp_memory[i].size)
+			return true;
+	return false;
+}
+
+/**
+ * __pkvm_iommu_register_doorbell() - Name an MSI doorbell page.
+ * @phys:	Physical address of an ITS's GITS_TRANSLATER page.
+ *
+ * Only callable before pKVM finalises (the id sits below
+ * __KVM_HOST_SMCCC_FUNC_MIN_PKVM). From then on paging domains may map the
+ * page write-only, and the identity domain maps it 1:1.
+ *
+ * Return: 0, or -EINVAL (unaligned), -EPERM (memory), -ENOSPC (table full).
+ */
+int __pkvm_iommu_register_doorbell(u64 phys)
+{
+	unsigned int nr;
+	int ret = 0;
+
+	if (!is_protected_kvm_enabled())
+		return -ENODEV;
+	if (!PAGE_ALIGNED(phys) || phys >= BIT_ULL(HYP_IOMMU_IAS))
+		return -EINVAL;
+	if (hyp_iommu_is_memory(phys))
+		return -EPERM;
+
+	hyp_spin_lock(&hyp_iommu_doorbell_lock);
+	nr = hyp_iommu_nr_doorbells;
+	if (hyp_iommu_is_doorbell(phys))
+		goto unlock;
+	if (nr == HYP_IOMMU_MAX_DOORBELLS) {
+		ret = -ENOSPC;
+		goto unlock;
+	}
+	hyp_iommu_doorbells[nr] = phys;
+	/* Pairs with smp_load_acquire() in hyp_iommu_is_doorbell(). */
+	smp_store_release(&hyp_iommu_nr_doorbells, nr + 1);
+unlock:
+	hyp_spin_unlock(&hyp_iommu_doorbell_lock);
+	return ret;
 }
 
 /*
@@ -508,6 +581,7 @@ struct hyp_iommu_unmap_data {
 	struct {
 		u64 phys;
 		u64 size;
+		bool doorbell;	/* never borrowed: nothing to give back */
 	} runs[16];
 	unsigned int nr_runs;
 	u64 end;		/* where the walk stopped: all before is unmapped */
@@ -545,6 +619,7 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 	struct hyp_iommu_unmap_data *data = ctx->arg;
 	u64 phys, size = kvm_granule_size(ctx->level);
 	unsigned int n = data->nr_runs;
+	bool doorbell;
 
 	if (visit == KVM_PGTABLE_WALK_TABLE_POST)
 		return hyp_iommu_free_table(ctx, data);
@@ -558,7 +633,9 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 		return 0;
 	}
 	phys = kvm_pte_to_phys(ctx->old);
-	if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
+	doorbell = hyp_iommu_is_doorbell(phys);
+	if (n && !doorbell && !data->runs[n - 1].doorbell &&
+	    data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
 		data->runs[n - 1].size += size;
 	} else {
 		/* Out of room: stop here, the host repeats from data->end. */
@@ -566,6 +643,7 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 			return -E2BIG;
 		data->runs[n].phys = phys;
 		data->runs[n].size = size;
+		data->runs[n].doorbell = doorbell;
 		data->nr_runs++;
 	}
 	WRITE_ONCE(*ctx->ptep, 0);
@@ -666,7 +744,8 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 			return ret;
 	}
 	for (i = 0; unshare && i < data.nr_runs; i++)
-		__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
+		if (!data.runs[i].doorbell)
+			__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
 	return 0;
 }
 
@@ -813,6 +892,9 @@ static u64 hyp_iommu_identity_pages_needed(void)
 	BUILD_BUG_ON(HYP_IOMMU_IAS != 39);
 	for (i = 0; i < hyp_memblock_nr; i++)
 		pages += hyp_iommu_map_pages_needed(&tmp, hyp_memory[i].size);
+	/* And each MSI doorbell page. */
+	pages += smp_load_acquire(&hyp_iommu_nr_doorbells) *
+		 hyp_iommu_map_pages_needed(&tmp, PAGE_SIZE);
 	return pages;
 }
 
@@ -880,23 +962,36 @@ static int hyp_iommu_alloc_identity(u64 *pages_needed)
 					     hyp_memory[i].size, hyp_memory[i].base,
 					     KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W,
 					     &mc, 0);
-		/*
-		 * Cannot happen (pages reserved, ranges checked); take the
-		 * tables made so far back all the same. Nothing was borrowed.
-		 */
-		if (ret) {
-			hyp_spin_lock(&domain->pgt_lock);
-			while (!hyp_iommu_free_step_locked(domain, &mc))
-				;
-			hyp_spin_unlock(&domain->pgt_lock);
-			push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
-			push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
-			goto unreserve;
-		}
+		/* Cannot happen: pages reserved, ranges checked. */
+		if (ret)
+			goto free_tables;
+	}
+	/*
+	 * The MSI doorbells too, so that devices in the host's DMA domain can
+	 * signal MSIs: write-only device memory, as in paging domains. One
+	 * registered after the reservation above fails the map, cleanly.
+	 */
+	for (i = 0; i < smp_load_acquire(&hyp_iommu_nr_doorbells); i++) {
+		ret = kvm_pgtable_stage2_map(&domain->pgt, hyp_iommu_doorbells[i],
+					     PAGE_SIZE, hyp_iommu_doorbells[i],
+					     KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_DEVICE,
+					     &mc, 0);
+		if (ret)
+			goto free_tables;
 	}
 	pkvm_host_walk_inaccessible(hyp_iommu_identity_drop,
 				    hyp_iommu_identity_publish, domain);
 	ret = hyp_iommu_publish_domain(domain);
+	goto unreserve;
+
+free_tables:
+	/* Never published: take back the tables made so far. Nothing was borrowed. */
+	hyp_spin_lock(&domain->pgt_lock);
+	while (!hyp_iommu_free_step_locked(domain, &mc))
+		;
+	hyp_spin_unlock(&domain->pgt_lock);
+	push_hyp_memcache(&mc, domain->pgt.pgd, hyp_virt_to_phys);
+	push_hyp_memcache(&mc, (phys_addr_t *)domain, hyp_virt_to_phys);
 unreserve:
 	hyp_iommu_unreserve(&mc);
 unlock:
@@ -993,7 +1088,9 @@ static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *
  * At most PKVM_IOMMU_MAP_MAX_PAGES pages per call; the host repeats from
  * @iova + *@done. Every page must be host-owned (or shared with a
  * non-protected guest) now, and stays borrowed until it is unmapped. The
- * IOVA range must be unmapped.
+ * IOVA range must be unmapped. The one exception is an MSI doorbell
+ * (__pkvm_iommu_register_doorbell()): one page on its own, write-only,
+ * mapped as device memory and not borrowed.
  */
 int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		     u64 *done, u64 *pages_needed)
@@ -1005,6 +1102,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	};
 	struct hyp_iommu_domain *domain;
 	struct kvm_hyp_memcache mc = {};
+	bool doorbell;
 	u64 end;
 	int ret;
 
@@ -1022,6 +1120,13 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		kprot |= KVM_PGTABLE_PROT_R;
 	if (prot & PKVM_IOMMU_PROT_WRITE)
 		kprot |= KVM_PGTABLE_PROT_W;
+	/* A device only ever writes a doorbell, one page of it. */
+	doorbell = hyp_iommu_is_doorbell(phys);
+	if (doorbell) {
+		if (size != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE)
+			return -EPERM;
+		kprot |= KVM_PGTABLE_PROT_DEVICE;
+	}
 
 	domain = hyp_iommu_get_paging_domain(domain_id);
 	if (IS_ERR(domain))
@@ -1038,10 +1143,14 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &check);
 	if (ret)
 		goto unlock;
-	ret = __pkvm_host_share_dma(phys, size);
+	ret = doorbell ? 0 : __pkvm_host_share_dma(phys, size);
 	if (ret)
 		goto unlock;
 	ret = kvm_pgtable_stage2_map(&domain->pgt, iova, size, phys, kprot, &mc, 0);
+	if (ret && doorbell) {
+		hyp_iommu_unmap_range_locked(domain, iova, iova + size, false);
+		goto unlock;
+	}
 	if (ret) {
 		/*
 		 * Cannot happen with the pages reserved; undo all the same: drop

@@ -10,6 +10,7 @@
 
 #ifdef CONFIG_PKVM_SMMU_V3
 int pkvm_iommu_init(void);
+int __pkvm_iommu_register_doorbell(u64 phys);
 void pkvm_iommu_host_lost(u64 addr, u64 size);
 void pkvm_iommu_host_gained(u64 addr, u64 size);
 int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken);
@@ -25,6 +26,7 @@ int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys);
 int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
 #else
 static inline int pkvm_iommu_init(void) { return 0; }
+static inline int __pkvm_iommu_register_doorbell(u64 phys) { return -ENODEV; }
 static inline void pkvm_iommu_host_lost(u64 addr, u64 size) { }
 static inline void pkvm_iommu_host_gained(u64 addr, u64 size) { }
 static inline int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken) { return -ENODEV; }
