@@ -15,28 +15,25 @@ CROSS=aarch64-linux-gnu-
 [ -e "$KOUT/usr/include/linux/kvm.h" ] || die "no UAPI headers; run 'make kernel'"
 mkdir -p "$OUT/kvm-selftests" "$OUT/vfio-selftests" "$OUT/guest-bin"
 
-log "building KVM selftests: $KVM_SELFTESTS"
-targets=()
-for t in $KVM_SELFTESTS; do
-	targets+=("$OUT/kvm-selftests/$t")
-done
-make -C "$KSRC/tools/testing/selftests/kvm" -j"$(nproc)" ARCH=arm64 CROSS_COMPILE=$CROSS \
-	KHDR_INCLUDES="-isystem $KOUT/usr/include" USERLDFLAGS=-static \
-	OUTPUT="$OUT/kvm-selftests" "${targets[@]}" >"$OUT/kvm-selftests.log" 2>&1 ||
-	die "building the KVM selftests failed (see $OUT/kvm-selftests.log)"
+# build_selftests SUITE "TESTS" MAKE-VARIABLES...: upstream selftests, statically linked.
+build_selftests() {
+	local suite=$1 tests=$2 t targets=()
+	shift 2
+	log "building ${suite^^} selftests: $tests"
+	for t in $tests; do
+		targets+=("$OUT/$suite-selftests/$t")
+	done
+	make -C "$KSRC/tools/testing/selftests/$suite" -j"$(nproc)" ARCH=arm64 \
+		CROSS_COMPILE=$CROSS KHDR_INCLUDES="-isystem $KOUT/usr/include" "$@" \
+		OUTPUT="$OUT/$suite-selftests" "${targets[@]}" >"$OUT/$suite-selftests.log" 2>&1 ||
+		die "building the ${suite^^} selftests failed (see $OUT/$suite-selftests.log)"
+}
 
-log "building VFIO selftests: $VFIO_SELFTESTS"
-targets=()
-for t in $VFIO_SELFTESTS; do
-	targets+=("$OUT/vfio-selftests/$t")
-done
+build_selftests kvm "$KVM_SELFTESTS" USERLDFLAGS=-static
 # Each fixture of vfio_pci_driver_test maps 1 GiB: under TCG that takes longer than the
 # harness's default 30 s (patch 0010 lets the build raise it).
-make -C "$KSRC/tools/testing/selftests/vfio" -j"$(nproc)" ARCH=arm64 CROSS_COMPILE=$CROSS \
-	KHDR_INCLUDES="-isystem $KOUT/usr/include" LDFLAGS="-static -pthread" \
-	EXTRA_CFLAGS=-DTEST_TIMEOUT_DEFAULT=300 \
-	OUTPUT="$OUT/vfio-selftests" "${targets[@]}" >"$OUT/vfio-selftests.log" 2>&1 ||
-	die "building the VFIO selftests failed (see $OUT/vfio-selftests.log)"
+build_selftests vfio "$VFIO_SELFTESTS" LDFLAGS="-static -pthread" \
+	EXTRA_CFLAGS=-DTEST_TIMEOUT_DEFAULT=300
 
 # The project's own guest programs: tests/guest/*.c, one program each.
 for src in "$TOP"/tests/guest/*.c; do

@@ -48,6 +48,19 @@ edu_all() {
 	echo $_edus | tr ' ' ,
 }
 
+# edu_without_driver: unbind the first edu device from its driver, if any, so that it
+# DMAs through the hypervisor's identity domain; its address in EDU_BDF.
+edu_without_driver() {
+	set -- $(edu_list)
+	[ -n "${1:-}" ] || { echo "no edu device"; return 1; }
+	d=/sys/bus/pci/devices/$1
+	if [ -e "$d/driver" ]; then
+		echo "$1" >"$d/driver/unbind"
+		echo >"$d/driver_override"
+	fi
+	EDU_BDF=$1
+}
+
 # vfio_selftest_device: bind the first edu device to vfio-pci and point the VFIO
 # selftests at it (VFIO_SELFTESTS_BDF).
 vfio_selftest_device() {

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,6 +76,32 @@ static inline int hvc_topup(long *r, int reg, const char *fmt, ...)
 		if (t[0])
 			return error("topup %ld for '%s' failed: %ld", r[reg], cmd, t[0]);
 	}
+	return 0;
+}
+
+/*
+ * The physical address of the page at @va, from /proc/self/pagemap (root
+ * only), to name it in a hypercall.
+ */
+static inline int virt_to_phys(const void *va, uint64_t *pa)
+{
+	const uint64_t page = 4096;
+	uint64_t ent, pfn;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return error("cannot open /proc/self/pagemap: %s", strerror(errno));
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / page * sizeof(ent)) != sizeof(ent)) {
+		close(fd);
+		return error("reading /proc/self/pagemap: %s", strerror(errno));
+	}
+	close(fd);
+	pfn = ent & ((1ULL << 55) - 1);
+	if (!(ent & (1ULL << 63)) || !pfn)
+		return error("no physical address for %p in pagemap (entry 0x%llx; not root?)",
+			     va, (unsigned long long)ent);
+	*pa = pfn * page;
 	return 0;
 }
 

@@ -55,18 +55,6 @@ static uint64_t rnd(void)
 	return rng_state * 0x2545f4914f6cdd1dULL;
 }
 
-static uint64_t virt_to_phys(void *p)
-{
-	uint64_t ent = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0 || pread(fd, &ent, 8, (uintptr_t)p / PAGE * 8) != 8)
-		ent = 0;
-	if (fd >= 0)
-		close(fd);
-	return (ent & (1ULL << 63)) ? (ent & ((1ULL << 55) - 1)) * PAGE : 0;
-}
-
 /* An address: mostly meaningful ones, sometimes anything. */
 static uint64_t pick_phys(void)
 {
@@ -220,9 +208,8 @@ int main(int argc, char **argv)
 	if (buf == MAP_FAILED)
 		return error("mmap: %s", strerror(errno));
 	for (i = 0; i < NR_PAGES; i++) {
-		pages[i] = virt_to_phys(buf + i * PAGE);
-		if (!pages[i])
-			return error("no physical address for page %lu (not root?)", i);
+		if (virt_to_phys(buf + i * PAGE, &pages[i]))
+			return KSFT_FAIL;
 	}
 	f = popen("dmesg | sed -n 's/.*kvm \\[0\\]: Reserved [0-9]* MiB at \\(0x[0-9a-f]*\\).*/\\1/p'", "r");
 	if (!f || fscanf(f, "%li", (long *)&hyp_mem) != 1)

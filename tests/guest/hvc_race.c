@@ -177,24 +177,6 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
-static int page_phys(const void *va, uint64_t *pa)
-{
-	uint64_t ent;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return error("cannot open /proc/self/pagemap: %s", strerror(errno));
-	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / PAGE * sizeof(ent)) != sizeof(ent)) {
-		close(fd);
-		return error("reading /proc/self/pagemap: %s", strerror(errno));
-	}
-	close(fd);
-	if (!(ent & (1ULL << 63)))
-		return error("page at %p not present", va);
-	*pa = (ent & ((1ULL << 55) - 1)) * PAGE;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct worker workers[MAX_CPUS] = {};
@@ -221,7 +203,7 @@ int main(int argc, char **argv)
 		return error("mmap: %s", strerror(errno));
 	for (c = 0; c < nr; c++)
 		for (i = 0; i < PAGES_PER_CPU; i++)
-			if (page_phys(buf + (c * PAGES_PER_CPU + i) * PAGE, &phys[c][i]))
+			if (virt_to_phys(buf + (c * PAGES_PER_CPU + i) * PAGE, &phys[c][i]))
 				return KSFT_FAIL;
 
 	if (hvc_topup(r, 1, "iommu_alloc_domain 1") || r[0] < 0)

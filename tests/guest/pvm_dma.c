@@ -85,28 +85,6 @@ struct pvm {
 
 static bool sabotage_no_guest;
 
-/* The physical address of the page at @va, from /proc/self/pagemap. */
-static int virt_to_phys(const void *va, uint64_t *pa)
-{
-	uint64_t ent, pfn;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd < 0)
-		return error("cannot open /proc/self/pagemap: %s", strerror(errno));
-	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / PAGE * sizeof(ent)) != sizeof(ent)) {
-		close(fd);
-		return error("reading /proc/self/pagemap: %s", strerror(errno));
-	}
-	close(fd);
-	pfn = ent & ((1ULL << 55) - 1);
-	if (!(ent & (1ULL << 63)) || !pfn)
-		return error("no physical address for %p in pagemap (entry 0x%llx; not root?)",
-			     va, (unsigned long long)ent);
-	*pa = pfn * PAGE;
-	return 0;
-}
-
 static int set_pc(struct pvm *p, uint64_t pc)
 {
 	struct kvm_one_reg reg = {

@@ -39,24 +39,6 @@
 static uint64_t phys[NR_PAGES];
 static uint64_t *page[NR_PAGES];
 
-static int page_phys(const void *va, uint64_t *pa)
-{
-	uint64_t ent;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return error("cannot open /proc/self/pagemap: %s", strerror(errno));
-	if (pread(fd, &ent, sizeof(ent), (uintptr_t)va / PAGE * sizeof(ent)) != sizeof(ent)) {
-		close(fd);
-		return error("reading /proc/self/pagemap: %s", strerror(errno));
-	}
-	close(fd);
-	if (!(ent & (1ULL << 63)))
-		return error("page at %p not present", va);
-	*pa = (ent & ((1ULL << 55) - 1)) * PAGE;
-	return 0;
-}
-
 /* Is the page at @pa the host's own? Only such a page can be shared with the hypervisor. */
 static int host_owns(uint64_t pa, bool *owned)
 {
@@ -166,7 +148,7 @@ int main(int argc, char **argv)
 		return error("mmap: %s", strerror(errno));
 	for (i = 0; i < NR_PAGES; i++) {
 		page[i] = (uint64_t *)(buf + i * PAGE);
-		if (page_phys(page[i], &phys[i]))
+		if (virt_to_phys(page[i], &phys[i]))
 			return KSFT_FAIL;
 	}
 	if (host_owns(hyp, &owned))

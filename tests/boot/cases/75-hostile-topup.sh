@@ -10,16 +10,6 @@
 # from the moment the page is donated.
 hyp=$(dmesg | sed -n 's/.*kvm \[0\]: Reserved [0-9]* MiB at \(0x[0-9a-f]*\).*/\1/p' | head -n 1)
 [ -n "$hyp" ] || { echo "cannot find the hypervisor's memory in the kernel log"; exit 1; }
-bdf=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
-	# Back to no driver: the device DMAs through the identity domain.
-	if [ -e "$d/driver" ]; then
-		echo "${d##*/}" >"$d/driver/unbind"
-		echo >"$d/driver_override"
-	fi
-	bdf=${d##*/}
-	break
-done
-[ -n "$bdf" ] || { echo "no edu device"; exit 1; }
-topup_hostile "$hyp" "$bdf"
+. /tests/lib-edu.sh
+edu_without_driver || exit 1
+topup_hostile "$hyp" "$EDU_BDF"

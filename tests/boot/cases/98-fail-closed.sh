@@ -49,17 +49,9 @@ free_domain "$dom"
 [ "$R1" = 0 ] || { echo "FAIL: free: $R1"; fail=1; }
 
 # 2. The identity domain: an edu device with no driver DMAs through it.
-bdf=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
-	if [ -e "$d/driver" ]; then
-		echo "${d##*/}" >"$d/driver/unbind"
-		echo >"$d/driver_override"
-	fi
-	bdf=${d##*/}
-	break
-done
-[ -n "$bdf" ] || { echo "no edu device"; exit 1; }
+. /tests/lib-edu.sh
+edu_without_driver || exit 1
+bdf=$EDU_BDF
 edu_raw_dma --expect landed "$bdf" || { echo "FAIL: $bdf: DMA did not land before"; exit 1; }
 for i in 0 1 2 3; do
 	expect 0 "arming a timed-out CMD_SYNC on SMMU $i" smmu_inject_fault "$i" 0 1
