@@ -180,6 +180,12 @@ static bool pfn_range_is_valid(u64 pfn, u64 nr_pages)
 	return pfn < limit && ((limit - pfn) >= nr_pages);
 }
 
+/* mem_protect.c: addr_is_memory(). */
+bool addr_is_memory(phys_addr_t phys)
+{
+	return el2_is_memory(phys);
+}
+
 /*
  * mem_protect.c: check_range_allowed_memory(). One region of memory here,
  * and the rest MMIO: a range must not straddle the boundary (-EINVAL),

@@ -193,17 +193,6 @@ static bool hyp_iommu_is_doorbell(u64 phys)
 	return false;
 }
 
-static bool hyp_iommu_is_memory(u64 phys)
-{
-	unsigned int i;
-
-	for (i = 0; i < hyp_memblock_nr; i++)
-		if (phys >= hyp_memory[i].base &&
-		    phys - hyp_memory[i].base < hyp_memory[i].size)
-			return true;
-	return false;
-}
-
 /**
  * __pkvm_iommu_register_doorbell() - Name an MSI doorbell page.
  * @phys:	Physical address of an ITS's GITS_TRANSLATER page.
@@ -223,7 +212,7 @@ int __pkvm_iommu_register_doorbell(u64 phys)
 		return -ENODEV;
 	if (!PAGE_ALIGNED(phys) || phys >= BIT_ULL(HYP_IOMMU_IAS))
 		return -EINVAL;
-	if (hyp_iommu_is_memory(phys))
+	if (addr_is_memory(phys))
 		return -EPERM;
 
 	hyp_spin_lock(&hyp_iommu_doorbell_lock);
