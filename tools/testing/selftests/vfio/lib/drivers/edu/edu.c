@@ -22,23 +22,8 @@
 
 #include <libvfio.h>
 
-#define EDU_VENDOR_ID		0x1234
-#define EDU_DEVICE_ID		0x11e8
+#include "registers.h"
 
-#define EDU_REG_ID		0x00
-#define EDU_ID_MAGIC		0xed		/* low byte of the ID register */
-#define EDU_REG_IRQ_RAISE	0x60
-#define EDU_REG_IRQ_ACK		0x64
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_REG_DMA_CMD		0x98
-#define EDU_DMA_START		0x1
-#define EDU_DMA_TO_RAM		0x2		/* from the buffer to memory */
-
-/* The internal buffer, at this address on the device's side of a DMA. */
-#define EDU_BUF_ADDR		0x40000
-#define EDU_BUF_SIZE		SZ_4K
 /* Each DMA takes 100 ms of QEMU's virtual clock: keep the storms short. */
 #define EDU_MEMCPY_COUNT_MAX	8
 /* A DMA that has not finished after this long never will. */
