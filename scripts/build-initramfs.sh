@@ -6,8 +6,9 @@
 . "$(dirname "$0")/common.sh"
 reexec_in_root "$@"
 
-# Upstream KVM selftests run as smoke tests inside the pKVM host.
-KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls"
+# KVM selftests: upstream ones as smoke tests inside the pKVM host, and the
+# project's own device-assignment tests (tools/testing/selftests/kvm/arm64).
+KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls arm64/vfio_edu_test"
 # Upstream VFIO selftests, with the edu driver of the VFIO selftest library (patch 0008).
 VFIO_SELFTESTS="vfio_pci_device_test vfio_dma_mapping_test vfio_pci_driver_test"
 CROSS=aarch64-linux-gnu-

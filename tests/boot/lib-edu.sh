@@ -87,3 +87,23 @@ vfio_selftest() {
 	echo "$1: exit $rc after $(( $(date +%s) - start )) s"
 	[ "$rc" = 0 ] || VFIO_FAIL=1
 }
+
+# edu_sid BDF: the device's stream id, its PCI requester id (bus << 8 | device << 3 |
+# function).
+edu_sid() {
+	_bus=0x${1#*:}; _bus=${_bus%%:*}
+	_dev=0x${1##*:}; _dev=${_dev%%.*}
+	printf '0x%x' $(( (_bus << 8) | (_dev << 3) | ${1##*.} ))
+}
+
+# edu_fault_reported PATTERN: wait up to 2 s for an SMMU event in the kernel log that
+# matches PATTERN (the pKVM host driver's "event 0xNN sid 0xS addr 0xA" lines); print it.
+edu_fault_reported() {
+	_i=0
+	until dmesg | grep -q "$1"; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 20 ] || return 1
+		sleep 0.1
+	done
+	dmesg | grep "$1" | tail -n 1
+}

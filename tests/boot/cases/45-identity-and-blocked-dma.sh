@@ -9,38 +9,22 @@
 # 3. blocked (the device claimed through iommufd and attached to nothing): its
 #    stream has no STE, DMA to host memory does not land, and the fault is reported.
 # The stream id is the PCI requester id: bus << 8 | device << 3 | function.
+. /tests/lib-edu.sh
 fail=0
 hyp=$(dmesg | sed -n 's/.*kvm \[0\]: Reserved [0-9]* MiB at \(0x[0-9a-f]*\).*/\1/p' | head -n 1)
 [ -n "$hyp" ] || { echo "cannot find the hypervisor's memory in the kernel log"; exit 1; }
 hyp_hex=$(printf '%016x' $((hyp)))
 
-sid_of() {
-	bus=0x${1#*:}; bus=${bus%%:*}
-	dev=0x${1##*:}; dev=${dev%%.*}
-	printf '0x%x' $(( (bus << 8) | (dev << 3) | ${1##*.} ))
-}
-
-# Wait up to 2 s for a fault report matching the pattern.
-reported() {
-	i=0
-	until dmesg | grep -q "$1"; do
-		i=$((i + 1))
-		[ "$i" -lt 20 ] || return 1
-		sleep 0.1
-	done
-	dmesg | grep "$1" | tail -n 1
-}
-
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] || continue
 	bdf=${d##*/}
-	sid=$(sid_of "$bdf")
+	sid=$(edu_sid "$bdf")
 	[ ! -e "$d/driver" ] || { echo "$bdf has a driver already; this test needs it free"; exit 1; }
 
 	edu_raw_dma --expect landed "$bdf" || { echo "$bdf: identity DMA did not land"; fail=1; }
 
 	edu_raw_dma --phys "$hyp" "$bdf" || fail=1
-	reported "event 0x10 sid $sid addr 0x$hyp_hex" ||
+	edu_fault_reported "event 0x10 sid $sid addr 0x$hyp_hex" ||
 		{ echo "$bdf: no fault reported for DMA to hypervisor memory"; fail=1; }
 
 	echo vfio-pci >"$d/driver_override"
@@ -48,7 +32,7 @@ for d in /sys/bus/pci/devices/*; do
 	[ "$(basename "$(readlink "$d/driver")")" = vfio-pci ] ||
 		{ echo "$bdf did not bind to vfio-pci"; exit 1; }
 	edu_raw_dma --block --expect blocked "$bdf" || { echo "$bdf: blocked DMA landed"; fail=1; }
-	reported "event 0x0[24] sid $sid " ||
+	edu_fault_reported "event 0x0[24] sid $sid " ||
 		{ echo "$bdf: no fault reported for the blocked stream"; fail=1; }
 done
 exit "$fail"
