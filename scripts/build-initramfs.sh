@@ -8,7 +8,8 @@ reexec_in_root "$@"
 
 # KVM selftests: upstream ones as smoke tests inside the pKVM host, and the
 # project's own device-assignment tests (tools/testing/selftests/kvm/arm64).
-KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls arm64/vfio_edu_test"
+KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls arm64/vfio_edu_test
+	arm64/pkvm_mmio_share_test"
 # Upstream VFIO selftests, with the edu driver of the VFIO selftest library (patch 0008).
 VFIO_SELFTESTS="vfio_pci_device_test vfio_dma_mapping_test vfio_pci_driver_test"
 CROSS=aarch64-linux-gnu-
