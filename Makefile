@@ -3,6 +3,7 @@
 #
 #   make run      build what is missing, boot the pKVM host with four SMMUs, run the demo
 #   make check    run every test; the last line is "N passed, N failed, N skipped"
+#   make bench    optional: boot the eight-SMMU bench topology and write docs/benchmark.md
 #
 # Variables: PKVM_CACHE (where the Debian 13 root and all build outputs live,
 # default /var/cache/pkvm-smmu), MODE (hvhe or nvhe, for run), MODES (for check),
@@ -32,11 +33,11 @@ endif
 
 S := scripts
 
-.PHONY: all setup tree kernel initramfs run check unit clean distclean help
+.PHONY: all setup tree kernel initramfs run check bench unit clean distclean help
 all: initramfs
 
 help:
-	@sed -n '2,10s/^# \{0,1\}//p' Makefile
+	@sed -n '2,11s/^# \{0,1\}//p' Makefile
 
 setup:
 	@bash $(S)/setup-root.sh
@@ -58,6 +59,9 @@ run: initramfs
 
 check:
 	@bash $(S)/check.sh
+
+bench:
+	@bash $(S)/bench.sh
 
 # The el2 part builds the real hypercall bodies against the kernel tree.
 unit: kernel

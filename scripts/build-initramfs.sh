@@ -48,6 +48,11 @@ for src in "$TOP"/tests/guest/*.c; do
 	mv "$bin.tmp" "$bin"
 done
 
+# The benchmark (make bench), with the VFIO selftest library.
+make -s -C "$TOP/tools/testing/pkvm-smmu/bench" KSRC="$KSRC" KHDR="$KOUT/usr/include" \
+	OUTPUT="$OUT/bench" CROSS_COMPILE=$CROSS >"$OUT/bench.log" 2>&1 ||
+	die "building smmu_bench failed (see $OUT/bench.log)"
+
 log "packing the initramfs"
 stage=$(mktemp -d "$OUT/initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -60,7 +65,8 @@ file -b "$stage/bin/busybox" 2>/dev/null | grep -q aarch64 ||
 cp "$TOP/tests/boot/init" "$stage/init"
 cp "$TOP/tests/boot/run-tests" "$TOP/tests/boot/kvm-selftest" "$TOP/tests/boot/lib-edu.sh" \
 	"$TOP/tests/boot/lib-hvc.sh" "$stage/tests/"
-cp -r "$TOP/tests/boot/cases" "$stage/tests/cases"
+cp -r "$TOP/tests/boot/cases" "$TOP/tests/boot/bench" "$stage/tests/"
+cp "$OUT/bench/smmu_bench" "$stage/tests/bin/"
 for t in $KVM_SELFTESTS; do
 	cp "$OUT/kvm-selftests/$t" "$stage/tests/kvm/$t"
 done

@@ -4,6 +4,7 @@
 #
 # usage: run-qemu.sh [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS]
 #                    [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused]
+#                    [--trace FILE] [--topology ref|bench8]
 #
 # --smmu pkvm gives the SMMUs to the hypervisor (the default in protected mode);
 # stock leaves them to the host's stock arm-smmu-v3 driver (pkvm_smmu=off); refused gives
@@ -14,11 +15,15 @@
 # Topology (README.md): QEMU virt with EL2, GICv3, UEFI/ACPI, 2 vCPUs and four
 # SMMUv3: smmu0 on pcie.0 and smmu1..3 on pxb-pcie expander buses, with one edu device
 # behind each expander SMMU and a second edu behind smmu1. Every edu has a 64-bit DMA mask.
+# --topology bench8 (for make bench) has eight SMMUs instead, each on an expander bus
+# with one edu behind it, and no SMMU on pcie.0.
 #
 # The init script prints "PKVM-VERDICT: PASS" or "PKVM-VERDICT: FAIL" before powering
 # off; the exit status is 0 for PASS, 1 for FAIL, 2 for a boot that gave no verdict
 # (hang, timeout or crash) and 3 for bad arguments. Unless --quiet, the report (what the
-# tests printed, without the kernel's messages) is shown at the end.
+# tests printed, without the kernel's messages) is shown at the end. --trace FILE has QEMU
+# record every SMMUv3 command it consumes and every PCI config-space read (markers) in
+# FILE, from its own trace events.
 . "$(dirname "$0")/common.sh"
 
 MODE=hvhe
@@ -28,8 +33,10 @@ LOG=
 TESTS=all
 QUIET=0
 SMMU=stock
+TRACE=
+TOPOLOGY=ref
 usage() {
-	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused]" >&2
+	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused] [--trace FILE] [--topology ref|bench8]" >&2
 	exit "${1:-3}"
 }
 while [ $# -gt 0 ]; do
@@ -41,7 +48,9 @@ while [ $# -gt 0 ]; do
 	--tests) TESTS=${2:-}; shift 2 || usage ;;
 	--quiet) QUIET=1; shift ;;
 	--smmu) SMMU=${2:-}; shift 2 || usage ;;
-	-h|--help) sed -n '3,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--trace) TRACE=${2:-}; shift 2 || usage ;;
+	--topology) TOPOLOGY=${2:-}; shift 2 || usage ;;
+	-h|--help) sed -n '3,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "error: unknown argument '$1'" >&2; usage ;;
 	esac
 done
@@ -55,6 +64,10 @@ case "$SMMU" in
 stock|pkvm|refused) ;;
 *) echo "error: unknown --smmu '$SMMU' (stock, pkvm or refused)" >&2; exit 3 ;;
 esac
+case "$TOPOLOGY" in
+ref|bench8) ;;
+*) echo "error: unknown --topology '$TOPOLOGY' (ref or bench8)" >&2; exit 3 ;;
+esac
 case "$TIMEOUT" in
 ''|*[!0-9]*) echo "error: --timeout takes a number of seconds, not '$TIMEOUT'" >&2; exit 3 ;;
 esac
@@ -64,7 +77,8 @@ esac
 
 reexec_in_root --mode "$MODE" $([ "$INTERACTIVE" = 1 ] && echo --interactive) \
 	$([ "$QUIET" = 1 ] && echo --quiet) --smmu "$SMMU" \
-	--timeout "$TIMEOUT" ${LOG:+--log "$LOG"} --tests "$TESTS"
+	--timeout "$TIMEOUT" ${LOG:+--log "$LOG"} ${TRACE:+--trace "$TRACE"} --topology "$TOPOLOGY" \
+	--tests "$TESTS"
 
 IMAGE=$KOUT/arch/arm64/boot/Image
 INITRD=$OUT/initramfs.cpio.gz
@@ -93,6 +107,15 @@ topology=(
 	-device pcie-root-port,id=rp3,bus=pxb3,chassis=31,slot=0
 	-device "$EDU,bus=rp3,id=edu3"
 )
+if [ "$TOPOLOGY" = bench8 ]; then
+	topology=()
+	for i in 1 2 3 4 5 6 7 8; do
+		topology+=(-device "pxb-pcie,id=pxb$i,bus_nr=$((i * 16)),bus=pcie.0"
+			   -device "arm-smmuv3,primary-bus=pxb$i,id=smmu$i,stage=nested"
+			   -device "pcie-root-port,id=rp$i,bus=pxb$i,chassis=$((i * 10)),slot=0"
+			   -device "$EDU,bus=rp$i,id=edu$i")
+	done
+fi
 
 append="console=ttyAMA0 acpi=force kvm-arm.mode=protected panic=-1 pkvm_test.mode=$MODE"
 append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE pkvm_test.smmu=$SMMU"
@@ -106,6 +129,11 @@ qemu=(qemu-system-aarch64
 	-kernel "$IMAGE" -initrd "$INITRD" -append "$append"
 	-no-reboot
 	"${topology[@]}")
+if [ -n "$TRACE" ]; then
+	mkdir -p "$(dirname "$TRACE")"
+	qemu+=(-D "$TRACE" -trace "enable=smmuv3_cmdq_*" -trace "enable=pci_cfg_read"
+	       -trace "enable=memory_region_ops_write")
+fi
 
 if [ "$INTERACTIVE" = 1 ]; then
 	"${qemu[@]}" -nographic | tee "$LOG"

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the benchmark boots of scripts/bench.sh into docs/benchmark.md.
+
+usage: bench-report.py --counts LOG TRACE --timing LOG --stock LOG
+                       --out MD --plot-dir DIR --command CMD --qemu VERSION
+
+--counts is the serial log and the QEMU trace of the boot that counts
+commands (tracing slows MMIO, so its times are not used); --timing the log
+of the same boot without tracing, whose times are reported; --stock the log
+of the stock driver's boot, for ratios. Commands are counted by QEMU: a write
+to an SMMU's CMDQ_PROD (offset 0x98 of its 128 KiB frame) makes QEMU consume
+that queue at once, under its big lock, so the smmuv3_cmdq_opcode lines that
+follow are that SMMU's; smmu_bench's markers (0x5a000000 | id, then
+0xa5000000 | id, written to an edu register 0x04) delimit each case.
+"""
+
+import argparse
+import collections
+import os
+import re
+import subprocess
+import sys
+
+WRITE = re.compile(r"memory_region_ops_write .*addr (0x[0-9a-f]+) value (0x[0-9a-f]+)"
+                   r" size \d+ name '([^']+)'")
+OPCODE = re.compile(r"smmuv3_cmdq_opcode <--- SMMU_CMD_(\w+)")
+MARK = re.compile(r"^MARK (\d+) (\S+) smmus=(\d+) pages=(\d+) ops=(\d+)")
+BENCH = re.compile(r"^BENCH (\S+) smmus=(\d+) pages=(\d+) iters=(\d+) min_ns=(\d+)"
+                   r" median_ns=(\d+) max_ns=(\d+)")
+UNMAPS = ["unmap-4k", "unmap-64k", "unmap-1m", "unmap-2m"]
+TLBIS = {"TLBI_S2_IPA", "TLBI_S12_VMALL", "TLBI_NH_ALL", "TLBI_NSNH_ALL", "TLBI_EL2_ALL",
+         "TLBI_NH_VA", "TLBI_NH_VAA", "TLBI_NH_ASID"}
+
+
+def die(msg):
+    print(f"bench-report: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def read_lines(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()
+    except OSError as e:
+        die(f"cannot read {path}: {e.strerror}")
+
+
+def parse_trace(path):
+    """{mark id: {smmu base: Counter(opcode)}}, per case."""
+    counts = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
+    smmu = None
+    open_mark = None
+    problems = []
+    for line in read_lines(path):
+        m = WRITE.search(line)
+        if m:
+            addr, value, name = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
+            if name == "arm-smmuv3" and addr & 0x1ffff == 0x98:
+                smmu = addr & ~0x1ffff
+            elif name == "edu-mmio" and addr & 0xfff == 0x04:
+                kind, mid = value >> 24, value & 0xffffff
+                if kind == 0x5a:
+                    if open_mark is not None:
+                        problems.append(f"marker {mid} begins inside {open_mark}")
+                    open_mark = mid
+                elif kind == 0xa5:
+                    if open_mark != mid:
+                        problems.append(f"marker {mid} ends while {open_mark} is open")
+                    open_mark = None
+            continue
+        m = OPCODE.search(line)
+        if m and open_mark is not None:
+            if smmu is None:
+                problems.append(f"command {m.group(1)} of no known SMMU")
+                continue
+            counts[open_mark][smmu][m.group(1)] += 1
+    if open_mark is not None:
+        problems.append(f"marker {open_mark} never ends")
+    if problems:
+        die(f"{path}: " + "; ".join(problems))
+    return counts
+
+
+def parse_log(path):
+    marks, bench = {}, {}
+    for line in read_lines(path):
+        m = MARK.match(line)
+        if m:
+            marks[int(m.group(1))] = (m.group(2), int(m.group(3)), int(m.group(4)),
+                                      int(m.group(5)))
+            continue
+        m = BENCH.match(line)
+        if m:
+            key = (m.group(1), int(m.group(2)), int(m.group(3)))
+            bench[key] = {"iters": int(m.group(4)), "min": int(m.group(5)),
+                          "median": int(m.group(6)), "max": int(m.group(7))}
+    if not bench:
+        die(f"{path}: no BENCH line (did smmu_bench run?)")
+    if not any(l.strip() == "PKVM-VERDICT: PASS" for l in read_lines(path)):
+        die(f"{path}: the boot did not pass")
+    return marks, bench
+
+
+def per_smmu(counts):
+    """Per SMMU that received commands: (TLBIs, CMD_SYNCs, CFGIs, all)."""
+    out = {}
+    for base, c in counts.items():
+        tlbi = sum(v for k, v in c.items() if k in TLBIS)
+        sync = c.get("SYNC", 0)
+        cfgi = sum(v for k, v in c.items() if k.startswith("CFGI"))
+        out[base] = (tlbi, sync, cfgi, sum(c.values()))
+    return out
+
+
+def fmt(x):
+    if x == int(x):
+        return str(int(x))
+    return f"{x:.2f}"
+
+
+def us(ns):
+    return f"{ns / 1000:.0f}" if ns >= 10000 else f"{ns / 1000:.1f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--counts", nargs=2, required=True, metavar=("LOG", "TRACE"))
+    ap.add_argument("--timing", required=True)
+    ap.add_argument("--stock", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--plot-dir", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--qemu", required=True)
+    ap.add_argument("--machine", required=True)
+    args = ap.parse_args()
+
+    marks, _ = parse_log(args.counts[0])
+    counts = parse_trace(args.counts[1])
+    _, timing = parse_log(args.timing)
+    _, stock = parse_log(args.stock)
+
+    by_case = {}
+    for mid, (case, smmus, pages, ops) in marks.items():
+        by_case[(case, smmus, pages)] = (ops, per_smmu(counts.get(mid, {})))
+
+    smmu_counts = sorted({k[1] for k in timing if k[0] in UNMAPS})
+    md = []
+    w = md.append
+    w("# Benchmark: DMA invalidation on hypervisor-owned SMMUs")
+    w("")
+    w("Written by `make bench` (scripts/bench.sh); do not edit by hand. Every figure")
+    w("below comes from boots of the bench topology (`run-qemu.sh --topology bench8`:")
+    w("eight SMMUv3, one edu device behind each) in hVHE mode, under QEMU TCG, so")
+    w("absolute times mean little: compare within a table. Commands are counted by")
+    w("QEMU itself from its SMMUv3 trace events, per SMMU, in a boot of its own")
+    w("(tracing slows MMIO down); the times come from a second boot without tracing,")
+    w("and the stock driver's from a third (`pkvm_smmu=off`).")
+    w("")
+    w(f"- Command: `{args.command}`")
+    w(f"- QEMU: {args.qemu}")
+    w(f"- Machine: {args.machine}")
+    w("- Program: `tools/testing/pkvm-smmu/bench/smmu_bench.c` (the kernel's VFIO")
+    w("  selftest library, iommufd), run by `tests/boot/bench/smmu-bench.sh`.")
+    w("")
+
+    w("## Commands per unmap call (QEMU's count)")
+    w("")
+    w("One iommufd IOAS, which the hypervisor backs with one domain (one page table)")
+    w("spanning K SMMUs, each with a VMID of its own. Each row is a buffer mapped and")
+    w("unmapped with IOMMU_IOAS_UNMAP, many times; the counts are per unmap call and")
+    w("per SMMU (every SMMU of the domain received the same). The floor is one TLBI")
+    w("and one CMD_SYNC per SMMU per call.")
+    w("")
+    w("| unmap | K SMMUs | SMMUs invalidated | TLBIs per SMMU | CMD_SYNCs per SMMU | at the floor |")
+    w("|---|---|---|---|---|---|")
+    floor_misses = []
+    for case in UNMAPS:
+        for k in smmu_counts:
+            key = next((x for x in by_case if x[0] == case and x[1] == k), None)
+            if not key:
+                continue
+            ops, ps = by_case[key]
+            if not ps:
+                w(f"| {case} | {k} | 0 | - | - | no count |")
+                continue
+            tl = {v[0] for v in ps.values()}
+            sy = {v[1] for v in ps.values()}
+            same = len(tl) == 1 and len(sy) == 1
+            t = max(tl) / ops
+            s = max(sy) / ops
+            at = len(ps) == k and same and t == 1 and s == 1
+            if not at:
+                floor_misses.append((case, k, t, s))
+            w(f"| {case} | {k} | {len(ps)} | {fmt(t)}{'' if same else ' (max)'} | "
+              f"{fmt(s)}{'' if same else ' (max)'} | {'yes' if at else 'no'} |")
+    w("")
+
+    w("## Unmap latency against the number of SMMUs")
+    w("")
+    w("Median of the timed IOMMU_IOAS_UNMAP calls (microseconds, TCG), and its ratio")
+    w("to the same unmap with one SMMU; the last column is the stock driver's median")
+    w("for the same K (its own domain per SMMU, its own invalidation).")
+    w("")
+    w("| unmap | K | median us | x of K=1 | stock median us | x of stock |")
+    w("|---|---|---|---|---|---|")
+    plot_rows = []
+    for case in UNMAPS:
+        base = None
+        for k in smmu_counts:
+            key = next((x for x in timing if x[0] == case and x[1] == k), None)
+            if not key:
+                continue
+            med = timing[key]["median"]
+            base = base or med
+            sk = next((x for x in stock if x[0] == case and x[1] == k), None)
+            smed = stock[sk]["median"] if sk else None
+            w(f"| {case} | {k} | {us(med)} | {med / base:.2f} | "
+              f"{us(smed) if smed else '-'} | {f'{med / smed:.2f}' if smed else '-'} |")
+            plot_rows.append((case, k, med / 1000))
+    w("")
+    w("![unmap latency](benchmark-unmap.png)")
+    w("")
+
+    w("## Attach and detach (QEMU's count)")
+    w("")
+    w("The K-th device joining the domain (its SMMU's first stream in it: a fresh")
+    w("VMID there) and the devices leaving it again, last first. Commands per SMMU")
+    w("that received any, summed over the call (libvfio's device init and cleanup:")
+    w("open, reset, attach; close, detach). `TLBI` includes the VMID-wide ones.")
+    w("")
+    w("| call | K | SMMUs | TLBIs | CMD_SYNCs | CFGI_STEs | all |")
+    w("|---|---|---|---|---|---|---|")
+    for case in ("attach", "detach"):
+        for key in sorted(x for x in by_case if x[0] == case):
+            ops, ps = by_case[key]
+            cells = []
+            for i in range(4):
+                vals = sorted({v[i] for v in ps.values()})
+                cells.append("/".join(map(str, vals)) if vals else "0")
+            w(f"| {case} | {key[1]} | {len(ps)} | " + " | ".join(cells) + " |")
+    w("")
+
+    w("## Memcache top-up: commands per donated page (QEMU's count)")
+    w("")
+    w("`topup N` through debugfs/pkvm-smmu/hvc: N host pages donated to the")
+    w("hypervisor's IOMMU memcache. Each leaves the identity domain, which spans")
+    w("every SMMU with a device in it (all eight here: the bench's devices are")
+    w("released), so each donation must be invalidated on every one of them before")
+    w("the hypervisor uses the page.")
+    w("")
+    w("| pages | SMMUs | TLBIs per SMMU | CMD_SYNCs per SMMU | per page per SMMU | time (ms) | us per page |")
+    w("|---|---|---|---|---|---|---|")
+    for key in sorted((x for x in by_case if x[0] == "topup"), key=lambda x: x[2]):
+        ops, ps = by_case[key]
+        pages = key[2]
+        tk = next((x for x in timing if x[0] == "topup" and x[2] == pages), None)
+        ns = timing[tk]["median"] if tk else None
+        if not ps:
+            w(f"| {pages} | 0 | 0 | 0 | 0 | {ns / 1e6:.1f} | {ns / 1000 / pages:.0f} |"
+              if ns else f"| {pages} | 0 | 0 | 0 | 0 | - | - |")
+            continue
+        tl = max(v[0] for v in ps.values())
+        sy = max(v[1] for v in ps.values())
+        w(f"| {pages} | {len(ps)} | {tl} | {sy} | {fmt((tl + sy) / pages)} | "
+          f"{ns / 1e6:.1f} | {ns / 1000 / pages:.0f} |" if ns else
+          f"| {pages} | {len(ps)} | {tl} | {sy} | {fmt((tl + sy) / pages)} | - | - |")
+    w("")
+
+    w("## Targets")
+    w("")
+    if floor_misses:
+        w("Commands per unmap call: **missed** where the table says no:")
+        for case, k, t, s in floor_misses:
+            w(f"- {case} on {k} SMMUs: {fmt(t)} TLBIs and {fmt(s)} CMD_SYNCs per SMMU per call.")
+    else:
+        w("Commands per unmap call: met (one TLBI and one CMD_SYNC per SMMU per call).")
+    w("")
+
+    os.makedirs(args.plot_dir, exist_ok=True)
+    dat = os.path.join(args.plot_dir, "benchmark-unmap.dat")
+    with open(dat, "w") as f:
+        for case in UNMAPS:
+            rows = [r for r in plot_rows if r[0] == case]
+            if not rows:
+                continue
+            f.write(f'"{case}"\n')
+            for _, k, v in rows:
+                f.write(f"{k} {v:.1f}\n")
+            f.write("\n\n")
+    png = os.path.join(args.plot_dir, "benchmark-unmap.png")
+    gp = (f'set terminal png size 800,500 noenhanced; set output "{png}";'
+          'set title "Unmap latency, one domain shared by K SMMUs (QEMU TCG)";'
+          'set xlabel "SMMUs the domain spans"; set ylabel "median latency (us)";'
+          'set logscale x 2; set xtics (1, 2, 4, 8); set key top left;'
+          f'plot for [i=0:{len(UNMAPS) - 1}] "{dat}" index i using 1:2 '
+          'with linespoints title columnheader(1)')
+    try:
+        subprocess.run(["gnuplot", "-e", gp], check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        die(f"gnuplot failed: {e}")
+    os.remove(dat)
+
+    with open(args.out + ".tmp", "w") as f:
+        f.write("\n".join(md) + "\n")
+    os.replace(args.out + ".tmp", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# smmu: pkvm stock
+# The DMA invalidation benchmark (make bench, on the bench8 topology): smmu_bench on
+# one edu per SMMU, for domains spanning 1, 2, 4 and 8 SMMUs, then memcache top-ups
+# (pkvm only). Its BENCH and MARK lines are what scripts/bench.sh reads, with the
+# SMMU commands QEMU traced between the markers.
+. /tests/lib-edu.sh
+edus=$(edu_list)
+n=$(echo $edus | wc -w)
+[ "$n" -ge 1 ] || { echo "no edu device"; exit 1; }
+for e in $edus; do
+	d=/sys/bus/pci/devices/$e
+	if [ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" != vfio-pci ]; then
+		[ -e "$d/driver" ] && echo "$e" >"$d/driver/unbind"
+		echo vfio-pci >"$d/driver_override"
+		echo "$e" >/sys/bus/pci/drivers_probe
+	fi
+done
+smmus=
+for k in 1 2 4 8; do
+	[ "$k" -le "$n" ] && smmus=$smmus${smmus:+,}$k
+done
+echo 8 >/proc/sys/vm/nr_hugepages
+topup=
+[ "$PKVM_SMMU" = pkvm ] && topup="--topup 1,16,256,1024"
+echo "\$ smmu_bench --devices $(echo $edus | tr ' ' ,) --smmus $smmus --iters 256 $topup"
+smmu_bench --devices "$(echo $edus | tr ' ' ,)" --smmus "$smmus" --iters 256 $topup

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * smmu_bench: DMA invalidation cost of the hypervisor-owned SMMUs, measured
+ * from the host's userspace with the kernel's VFIO selftest library.
+ *
+ * usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N]
+ *                   [--topup N[,N...]]
+ *
+ * Each device must sit behind an SMMU of its own (the bench topology). For
+ * each count K of --smmus, the first K devices are attached to one iommufd
+ * IOAS, which the hypervisor backs with one domain spanning K SMMUs. Then,
+ * for each unmap size, a buffer is mapped and unmapped --iters times and
+ * each unmap (IOMMU_IOAS_UNMAP) is timed. Then the devices are released
+ * (detached) one by one. With --topup, the hypervisor's IOMMU memcache is
+ * topped up by N pages through debugfs/pkvm-smmu/hvc and given back, once
+ * per N: each page donated leaves the identity domain, which spans every
+ * SMMU with a device in it.
+ *
+ * Output, one line per measurement, for scripts/bench.sh:
+ *   BENCH <case> smmus=K pages=N iters=R min_ns=A median_ns=B max_ns=C
+ * and around every measured operation a marker: the first device's edu
+ * liveness register (BAR0 + 4) is written with MARK_BEGIN | id before and
+ * MARK_END | id after, and a line
+ *   MARK <id> <case> smmus=K pages=N ops=R
+ * says what the id stands for. QEMU's trace of MMIO writes shows the
+ * markers between the SMMU commands it consumed, so that the commands of
+ * each case are counted by QEMU itself, per SMMU (scripts/bench-trace.awk).
+ *
+ * The markers go through the device's sysfs resource0, so that they work
+ * whether or not the device is open through VFIO.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/compiler.h>
+
+#include <libvfio.h>
+
+#define MAX_DEVS	16
+#define MAX_SIZES	8
+#define MAX_ITERS	4096
+#define BENCH_IOVA	0x100000000ULL
+#define SZ_4K		0x1000UL
+#define SZ_2M		0x200000UL
+
+#define MARK_BEGIN	0x5a000000U
+#define MARK_END	0xa5000000U
+#define EDU_LIVENESS	0x04
+
+static const char *bdfs[MAX_DEVS];
+static int nr_devs;
+static unsigned int smmu_counts[MAX_DEVS] = { 1, 2, 4, 8 };
+static int nr_smmu_counts = 4;
+static unsigned long topups[MAX_SIZES];
+static int nr_topups;
+static int iters = 64;
+static u32 *marker_reg;
+static unsigned int next_mark;
+
+/* Unmap sizes, in 4 KiB pages; the 2 MiB one is backed by a huge page. */
+static const struct {
+	const char	*name;
+	unsigned long	size;
+	bool		huge;
+} unmap_cases[] = {
+	{ "unmap-4k",	1 * SZ_4K,	false },
+	{ "unmap-64k",	16 * SZ_4K,	false },
+	{ "unmap-1m",	256 * SZ_4K,	false },
+	{ "unmap-2m",	SZ_2M,		true },
+};
+
+static void print_usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+		"usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N] [--topup N[,N...]]\n");
+	exit(status);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *name, unsigned int smmus, unsigned long pages,
+		   uint64_t *ns, int n)
+{
+	qsort(ns, n, sizeof(*ns), cmp_u64);
+	printf("BENCH %s smmus=%u pages=%lu iters=%d min_ns=%llu median_ns=%llu max_ns=%llu\n",
+	       name, smmus, pages, n, (unsigned long long)ns[0],
+	       (unsigned long long)ns[n / 2], (unsigned long long)ns[n - 1]);
+	fflush(stdout);
+}
+
+/* The first device's BAR0 through sysfs, memory decoding enabled. */
+static void marker_open(const char *bdf)
+{
+	char path[128];
+	uint16_t cmd;
+	void *bar;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDWR);
+	VFIO_ASSERT_GE(fd, 0, "%s\n", path);
+	VFIO_ASSERT_EQ(pread(fd, &cmd, 2, PCI_COMMAND), 2);
+	cmd |= PCI_COMMAND_MEMORY;
+	VFIO_ASSERT_EQ(pwrite(fd, &cmd, 2, PCI_COMMAND), 2);
+	close(fd);
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_SYNC);
+	VFIO_ASSERT_GE(fd, 0, "%s\n", path);
+	bar = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	VFIO_ASSERT_NE(bar, MAP_FAILED, "mmap %s\n", path);
+	close(fd);
+	marker_reg = (u32 *)((char *)bar + EDU_LIVENESS);
+}
+
+static unsigned int mark_begin(const char *name, unsigned int smmus,
+			       unsigned long pages, int ops)
+{
+	unsigned int id = ++next_mark;
+
+	printf("MARK %u %s smmus=%u pages=%lu ops=%d\n", id, name, smmus, pages, ops);
+	fflush(stdout);
+	WRITE_ONCE(*marker_reg, MARK_BEGIN | id);
+	/* The device write completes before what it marks begins. */
+	(void)READ_ONCE(*marker_reg);
+	return id;
+}
+
+static void mark_end(unsigned int id)
+{
+	WRITE_ONCE(*marker_reg, MARK_END | id);
+	(void)READ_ONCE(*marker_reg);
+}
+
+static void *alloc_buf(unsigned long size, bool huge)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
+	void *p;
+
+	if (huge)
+		flags |= MAP_HUGETLB;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "smmu_bench: cannot allocate %lu bytes%s (nr_hugepages?)\n",
+			size, huge ? " of huge pages" : "");
+		exit(KSFT_FAIL);
+	}
+	return p;
+}
+
+/* Map and unmap each size @iters times in @iommu; time the unmaps. */
+static void bench_unmaps(struct iommu *iommu, unsigned int smmus)
+{
+	static uint64_t ns[MAX_ITERS];
+	unsigned int i, id;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(unmap_cases); i++) {
+		struct dma_region region = {
+			.iova	= BENCH_IOVA,
+			.size	= unmap_cases[i].size,
+		};
+		unsigned long pages = region.size / SZ_4K;
+		u64 unmapped;
+
+		region.vaddr = alloc_buf(region.size, unmap_cases[i].huge);
+		id = mark_begin(unmap_cases[i].name, smmus, pages, iters);
+		for (r = 0; r < iters; r++) {
+			uint64_t t;
+
+			iommu_map(iommu, &region);
+			t = now_ns();
+			VFIO_ASSERT_EQ(__iommu_unmap(iommu, &region, &unmapped), 0);
+			ns[r] = now_ns() - t;
+			VFIO_ASSERT_EQ(unmapped, region.size);
+		}
+		mark_end(id);
+		report(unmap_cases[i].name, smmus, pages, ns, iters);
+		munmap(region.vaddr, region.size);
+	}
+}
+
+static void bench_domain(unsigned int smmus)
+{
+	struct vfio_pci_device *devs[MAX_DEVS];
+	struct iommu *iommu;
+	uint64_t ns;
+	unsigned int i, id;
+
+	iommu = iommu_init("iommufd");
+	for (i = 0; i < smmus; i++) {
+		id = mark_begin("attach", i + 1, 0, 1);
+		ns = now_ns();
+		devs[i] = vfio_pci_device_init(bdfs[i], iommu);
+		ns = now_ns() - ns;
+		mark_end(id);
+		report("attach", i + 1, 0, &ns, 1);
+	}
+	bench_unmaps(iommu, smmus);
+	for (i = smmus; i-- > 0;) {
+		id = mark_begin("detach", i + 1, 0, 1);
+		ns = now_ns();
+		vfio_pci_device_cleanup(devs[i]);
+		ns = now_ns() - ns;
+		mark_end(id);
+		report("detach", i + 1, 0, &ns, 1);
+	}
+	iommu_cleanup(iommu);
+}
+
+/* Write @cmd to debugfs/pkvm-smmu/hvc and read back the result. */
+static long debugfs_hvc(const char *cmd)
+{
+	char buf[80];
+	long ret;
+	int fd;
+
+	fd = open("/sys/kernel/debug/pkvm-smmu/hvc", O_RDWR);
+	VFIO_ASSERT_GE(fd, 0, "debugfs/pkvm-smmu/hvc (CONFIG_PKVM_SMMU_V3_DEBUGFS?)\n");
+	VFIO_ASSERT_EQ(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd), "%s\n", cmd);
+	memset(buf, 0, sizeof(buf));
+	VFIO_ASSERT_GT(pread(fd, buf, sizeof(buf) - 1, 0), 0);
+	close(fd);
+	ret = strtol(buf, NULL, 0);
+	return ret;
+}
+
+/* Top the IOMMU memcache up by @pages, timed and marked; then give them back. */
+static void bench_topup(unsigned long pages)
+{
+	unsigned long back = 0;
+	char cmd[64];
+	uint64_t ns;
+	unsigned int id;
+	long ret;
+
+	snprintf(cmd, sizeof(cmd), "topup %lu", pages);
+	id = mark_begin("topup", 0, pages, 1);
+	ns = now_ns();
+	ret = debugfs_hvc(cmd);
+	ns = now_ns() - ns;
+	mark_end(id);
+	VFIO_ASSERT_EQ(ret, 0, "%s\n", cmd);
+	report("topup", 0, pages, &ns, 1);
+	/* Give back what the memcache holds now, so each run starts alike. */
+	do {
+		snprintf(cmd, sizeof(cmd), "iommu_reclaim %d", 1024);
+		ret = debugfs_hvc(cmd);
+		VFIO_ASSERT_GE(ret, 0, "%s\n", cmd);
+		back += ret;
+	} while (ret > 0);
+	printf("# topup %lu: %lu pages back to the host\n", pages, back);
+}
+
+static int parse_list(char *s, unsigned long *out, int max, const char *what)
+{
+	char *tok, *end;
+	int n = 0;
+
+	for (tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+		if (n == max) {
+			fprintf(stderr, "smmu_bench: too many values for %s\n", what);
+			exit(KSFT_FAIL);
+		}
+		out[n] = strtoul(tok, &end, 0);
+		if (*end || !out[n]) {
+			fprintf(stderr, "smmu_bench: bad value '%s' for %s\n", tok, what);
+			exit(KSFT_FAIL);
+		}
+		n++;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "devices",	required_argument, NULL, 'd' },
+		{ "smmus",	required_argument, NULL, 's' },
+		{ "iters",	required_argument, NULL, 'i' },
+		{ "topup",	required_argument, NULL, 't' },
+		{ "help",	no_argument, NULL, 'h' },
+		{}
+	};
+	unsigned long vals[MAX_DEVS];
+	char *tok, *end;
+	int c, i;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			for (tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+				if (nr_devs == MAX_DEVS)
+					print_usage(KSFT_FAIL);
+				bdfs[nr_devs++] = tok;
+			}
+			break;
+		case 's':
+			nr_smmu_counts = parse_list(optarg, vals, MAX_DEVS, "--smmus");
+			for (i = 0; i < nr_smmu_counts; i++)
+				smmu_counts[i] = vals[i];
+			break;
+		case 'i':
+			iters = strtol(optarg, &end, 0);
+			if (*end || iters < 1 || iters > MAX_ITERS) {
+				fprintf(stderr, "smmu_bench: --iters takes 1 to %d\n", MAX_ITERS);
+				return KSFT_FAIL;
+			}
+			break;
+		case 't':
+			nr_topups = parse_list(optarg, topups, MAX_SIZES, "--topup");
+			break;
+		case 'h':
+			print_usage(0);
+		default:
+			print_usage(KSFT_FAIL);
+		}
+	}
+	if (optind != argc || !nr_devs)
+		print_usage(KSFT_FAIL);
+	for (i = 0; i < nr_smmu_counts; i++) {
+		if (smmu_counts[i] > (unsigned int)nr_devs) {
+			fprintf(stderr, "smmu_bench: --smmus %u needs as many devices, %d given\n",
+				smmu_counts[i], nr_devs);
+			return KSFT_FAIL;
+		}
+	}
+
+	marker_open(bdfs[0]);
+	for (i = 0; i < nr_smmu_counts; i++)
+		bench_domain(smmu_counts[i]);
+	for (i = 0; i < nr_topups; i++)
+		bench_topup(topups[i]);
+	return KSFT_PASS;
+}
