@@ -256,14 +256,22 @@ mutant el2_free_unbounded el2 "$IOMMU_C" \
 	'#define HYP_IOMMU_FREE_BUDGET	(4 * PKVM_IOMMU_MAP_MAX_PAGES)' \
 	'#define HYP_IOMMU_FREE_BUDGET	U64_MAX'
 mutant el2_host_lost_no_fail_closed el2 "$IOMMU_C" \
-	'		hyp_iommu_fail_closed(domain);' '		(void)hyp_iommu_fail_closed;'
+	'			hyp_iommu_fail_closed(domain);
+			stopped = true;' '			stopped = true;'
+# A batch of donations (refill_memcache()) never invalidates the SMMUs.
+mutant el2_lost_batch_no_flush el2 "$IOMMU_C" \
+	'	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))' \
+	'	if (0)'
+# Donations inside a batch invalidate one by one, as without it.
+mutant el2_lost_batch_ignored el2 "$IOMMU_C" \
+	'		flags = HYP_IOMMU_NO_FLUSH;' '		flags = 0;'
 # A failed invalidation still gives the pages back.
 mutant el2_unmap_error_unshares el2 "$IOMMU_C" \
 	'		if (ret)
 			return ret;
 	}
-	for (i = 0; unshare' '	}
-	for (i = 0; unshare'
+	for (i = 0; (flags' '	}
+	for (i = 0; (flags'
 # A rejected command is acknowledged but not reported.
 mutant el2_cmdq_error_not_reported el2 "$SMMU_C" \
 	'	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);

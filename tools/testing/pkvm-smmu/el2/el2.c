@@ -802,17 +802,14 @@ static void check_all_stopped(phys_addr_t page)
 }
 
 /*
- * The host donates a page that the identity domain maps on three SMMUs,
- * and one SMMU does not confirm the invalidation: every SMMU of the domain
- * stops (SMMUEN clear, GBPA aborting). In a child process with a stalled
- * queue, then here with a rejected command.
+ * The identity domain, attached on three SMMUs: it maps what the host owns
+ * and nothing else, and the host cannot change it.
  */
-static void test_fail_closed_identity(void)
+static void test_identity(void)
 {
 	phys_addr_t page = el2_host_alloc(1, 1), hyp_page = some_hyp_page(), pa;
-	u64 done, needed, rejected;
-	int i, status;
-	pid_t pid;
+	u64 done, needed;
+	int i;
 
 	for (i = 0; i < NR_SMMUS; i++) {
 		id_models[i] = models[i];
@@ -844,6 +841,91 @@ static void test_fail_closed_identity(void)
 		CHECK_EQ(pa, page + 8);
 		CHECK(smmu_model_dma(id_models[i], id_sids[i], hyp_page, false, &pa) < 0);
 	}
+	el2_host_free(page, 1);
+}
+
+/* Pages of a memcache top-up, scattered: a host page between each two. */
+#define BATCH_PAGES	64
+/* REFILL_BATCH of nvhe/mm.c (patch 0013; el2/memory.c mirrors it). */
+#define REFILL_BATCH	32
+
+/*
+ * A top-up of BATCH_PAGES scattered host pages, each cached in the TLB of
+ * every SMMU of the identity domain: once it returns no SMMU reaches any of
+ * them, and each SMMU got one CMD_SYNC per REFILL_BATCH pages, not one per
+ * page. Given back, they are mapped again.
+ */
+static void test_identity_topup_batched(void)
+{
+	phys_addr_t pages[BATCH_PAGES], head = 0, pa;
+	u64 syncs[NR_ID_SMMUS], taken = 0, back;
+	int i, p;
+
+	for (p = 0; p < BATCH_PAGES; p++) {
+		pages[p] = el2_host_alloc(2, 1);
+		CHECK(pages[p]);
+		for (i = 0; i < NR_ID_SMMUS; i++)
+			CHECK_EQ(smmu_model_dma(id_models[i], id_sids[i], pages[p], true,
+						&pa), 0);
+	}
+	for (i = 0; i < NR_ID_SMMUS; i++) {
+		for (p = 0; p < BATCH_PAGES; p++)
+			CHECK(smmu_model_tlb_reaches(id_models[i], pages[p]));
+		syncs[i] = smmu_model_stats(id_models[i])->syncs;
+	}
+	for (p = 0; p < BATCH_PAGES; p++) {
+		*(phys_addr_t *)el2_host_va(pages[p]) = head;
+		head = pages[p];
+	}
+	CHECK_EQ(__pkvm_iommu_topup(head, BATCH_PAGES, &taken), 0);
+	CHECK_EQ(taken, BATCH_PAGES);
+	for (i = 0; i < NR_ID_SMMUS; i++) {
+		printf("# SMMU %d: %llu CMD_SYNCs for %d pages\n", i,
+		       (unsigned long long)(smmu_model_stats(id_models[i])->syncs - syncs[i]),
+		       BATCH_PAGES);
+		CHECK_EQ(smmu_model_stats(id_models[i])->syncs - syncs[i],
+			 BATCH_PAGES / REFILL_BATCH);
+		for (p = 0; p < BATCH_PAGES; p++) {
+			CHECK(!smmu_model_tlb_reaches(id_models[i], pages[p]));
+			CHECK(smmu_model_dma(id_models[i], id_sids[i], pages[p], true,
+					     &pa) < 0);
+		}
+	}
+	for (p = 0; p < BATCH_PAGES; p++)
+		CHECK_EQ(el2_page(pages[p])->hyp, EL2_OWNED);
+
+	back = drain_memcache();
+	CHECK(back >= BATCH_PAGES);
+	for (p = 0; p < BATCH_PAGES; p++)
+		el2_host_free(pages[p] + PAGE_SIZE, 1);
+	for (p = 0; p < BATCH_PAGES; p++) {
+		CHECK_EQ(el2_page(pages[p])->host, EL2_OWNED);
+		for (i = 0; i < NR_ID_SMMUS; i++) {
+			CHECK_EQ(smmu_model_dma(id_models[i], id_sids[i], pages[p], false,
+						&pa), 0);
+			CHECK_EQ(pa, pages[p]);
+		}
+	}
+}
+
+/*
+ * The host donates a page that the identity domain maps on three SMMUs,
+ * and one SMMU does not confirm the invalidation: every SMMU of the domain
+ * stops (SMMUEN clear, GBPA aborting). In a child process with a stalled
+ * queue, then here with a rejected command.
+ */
+static void test_fail_closed_identity(void)
+{
+	phys_addr_t page = el2_host_alloc(1, 1), pa;
+	u64 rejected;
+	int i, status;
+	pid_t pid;
+
+	CHECK(identity_id >= 0);
+	for (i = 0; i < NR_ID_SMMUS; i++) {
+		CHECK_EQ(smmu_model_dma(id_models[i], id_sids[i], page + 8, true, &pa), 0);
+		CHECK_EQ(pa, page + 8);
+	}
 
 	fflush(stdout);
 	pid = fork();
@@ -871,7 +953,7 @@ int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(12);
+	tap_plan(14);
 	tap_run("el2_register_smmus", test_register);
 	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
@@ -883,6 +965,8 @@ int main(void)
 	tap_run("el2_bounded_free", test_bounded_free);
 	tap_run("el2_detach_free_reclaim", test_detach_free_reclaim);
 	tap_run("el2_fail_closed_unmap", test_fail_closed_unmap);
+	tap_run("el2_identity", test_identity);
+	tap_run("el2_identity_topup_batched", test_identity_topup_batched);
 	tap_run("el2_fail_closed_identity", test_fail_closed_identity);
 	return tap_exit();
 }

@@ -383,7 +383,7 @@ void pkvm_host_walk_inaccessible(void (*fn)(u64 start, u64 end, void *arg),
 	hyp_spin_unlock(&el2_host_lock);
 }
 
-/* nvhe/mm.c: admit_host_page() and refill_memcache(). */
+/* nvhe/mm.c: admit_host_page() and refill_memcache(), as patch 0013 makes it. */
 static void *admit_host_page(void *arg)
 {
 	struct kvm_hyp_memcache *host_mc = arg;
@@ -395,14 +395,29 @@ static void *admit_host_page(void *arg)
 	return pop_hyp_memcache(host_mc, hyp_phys_to_virt);
 }
 
+#define REFILL_BATCH	32
+
 int refill_memcache(struct kvm_hyp_memcache *mc, unsigned long min_pages,
 		    struct kvm_hyp_memcache *host_mc)
 {
 	struct kvm_hyp_memcache tmp = *host_mc;
-	int ret;
+	void *batch[REFILL_BATCH];
+	unsigned int i, n;
+	int ret = 0;
 
-	ret = __topup_hyp_memcache(mc, min_pages, admit_host_page,
-				   hyp_virt_to_phys, &tmp);
+	while (!ret && mc->nr_pages < min_pages) {
+		pkvm_iommu_host_lost_batch_begin();
+		for (n = 0; n < REFILL_BATCH && mc->nr_pages + n < min_pages; n++) {
+			batch[n] = admit_host_page(&tmp);
+			if (!batch[n]) {
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		pkvm_iommu_host_lost_batch_end();
+		for (i = 0; i < n; i++)
+			push_hyp_memcache(mc, batch[i], hyp_virt_to_phys);
+	}
 	*host_mc = tmp;
 	return ret;
 }

@@ -692,13 +692,17 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 	return ret;
 }
 
+/* How __hyp_iommu_unmap_locked() finishes an unmap. */
+#define HYP_IOMMU_UNSHARE	BIT(0)	/* give the pages back to the host */
+#define HYP_IOMMU_NO_FLUSH	BIT(1)	/* the caller invalidates (see the batch) */
+
 /*
  * Unmap what is mapped in [iova, iova + size): clear the leaves, invalidate
  * the SMMUs, then give the pages back to the host. Returns how far it got in
  * *@done (it stops early when the leaves are scattered over many runs).
  */
 static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
-				    u64 size, u64 *done, bool unshare,
+				    u64 size, u64 *done, unsigned int flags,
 				    struct kvm_hyp_memcache *free_tables)
 {
 	struct hyp_iommu_unmap_data data = {
@@ -722,7 +726,7 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		return ret;
 	*done = data.end - iova;
 
-	if (data.cleared) {
+	if (data.cleared && !(flags & HYP_IOMMU_NO_FLUSH)) {
 		ret = hyp_iommu_flush(domain, data.mapped_start,
 				      data.mapped_end - data.mapped_start);
 		/*
@@ -732,7 +736,7 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		if (ret)
 			return ret;
 	}
-	for (i = 0; unshare && i < data.nr_runs; i++)
+	for (i = 0; (flags & HYP_IOMMU_UNSHARE) && i < data.nr_runs; i++)
 		if (!data.runs[i].doorbell)
 			__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
 	return 0;
@@ -741,7 +745,8 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 				  u64 size, u64 *done)
 {
-	return __hyp_iommu_unmap_locked(domain, iova, size, done, true, NULL);
+	return __hyp_iommu_unmap_locked(domain, iova, size, done, HYP_IOMMU_UNSHARE,
+					NULL);
 }
 
 /*
@@ -756,7 +761,7 @@ static int hyp_iommu_unmap_range_locked(struct hyp_iommu_domain *domain,
 
 	for (; start < end; start += done) {
 		ret = __hyp_iommu_unmap_locked(domain, start, end - start, &done,
-					       unshare, NULL);
+					       unshare ? HYP_IOMMU_UNSHARE : 0, NULL);
 		if (ret)
 			return ret;
 		/* A step without error always advances; never loop forever. */
@@ -785,7 +790,7 @@ static bool hyp_iommu_free_step_locked(struct hyp_iommu_domain *domain,
 	 */
 	__hyp_iommu_unmap_locked(domain, domain->free_cursor,
 				 end - domain->free_cursor, &done,
-				 !domain->identity, mc);
+				 domain->identity ? 0 : HYP_IOMMU_UNSHARE, mc);
 	domain->free_cursor += done;
 	return domain->free_cursor >= end;
 }
@@ -1010,6 +1015,18 @@ static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
 	hyp_iommu_read_unlock();
 }
 
+/*
+ * A batch of donations on one CPU (pkvm_iommu_host_lost_batch_begin()): the
+ * span of what the host lost since the batch began, invalidated at its end.
+ */
+struct hyp_iommu_lost_batch {
+	bool	active;
+	u64	start;
+	u64	end;
+};
+
+static DEFINE_PER_CPU(struct hyp_iommu_lost_batch, hyp_iommu_lost_batch);
+
 /**
  * pkvm_iommu_host_lost() - The host no longer has [@addr, @addr + @size).
  *
@@ -1020,18 +1037,25 @@ static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
  * the domain is stopped (GBPA aborts everything) at once. Clearing goes on
  * past a failed step, so no later page of the range keeps its mapping, and
  * the later flushes skip the stopped SMMUs instead of timing out again.
+ *
+ * Inside a batch on this CPU, the leaves are cleared now and the SMMUs
+ * invalidated at pkvm_iommu_host_lost_batch_end(), once for the whole batch.
  */
 void pkvm_iommu_host_lost(u64 addr, u64 size)
 {
+	struct hyp_iommu_lost_batch *batch = this_cpu_ptr(&hyp_iommu_lost_batch);
 	struct hyp_iommu_domain *domain = READ_ONCE(hyp_iommu_identity);
-	u64 end = addr + size, done;
+	u64 start = addr, end = addr + size, done;
+	unsigned int flags = 0;
 	bool stopped = false;
 
 	if (!domain)
 		return;
+	if (batch->active)
+		flags = HYP_IOMMU_NO_FLUSH;
 	hyp_spin_lock(&domain->pgt_lock);
 	for (; addr < end; addr += done) {
-		if (__hyp_iommu_unmap_locked(domain, addr, end - addr, &done, false,
+		if (__hyp_iommu_unmap_locked(domain, addr, end - addr, &done, flags,
 					     NULL) && !stopped) {
 			hyp_iommu_fail_closed(domain);
 			stopped = true;
@@ -1040,6 +1064,52 @@ void pkvm_iommu_host_lost(u64 addr, u64 size)
 		if (!done)
 			break;
 	}
+	if (batch->active) {
+		batch->start = min(batch->start, start);
+		batch->end = max(batch->end, end);
+	}
+	hyp_spin_unlock(&domain->pgt_lock);
+}
+
+/**
+ * pkvm_iommu_host_lost_batch_begin() - Invalidate this CPU's donations once.
+ *
+ * Until pkvm_iommu_host_lost_batch_end() on the same CPU, the pages the host
+ * loses here leave the identity domain's page table at once, but the SMMUs
+ * are invalidated only at the end, once for the whole span: an SMMU may
+ * still translate to them from its TLB meanwhile, and a device may still
+ * write them. The caller must therefore not write to these pages anything it
+ * will rely on, nor give them to anyone, before the end. Batches do not nest.
+ */
+void pkvm_iommu_host_lost_batch_begin(void)
+{
+	struct hyp_iommu_lost_batch *batch = this_cpu_ptr(&hyp_iommu_lost_batch);
+
+	batch->start = U64_MAX;
+	batch->end = 0;
+	batch->active = true;
+}
+
+/**
+ * pkvm_iommu_host_lost_batch_end() - Invalidate what the batch took away.
+ *
+ * On return no SMMU translates any page the host lost on this CPU since
+ * pkvm_iommu_host_lost_batch_begin(): one invalidation of the batch's span
+ * per SMMU of the identity domain (a few range commands or one VMID-wide
+ * one, and one CMD_SYNC), or, if an SMMU did not confirm, every SMMU of the
+ * domain stopped, as pkvm_iommu_host_lost() does.
+ */
+void pkvm_iommu_host_lost_batch_end(void)
+{
+	struct hyp_iommu_lost_batch *batch = this_cpu_ptr(&hyp_iommu_lost_batch);
+	struct hyp_iommu_domain *domain = READ_ONCE(hyp_iommu_identity);
+
+	batch->active = false;
+	if (!domain || batch->start >= batch->end)
+		return;
+	hyp_spin_lock(&domain->pgt_lock);
+	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))
+		hyp_iommu_fail_closed(domain);
 	hyp_spin_unlock(&domain->pgt_lock);
 }
 

@@ -12,6 +12,8 @@
 int pkvm_iommu_init(void);
 int __pkvm_iommu_register_doorbell(u64 phys);
 void pkvm_iommu_host_lost(u64 addr, u64 size);
+void pkvm_iommu_host_lost_batch_begin(void);
+void pkvm_iommu_host_lost_batch_end(void);
 void pkvm_iommu_host_gained(u64 addr, u64 size);
 int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken);
 int __pkvm_iommu_reclaim(u64 nr_pages);
@@ -28,6 +30,8 @@ int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
 static inline int pkvm_iommu_init(void) { return 0; }
 static inline int __pkvm_iommu_register_doorbell(u64 phys) { return -ENODEV; }
 static inline void pkvm_iommu_host_lost(u64 addr, u64 size) { }
+static inline void pkvm_iommu_host_lost_batch_begin(void) { }
+static inline void pkvm_iommu_host_lost_batch_end(void) { }
 static inline void pkvm_iommu_host_gained(u64 addr, u64 size) { }
 static inline int __pkvm_iommu_topup(u64 head, u64 nr_pages, u64 *taken) { return -ENODEV; }
 static inline int __pkvm_iommu_reclaim(u64 nr_pages) { return -ENODEV; }
