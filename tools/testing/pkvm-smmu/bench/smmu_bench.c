@@ -12,9 +12,9 @@
  * for each unmap size, a buffer is mapped and unmapped --iters times and
  * each unmap (IOMMU_IOAS_UNMAP) is timed. Then the devices are released
  * (detached) one by one. With --topup, the hypervisor's IOMMU memcache is
- * topped up by N pages through debugfs/pkvm-smmu/hvc and given back, once
- * per N: each page donated leaves the identity domain, which spans every
- * SMMU with a device in it.
+ * topped up by N pages through debugfs/pkvm-smmu/hvc, in one call and then
+ * in N calls of one page, and given back: each page donated leaves the
+ * identity domain, which spans every SMMU with a device in it.
  *
  * Output, one line per measurement, for scripts/bench.sh:
  *   BENCH <case> smmus=K pages=N iters=R min_ns=A median_ns=B max_ns=C
@@ -245,31 +245,50 @@ static long debugfs_hvc(const char *cmd)
 	return ret;
 }
 
-/* Top the IOMMU memcache up by @pages, timed and marked; then give them back. */
-static void bench_topup(unsigned long pages)
+/* Give back what the memcache holds, so that each top-up starts alike. */
+static void reclaim_all(const char *what, unsigned long pages)
 {
 	unsigned long back = 0;
+	long ret;
+
+	do {
+		ret = debugfs_hvc("iommu_reclaim 1024");
+		VFIO_ASSERT_GE(ret, 0, "iommu_reclaim\n");
+		back += ret;
+	} while (ret > 0);
+	printf("# %s %lu: %lu pages back to the host\n", what, pages, back);
+}
+
+/*
+ * Top the IOMMU memcache up by @pages in one call, timed and marked, then
+ * by as many calls of one page each (what a donation costs page by page);
+ * each time give them back.
+ */
+static void bench_topup(unsigned long pages)
+{
 	char cmd[64];
 	uint64_t ns;
 	unsigned int id;
-	long ret;
+	unsigned long i;
 
+	reclaim_all("before topup", pages);
 	snprintf(cmd, sizeof(cmd), "topup %lu", pages);
 	id = mark_begin("topup", 0, pages, 1);
 	ns = now_ns();
-	ret = debugfs_hvc(cmd);
+	VFIO_ASSERT_EQ(debugfs_hvc(cmd), 0, "%s\n", cmd);
 	ns = now_ns() - ns;
 	mark_end(id);
-	VFIO_ASSERT_EQ(ret, 0, "%s\n", cmd);
 	report("topup", 0, pages, &ns, 1);
-	/* Give back what the memcache holds now, so each run starts alike. */
-	do {
-		snprintf(cmd, sizeof(cmd), "iommu_reclaim %d", 1024);
-		ret = debugfs_hvc(cmd);
-		VFIO_ASSERT_GE(ret, 0, "%s\n", cmd);
-		back += ret;
-	} while (ret > 0);
-	printf("# topup %lu: %lu pages back to the host\n", pages, back);
+	reclaim_all("topup", pages);
+
+	id = mark_begin("topup-by-page", 0, pages, 1);
+	ns = now_ns();
+	for (i = 0; i < pages; i++)
+		VFIO_ASSERT_EQ(debugfs_hvc("topup 1"), 0, "topup 1\n");
+	ns = now_ns() - ns;
+	mark_end(id);
+	report("topup-by-page", 0, pages, &ns, 1);
+	reclaim_all("topup-by-page", pages);
 }
 
 static int parse_list(char *s, unsigned long *out, int max, const char *what)
