@@ -265,13 +265,30 @@ mutant el2_lost_batch_no_flush el2 "$IOMMU_C" \
 # Donations inside a batch invalidate one by one, as without it.
 mutant el2_lost_batch_ignored el2 "$IOMMU_C" \
 	'		flags = HYP_IOMMU_NO_FLUSH;' '		flags = 0;'
+# An unmap of scattered pages stops at the runs it can record (a flush per 16).
+mutant el2_unmap_no_retire el2 "$IOMMU_C" \
+	'		} else if (!data->free_tables && kvm_phys_to_pte(phys)) {' \
+	'		} else if (0) {'
+# A retired leaf forgets its page: never given back.
+mutant el2_retired_forgotten el2 "$IOMMU_C" \
+	'			pte = kvm_phys_to_pte(phys);' '			pte = 0;'
+# Retired leaves are cleared but their pages not given back.
+mutant el2_retired_not_unshared el2 "$IOMMU_C" \
+	'	if (unshare)
+		__pkvm_host_unshare_dma' '	if (unshare && 0)
+		__pkvm_host_unshare_dma'
+# Retired leaves are given back although the flush failed.
+mutant el2_retired_unshared_on_failure el2 "$IOMMU_C" \
+	'							  data.mapped_end, false);' \
+	'							  data.mapped_end, true);'
 # A failed invalidation still gives the pages back.
 mutant el2_unmap_error_unshares el2 "$IOMMU_C" \
-	'		if (ret)
-			return ret;
+	'			return ret;
+		}
 	}
-	for (i = 0; (flags' '	}
-	for (i = 0; (flags'
+	/* Only an unmap' '		}
+	}
+	/* Only an unmap'
 # A rejected command is acknowledged but not reported.
 mutant el2_cmdq_error_not_reported el2 "$SMMU_C" \
 	'	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);

@@ -712,6 +712,80 @@ static void test_detach_free_reclaim(void)
 	CHECK_EQ(el2_cpu_tlbi_count, 0);
 }
 
+/* Pages of one unmap, each a run of its own: more than the unmap records. */
+#define SCATTER_PAGES	64
+#define SCATTER_IOVA	0x2000000ULL
+
+/*
+ * One unmap call over SCATTER_PAGES pages that are not physically adjacent,
+ * each cached in the TLBs of both SMMUs: it unmaps them all, with one
+ * CMD_SYNC per SMMU, and gives every page back. Again with SMMU 0 rejecting
+ * the invalidation: every page, recorded or retired, stays borrowed for
+ * good, and a later unmap gives none back.
+ */
+static void test_unmap_scattered(void)
+{
+	const u64 rw = PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE;
+	const u64 size = SCATTER_PAGES * PAGE_SIZE;
+	phys_addr_t pages[SCATTER_PAGES], pa;
+	u64 syncs[NR_SMMUS], done;
+	int d, i, p, ret;
+
+	d = alloc_domain(PKVM_IOMMU_DOMAIN_S2);
+	CHECK(d >= 0);
+	for (i = 0; i < NR_SMMUS; i++)
+		CHECK_EQ(attach(d, smmu_idx[i], smmu_sid[i]), 0);
+	for (p = 0; p < SCATTER_PAGES; p++)
+		pages[p] = el2_host_alloc(2, 1);
+
+	for (p = 0; p < SCATTER_PAGES; p++) {
+		CHECK_EQ(map(d, SCATTER_IOVA + p * PAGE_SIZE, pages[p], PAGE_SIZE, rw), 0);
+		for (i = 0; i < NR_SMMUS; i++)
+			CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i],
+						SCATTER_IOVA + p * PAGE_SIZE, true, &pa), 0);
+	}
+	for (i = 0; i < NR_SMMUS; i++)
+		syncs[i] = smmu_model_stats(models[i])->syncs;
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, &done), 0);
+	CHECK_EQ(done, size);
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK_EQ(smmu_model_stats(models[i])->syncs - syncs[i], 1);
+		for (p = 0; p < SCATTER_PAGES; p++) {
+			CHECK(!smmu_model_tlb_reaches(models[i], pages[p]));
+			CHECK(smmu_model_dma(models[i], smmu_sid[i],
+					     SCATTER_IOVA + p * PAGE_SIZE, false, &pa) < 0);
+		}
+	}
+	for (p = 0; p < SCATTER_PAGES; p++) {
+		CHECK_EQ(el2_page(pages[p])->host, EL2_OWNED);
+		CHECK_EQ(el2_page(pages[p])->share_dma_count, 0);
+	}
+
+	for (p = 0; p < SCATTER_PAGES; p++) {
+		CHECK_EQ(map(d, SCATTER_IOVA + p * PAGE_SIZE, pages[p], PAGE_SIZE, rw), 0);
+		CHECK_EQ(smmu_model_dma(models[0], smmu_sid[0], SCATTER_IOVA + p * PAGE_SIZE,
+					true, &pa), 0);
+	}
+	smmu_model_set_fault(models[0], SMMU_MODEL_REJECT_CMD);
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, &done), -EIO);
+	for (p = 0; p < SCATTER_PAGES; p++) {
+		check_borrowed(pages[p]);
+		CHECK_EQ(__pkvm_iommu_iova_to_phys(d, SCATTER_IOVA + p * PAGE_SIZE, &pa),
+			 -ENOENT);
+	}
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, &done), 0);
+	for (p = 0; p < SCATTER_PAGES; p++)
+		check_borrowed(pages[p]);
+
+	for (i = 0; i < NR_SMMUS; i++)
+		CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[i], smmu_sid[i]), 0);
+	while ((ret = __pkvm_iommu_free_domain(d)) == -EAGAIN)
+		;
+	CHECK_EQ(ret, 0);
+	for (p = 0; p < SCATTER_PAGES; p++)
+		check_borrowed(pages[p]);
+}
+
 /*
  * An unmap whose invalidation an SMMU does not confirm fails, and its page
  * stays borrowed: the SMMU may still translate to it. Once with a command
@@ -953,7 +1027,7 @@ int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(14);
+	tap_plan(15);
 	tap_run("el2_register_smmus", test_register);
 	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
@@ -964,6 +1038,7 @@ int main(void)
 	tap_run("el2_fresh_vmid_invalidated", test_fresh_vmid_invalidated);
 	tap_run("el2_bounded_free", test_bounded_free);
 	tap_run("el2_detach_free_reclaim", test_detach_free_reclaim);
+	tap_run("el2_unmap_scattered", test_unmap_scattered);
 	tap_run("el2_fail_closed_unmap", test_fail_closed_unmap);
 	tap_run("el2_identity", test_identity);
 	tap_run("el2_identity_topup_batched", test_identity_topup_batched);

@@ -566,13 +566,16 @@ int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed)
 
 /* Visitor state for dropping the leaves of a range. */
 struct hyp_iommu_unmap_data {
-	/* Physical runs of the cleared leaves, released after the TLB flush. */
+	/* Physical runs of the cleared leaves, given back after the TLB flush. */
 	struct {
 		u64 phys;
 		u64 size;
-		bool doorbell;	/* never borrowed: nothing to give back */
 	} runs[16];
 	unsigned int nr_runs;
+	/* The pages go back to the host after the flush (HYP_IOMMU_UNSHARE). */
+	bool unshare;
+	/* Leaves past the runs' room, retired: see hyp_iommu_unmap_visitor(). */
+	bool retired;
 	u64 end;		/* where the walk stopped: all before is unmapped */
 	u64 mapped_end;		/* last cleared leaf + 1, for the flush */
 	u64 mapped_start;
@@ -608,7 +611,7 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 	struct hyp_iommu_unmap_data *data = ctx->arg;
 	u64 phys, size = kvm_granule_size(ctx->level);
 	unsigned int n = data->nr_runs;
-	bool doorbell;
+	kvm_pte_t pte;
 
 	if (visit == KVM_PGTABLE_WALK_TABLE_POST)
 		return hyp_iommu_free_table(ctx, data);
@@ -622,20 +625,31 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 		return 0;
 	}
 	phys = kvm_pte_to_phys(ctx->old);
-	doorbell = hyp_iommu_is_doorbell(phys);
-	if (n && !doorbell && !data->runs[n - 1].doorbell &&
-	    data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
-		data->runs[n - 1].size += size;
-	} else {
-		/* Out of room: stop here, the host repeats from data->end. */
-		if (n == ARRAY_SIZE(data->runs))
+	pte = 0;
+	/* A doorbell was never borrowed: nothing to give back. */
+	if (data->unshare && !hyp_iommu_is_doorbell(phys)) {
+		if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
+			data->runs[n - 1].size += size;
+		} else if (n < ARRAY_SIZE(data->runs)) {
+			data->runs[n].phys = phys;
+			data->runs[n].size = size;
+			data->nr_runs++;
+		} else if (!data->free_tables && kvm_phys_to_pte(phys)) {
+			/*
+			 * Out of room: retire the leaf. Invalid, the SMMUs
+			 * ignore it, but it still names its page for
+			 * hyp_iommu_release_retired() after the flush.
+			 * Nothing else leaves a non-zero invalid descriptor
+			 * in a domain's page table.
+			 */
+			pte = kvm_phys_to_pte(phys);
+			data->retired = true;
+		} else {
+			/* Stop here, the host repeats from data->end. */
 			return -E2BIG;
-		data->runs[n].phys = phys;
-		data->runs[n].size = size;
-		data->runs[n].doorbell = doorbell;
-		data->nr_runs++;
+		}
 	}
-	WRITE_ONCE(*ctx->ptep, 0);
+	WRITE_ONCE(*ctx->ptep, pte);
 	if (!data->cleared)
 		data->mapped_start = ctx->addr;
 	data->cleared = true;
@@ -696,10 +710,47 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 #define HYP_IOMMU_UNSHARE	BIT(0)	/* give the pages back to the host */
 #define HYP_IOMMU_NO_FLUSH	BIT(1)	/* the caller invalidates (see the batch) */
 
+static int hyp_iommu_release_visitor(const struct kvm_pgtable_visit_ctx *ctx,
+				     enum kvm_pgtable_walk_flags visit)
+{
+	bool unshare = *(bool *)ctx->arg;
+
+	/* Only the leaves retired by this unmap are invalid and non-zero. */
+	if (!ctx->old || kvm_pte_valid(ctx->old))
+		return 0;
+	if (unshare)
+		__pkvm_host_unshare_dma(kvm_pte_to_phys(ctx->old),
+					kvm_granule_size(ctx->level));
+	WRITE_ONCE(*ctx->ptep, 0);
+	return 0;
+}
+
+/*
+ * Clear the leaves hyp_iommu_unmap_visitor() retired in [start, end), once
+ * the SMMUs no longer translate them: give their pages back to the host
+ * with @unshare, or keep them borrowed for good (a flush that failed). The
+ * walk visits what the unmap walk just visited: it is as bounded.
+ */
+static void hyp_iommu_release_retired(struct hyp_iommu_domain *domain, u64 start,
+				      u64 end, bool unshare)
+{
+	struct kvm_pgtable_walker walker = {
+		.cb	= hyp_iommu_release_visitor,
+		.arg	= &unshare,
+		.flags	= KVM_PGTABLE_WALK_LEAF,
+	};
+
+	hyp_assert_lock_held(&domain->pgt_lock);
+	kvm_pgtable_walk(&domain->pgt, start, end - start, &walker);
+}
+
 /*
  * Unmap what is mapped in [iova, iova + size): clear the leaves, invalidate
- * the SMMUs, then give the pages back to the host. Returns how far it got in
- * *@done (it stops early when the leaves are scattered over many runs).
+ * the SMMUs, then give the pages back to the host. One invalidation per
+ * SMMU for the whole range. Returns how far it got in *@done (short only
+ * while freeing a domain, whose walk is budgeted and frees tables as it
+ * goes: it stops when the leaves are scattered over more runs than it can
+ * record).
  */
 static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 				    u64 size, u64 *done, unsigned int flags,
@@ -709,6 +760,7 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		.end		= iova,
 		.budget		= free_tables ? HYP_IOMMU_FREE_BUDGET : U64_MAX,
 		.free_tables	= free_tables,
+		.unshare	= flags & HYP_IOMMU_UNSHARE,
 	};
 	struct kvm_pgtable_walker walker = {
 		.cb	= hyp_iommu_unmap_visitor,
@@ -733,12 +785,19 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		 * An SMMU that did not confirm the invalidation may still
 		 * translate to these pages: they stay borrowed for good.
 		 */
-		if (ret)
+		if (ret) {
+			if (data.retired)
+				hyp_iommu_release_retired(domain, data.mapped_start,
+							  data.mapped_end, false);
 			return ret;
+		}
 	}
-	for (i = 0; (flags & HYP_IOMMU_UNSHARE) && i < data.nr_runs; i++)
-		if (!data.runs[i].doorbell)
-			__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
+	/* Only an unmap that unshares retires leaves, and it always flushes. */
+	for (i = 0; i < data.nr_runs; i++)
+		__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
+	if (data.retired)
+		hyp_iommu_release_retired(domain, data.mapped_start, data.mapped_end,
+					  true);
 	return 0;
 }
 
