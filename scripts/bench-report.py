@@ -28,7 +28,12 @@ OPCODE = re.compile(r"smmuv3_cmdq_opcode <--- SMMU_CMD_(\w+)")
 MARK = re.compile(r"^MARK (\d+) (\S+) smmus=(\d+) pages=(\d+) ops=(\d+)")
 BENCH = re.compile(r"^BENCH (\S+) smmus=(\d+) pages=(\d+) iters=(\d+) min_ns=(\d+)"
                    r" median_ns=(\d+) max_ns=(\d+)")
+MEM = re.compile(r"^MEM (\S+) smmus=(\d+) mapped_pages=(\d+) hyp_pages=(-?\d+)")
 UNMAPS = ["unmap-4k", "unmap-64k", "unmap-1m", "unmap-2m"]
+STRATEGIES = ["shared", "per-smmu"]
+# MEM lines of the last log parsed: (strategy, K) -> (mapped pages, hyp pages).
+MEMS = {}
+MEMS_COUNTS = {}
 TLBIS = {"TLBI_S2_IPA", "TLBI_S12_VMALL", "TLBI_NH_ALL", "TLBI_NSNH_ALL", "TLBI_EL2_ALL",
          "TLBI_NH_VA", "TLBI_NH_VAA", "TLBI_NH_ASID"}
 
@@ -85,6 +90,10 @@ def parse_trace(path):
 def parse_log(path):
     marks, bench = {}, {}
     for line in read_lines(path):
+        m = MEM.match(line)
+        if m:
+            MEMS[(m.group(1), int(m.group(2)))] = (int(m.group(3)), int(m.group(4)))
+            continue
         m = MARK.match(line)
         if m:
             marks[int(m.group(1))] = (m.group(2), int(m.group(3)), int(m.group(4)),
@@ -135,7 +144,9 @@ def main():
     ap.add_argument("--machine", required=True)
     args = ap.parse_args()
 
+    global MEMS_COUNTS
     marks, _ = parse_log(args.counts[0])
+    MEMS_COUNTS = dict(MEMS)
     counts = parse_trace(args.counts[1])
     _, timing = parse_log(args.timing)
     _, stock = parse_log(args.stock)
@@ -144,7 +155,7 @@ def main():
     for mid, (case, smmus, pages, ops) in marks.items():
         by_case[(case, smmus, pages)] = (ops, per_smmu(counts.get(mid, {})))
 
-    smmu_counts = sorted({k[1] for k in timing if k[0] in UNMAPS})
+    smmu_counts = sorted({k[1] for k in timing if k[0].split(":")[-1] in UNMAPS})
     md = []
     w = md.append
     w("# Benchmark: DMA invalidation on hypervisor-owned SMMUs")
@@ -172,17 +183,23 @@ def main():
     w("per SMMU (every SMMU of the domain received the same). The floor is one TLBI")
     w("and one CMD_SYNC per SMMU per call.")
     w("")
-    w("| unmap | K SMMUs | SMMUs invalidated | TLBIs per SMMU | CMD_SYNCs per SMMU | at the floor |")
-    w("|---|---|---|---|---|---|")
+    w("With one domain per SMMU instead (`per-smmu`, the host driver's debugfs")
+    w("`share_domains` off, so that iommufd gives each device a domain of its own,")
+    w("as drivers without cross-SMMU domains do), the floor per SMMU is the same but")
+    w("each unmap is K hypercalls, each walking its own page table.")
+    w("")
+    w("| domains | unmap | K SMMUs | SMMUs invalidated | TLBIs per SMMU | CMD_SYNCs per SMMU | at the floor |")
+    w("|---|---|---|---|---|---|---|")
     floor_misses = []
-    for case in UNMAPS:
+    for strat, case in [(st, c) for st in STRATEGIES for c in UNMAPS]:
         for k in smmu_counts:
-            key = next((x for x in by_case if x[0] == case and x[1] == k), None)
+            key = next((x for x in by_case if x[0] == f"{strat}:{case}" and x[1] == k),
+                       None)
             if not key:
                 continue
             ops, ps = by_case[key]
             if not ps:
-                w(f"| {case} | {k} | 0 | - | - | no count |")
+                w(f"| {strat} | {case} | {k} | 0 | - | - | no count |")
                 continue
             tl = {v[0] for v in ps.values()}
             sy = {v[1] for v in ps.values()}
@@ -190,41 +207,65 @@ def main():
             t = max(tl) / ops
             s = max(sy) / ops
             at = len(ps) == k and same and t == 1 and s == 1
-            if not at:
+            if not at and strat == "shared":
                 floor_misses.append((case, k, t, s))
-            w(f"| {case} | {k} | {len(ps)} | {fmt(t)}{'' if same else ' (max)'} | "
+            w(f"| {strat} | {case} | {k} | {len(ps)} | {fmt(t)}{'' if same else ' (max)'} | "
               f"{fmt(s)}{'' if same else ' (max)'} | {'yes' if at else 'no'} |")
     w("")
 
     w("## Unmap latency against the number of SMMUs")
     w("")
-    w("Median of the timed IOMMU_IOAS_UNMAP calls (microseconds, TCG), and its ratio")
-    w("to the same unmap with one SMMU; the last column is the stock driver's median")
-    w("for the same K (its own domain per SMMU, its own invalidation). The K=1 ratios")
-    w("are measured in one boot; the stock column comes from another boot, and TCG")
-    w("timings move by up to 2x between boots (the stock 4K unmap has read 124 and")
-    w("264 us in two runs of this benchmark), so read it as an order of magnitude.")
-    w("The 2M unmap is one 2 MiB huge page, mapped at 4 KiB granule (the hypervisor")
-    w("maps only 4 KiB leaves): its cost is the 512 leaves and borrows given back.")
+    w("Median of the timed IOMMU_IOAS_UNMAP calls (microseconds, TCG). `x K=1` is")
+    w("the shared domain's ratio to itself on one SMMU; `per-smmu` is the same unmap")
+    w("with one domain per SMMU, in the same boot, and `x shared` its ratio to the")
+    w("shared domain. The stock driver's median (its own domain per SMMU, its own")
+    w("invalidation) comes from another boot, and TCG timings move by up to 2x")
+    w("between boots, so read that column as an order of magnitude. The 2M unmap is")
+    w("one 2 MiB huge page, mapped at 4 KiB granule (the hypervisor maps only 4 KiB")
+    w("leaves): its cost is the 512 leaves and borrows given back.")
     w("")
-    w("| unmap | K | median us | x of K=1 | stock median us | x of stock |")
-    w("|---|---|---|---|---|---|")
+    w("| unmap | K | shared us | x K=1 | per-smmu us | x shared | stock us |")
+    w("|---|---|---|---|---|---|---|")
     plot_rows = []
+
+    def median(table, name, k):
+        key = next((x for x in table if x[0] == name and x[1] == k), None)
+        return table[key]["median"] if key else None
+
     for case in UNMAPS:
         base = None
         for k in smmu_counts:
-            key = next((x for x in timing if x[0] == case and x[1] == k), None)
-            if not key:
+            med = median(timing, f"shared:{case}", k)
+            if med is None:
                 continue
-            med = timing[key]["median"]
             base = base or med
-            sk = next((x for x in stock if x[0] == case and x[1] == k), None)
-            smed = stock[sk]["median"] if sk else None
+            per = median(timing, f"per-smmu:{case}", k)
+            smed = median(stock, f"shared:{case}", k)
             w(f"| {case} | {k} | {us(med)} | {med / base:.2f} | "
-              f"{us(smed) if smed else '-'} | {f'{med / smed:.2f}' if smed else '-'} |")
-            plot_rows.append((case, k, med / 1000))
+              f"{us(per) if per else '-'} | {f'{per / med:.2f}' if per else '-'} | "
+              f"{us(smed) if smed else '-'} |")
+            plot_rows.append((case, k, med / 1000, per / 1000 if per else None))
     w("")
     w("![unmap latency](benchmark-unmap.png)")
+    w("")
+
+    w("## Hypervisor memory per domain")
+    w("")
+    w("Pages the hypervisor holds for the IOMMU once K devices (one per SMMU) are")
+    w("attached to one IOAS with 1 MiB (256 pages of 4 KiB) mapped, less what it")
+    w("held before: domain structures, page tables and invalidation arrays. Counted")
+    w("by the host driver (debugfs `donated_pages`) after giving back the free")
+    w("memcache.")
+    w("")
+    w("| K | shared: pages | per-smmu: pages | per-smmu / shared |")
+    w("|---|---|---|---|")
+    for k in smmu_counts:
+        sh = MEMS_COUNTS.get(("shared", k))
+        pe = MEMS_COUNTS.get(("per-smmu", k))
+        if not sh:
+            continue
+        w(f"| {k} | {sh[1]} | {pe[1] if pe else '-'} | "
+          f"{f'{pe[1] / sh[1]:.2f}' if pe and sh[1] > 0 else '-'} |")
     w("")
 
     w("## Attach and detach (QEMU's count)")
@@ -234,16 +275,16 @@ def main():
     w("that received any, summed over the call (libvfio's device init and cleanup:")
     w("open, reset, attach; close, detach). `TLBI` includes the VMID-wide ones.")
     w("")
-    w("| call | K | SMMUs | TLBIs | CMD_SYNCs | CFGI_STEs | all |")
-    w("|---|---|---|---|---|---|---|")
-    for case in ("attach", "detach"):
-        for key in sorted(x for x in by_case if x[0] == case):
+    w("| domains | call | K | SMMUs | TLBIs | CMD_SYNCs | CFGI_STEs | all |")
+    w("|---|---|---|---|---|---|---|---|")
+    for strat, case in [(st, c) for st in STRATEGIES for c in ("attach", "detach")]:
+        for key in sorted(x for x in by_case if x[0] == f"{strat}:{case}"):
             ops, ps = by_case[key]
             cells = []
             for i in range(4):
                 vals = sorted({v[i] for v in ps.values()})
                 cells.append("/".join(map(str, vals)) if vals else "0")
-            w(f"| {case} | {key[1]} | {len(ps)} | " + " | ".join(cells) + " |")
+            w(f"| {strat} | {case} | {key[1]} | {len(ps)} | " + " | ".join(cells) + " |")
     w("")
 
     w("## Memcache top-up: commands per donated page (QEMU's count)")
@@ -260,16 +301,16 @@ def main():
     w("| pages | SMMUs | one call: TLBIs + CMD_SYNCs | N calls of one page | x fewer | one call (ms) | N calls (ms) |")
     w("|---|---|---|---|---|---|---|")
     topup_ratios = []
-    for key in sorted((x for x in by_case if x[0] == "topup"), key=lambda x: x[2]):
+    for key in sorted((x for x in by_case if x[0] == "shared:topup"), key=lambda x: x[2]):
         pages = key[2]
         _, ps = by_case[key]
-        _, pp = by_case.get(("topup-by-page", 0, pages), (0, {}))
+        _, pp = by_case.get(("shared:topup-by-page", 0, pages), (0, {}))
         one = max((v[0] + v[1] for v in ps.values()), default=0)
         many = max((v[0] + v[1] for v in pp.values()), default=0)
-        t1 = next((timing[x]["median"] for x in timing if x[0] == "topup" and x[2] == pages),
-                  None)
+        t1 = next((timing[x]["median"] for x in timing
+                   if x[0] == "shared:topup" and x[2] == pages), None)
         tn = next((timing[x]["median"] for x in timing
-                   if x[0] == "topup-by-page" and x[2] == pages), None)
+                   if x[0] == "shared:topup-by-page" and x[2] == pages), None)
         ratio = many / one if one else 0
         topup_ratios.append((pages, len(ps), ratio))
         w(f"| {pages} | {len(ps)} | {one} | {many} | {ratio:.1f} | "
@@ -286,6 +327,16 @@ def main():
     else:
         w("Commands per unmap call: met (one TLBI and one CMD_SYNC per SMMU per call).")
     w("")
+    mem = [(k, MEMS_COUNTS.get(("shared", k)), MEMS_COUNTS.get(("per-smmu", k)))
+           for k in smmu_counts]
+    mem = [(k, sh[1], pe[1]) for k, sh, pe in mem if sh and pe]
+    if mem:
+        flat = len({sh for _, sh, _ in mem}) == 1
+        w("Page-table memory 1x whatever the number of SMMUs (per-SMMU domains: Kx): "
+          f"{'met' if flat else '**missed**'} (shared: "
+          + ", ".join(f"{sh} pages on {k}" for k, sh, _ in mem) + "; per-SMMU: "
+          + ", ".join(f"{pe} on {k}" for k, _, pe in mem) + ").")
+        w("")
     big = [r for r in topup_ratios if r[0] == 1024]
     if big:
         pages, nsmmu, ratio = big[0]
@@ -296,21 +347,25 @@ def main():
 
     os.makedirs(args.plot_dir, exist_ok=True)
     dat = os.path.join(args.plot_dir, "benchmark-unmap.dat")
+    series = 0
     with open(dat, "w") as f:
         for case in UNMAPS:
-            rows = [r for r in plot_rows if r[0] == case]
-            if not rows:
-                continue
-            f.write(f'"{case}"\n')
-            for _, k, v in rows:
-                f.write(f"{k} {v:.1f}\n")
-            f.write("\n\n")
+            for col, label in ((2, "shared"), (3, "per-smmu")):
+                rows = [r for r in plot_rows if r[0] == case and r[col] is not None]
+                if not rows:
+                    continue
+                f.write(f'"{case} {label}"\n')
+                for r in rows:
+                    f.write(f"{r[1]} {r[col]:.1f}\n")
+                f.write("\n\n")
+                series += 1
     png = os.path.join(args.plot_dir, "benchmark-unmap.png")
     gp = (f'set terminal png size 800,500 noenhanced; set output "{png}";'
-          'set title "Unmap latency, one domain shared by K SMMUs (QEMU TCG)";'
-          'set xlabel "SMMUs the domain spans"; set ylabel "median latency (us)";'
-          'set logscale x 2; set xtics (1, 2, 4, 8); set key top left;'
-          f'plot for [i=0:{len(UNMAPS) - 1}] "{dat}" index i using 1:2 '
+          'set title "IOAS unmap latency against the SMMUs it spans (QEMU TCG)";'
+          'set xlabel "SMMUs"; set ylabel "median latency (us)";'
+          'set logscale x 2; set logscale y; set xrange [0.8:10]; set xtics (1, 2, 4, 8);'
+          'set key top left;'
+          f'plot for [i=0:{series - 1}] "{dat}" index i using 1:2 '
           'with linespoints title columnheader(1)')
     try:
         subprocess.run(["gnuplot", "-e", gp], check=True)

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # smmu: pkvm stock
 # The DMA invalidation benchmark (make bench, on the bench8 topology): smmu_bench on
-# one edu per SMMU, for domains spanning 1, 2, 4 and 8 SMMUs, then memcache top-ups
-# (pkvm only). Its BENCH and MARK lines are what scripts/bench.sh reads, with the
-# SMMU commands QEMU traced between the markers.
+# one edu per SMMU, for domains spanning 1, 2, 4 and 8 SMMUs, then (pkvm only) the same
+# with one domain per SMMU, and memcache top-ups. Its BENCH, MARK and MEM lines are
+# what scripts/bench.sh reads, with the SMMU commands QEMU traced between the markers.
 . /tests/lib-edu.sh
 edus=$(edu_list)
 n=$(echo $edus | wc -w)
@@ -23,6 +23,6 @@ for k in 1 2 4 8; do
 done
 echo 8 >/proc/sys/vm/nr_hugepages
 topup=
-[ "$PKVM_SMMU" = pkvm ] && topup="--topup 1,16,256,1024"
+[ "$PKVM_SMMU" = pkvm ] && topup="--topup 1,16,256,1024 --per-smmu"
 echo "\$ smmu_bench --devices $(echo $edus | tr ' ' ,) --smmus $smmus --iters 256 $topup"
 smmu_bench --devices "$(echo $edus | tr ' ' ,)" --smmus "$smmus" --iters 256 $topup

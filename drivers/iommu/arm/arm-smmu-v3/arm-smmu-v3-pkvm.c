@@ -314,6 +314,54 @@ static phys_addr_t pkvm_smmu_virt_to_phys(void *addr)
 	return virt_to_phys(addr);
 }
 
+#ifdef CONFIG_PKVM_SMMU_V3_DEBUGFS
+/*
+ * debugfs/pkvm-smmu/share_domains: with N (make bench), a paging domain
+ * stays on the SMMU of its first device, and VFIO and iommufd give a device
+ * behind another SMMU a domain of its own, as drivers that cannot share one
+ * across SMMUs do.
+ */
+static bool pkvm_smmu_share_domains = true;
+/*
+ * debugfs/pkvm-smmu/donated_pages: pages the driver's top-ups gave the
+ * hypervisor's IOMMU memcache, less those reclaimed through debugfs/hvc.
+ */
+static atomic_t pkvm_smmu_donated = ATOMIC_INIT(0);
+
+static void pkvm_smmu_count_donated(long pages)
+{
+	atomic_add(pages, &pkvm_smmu_donated);
+}
+
+/* Has the domain streams on another SMMU than @master's, with sharing off? */
+static bool pkvm_smmu_refuse_shared(int id, struct pkvm_smmu_master *master)
+{
+	u64 info;
+	int idx;
+
+	if (READ_ONCE(pkvm_smmu_share_domains))
+		return false;
+	for (idx = 0; idx < PKVM_SMMU_MAX; idx++) {
+		info = 0;
+		if (idx == master->smmu->hyp_idx ||
+		    pkvm_iommu_hvc(domain_info, id, idx, 0, 0, 0, &info, NULL))
+			continue;
+		if (info >> 16)
+			return true;
+	}
+	return false;
+}
+#else
+static void pkvm_smmu_count_donated(long pages)
+{
+}
+
+static bool pkvm_smmu_refuse_shared(int id, struct pkvm_smmu_master *master)
+{
+	return false;
+}
+#endif
+
 /*
  * Give @nr pages to the hypervisor for IOMMU use. Pages it took are its own
  * from then on; the others are freed.
@@ -340,6 +388,7 @@ static int pkvm_smmu_topup(u64 nr, gfp_t gfp)
 		n = i;
 		taken = 0;
 		ret = pkvm_iommu_hvc(topup, mc.head, mc.nr_pages, 0, 0, 0, &taken, NULL);
+		pkvm_smmu_count_donated(taken);
 		/* The list is taken from its head: the last pushed page first. */
 		for (i = 0; i + taken < n; i++)
 			free_page((unsigned long)pages[i]);
@@ -452,8 +501,11 @@ static int pkvm_smmu_attach_paging(struct iommu_domain *domain,
 {
 	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
 	int id = to_pkvm_domain(domain)->id;
-	int ret = pkvm_smmu_attach_master(master, id);
+	int ret;
 
+	if (pkvm_smmu_refuse_shared(id, master))
+		return -EINVAL;
+	ret = pkvm_smmu_attach_master(master, id);
 	if (!ret)
 		pkvm_smmu_log_attach(dev, master, id);
 
@@ -864,6 +916,9 @@ static ssize_t pkvm_smmu_hvc_write(struct file *file, const char __user *ubuf,
 			return -ENOENT;
 		ret = pkvm_smmu_hvc(pkvm_smmu_hvcs[i].id, a[0], a[1], a[2],
 				    a[3], a[4], &r2, &r3);
+		if (pkvm_smmu_hvcs[i].id == KVM_HOST_SMCCC_FUNC(__pkvm_iommu_reclaim) &&
+		    ret > 0)
+			pkvm_smmu_count_donated(-ret);
 	}
 	pkvm_smmu_hvc_set(res, ret, r2, r3);
 	pkvm_smmu_hvc_set(&pkvm_smmu_hvc_last, ret, r2, r3);
@@ -906,6 +961,8 @@ static void pkvm_smmu_debugfs_init(void)
 	dir = debugfs_create_dir("pkvm-smmu", NULL);
 	debugfs_create_file("domains", 0400, dir, NULL, &pkvm_smmu_domains_fops);
 	debugfs_create_file("hvc", 0600, dir, NULL, &pkvm_smmu_hvc_fops);
+	debugfs_create_bool("share_domains", 0600, dir, &pkvm_smmu_share_domains);
+	debugfs_create_atomic_t("donated_pages", 0400, dir, &pkvm_smmu_donated);
 }
 #else
 static void pkvm_smmu_debugfs_init(void)

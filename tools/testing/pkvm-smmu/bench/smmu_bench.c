@@ -4,20 +4,26 @@
  * from the host's userspace with the kernel's VFIO selftest library.
  *
  * usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N]
- *                   [--topup N[,N...]]
+ *                   [--topup N[,N...]] [--per-smmu]
  *
  * Each device must sit behind an SMMU of its own (the bench topology). For
  * each count K of --smmus, the first K devices are attached to one iommufd
  * IOAS, which the hypervisor backs with one domain spanning K SMMUs. Then,
  * for each unmap size, a buffer is mapped and unmapped --iters times and
  * each unmap (IOMMU_IOAS_UNMAP) is timed. Then the devices are released
- * (detached) one by one. With --topup, the hypervisor's IOMMU memcache is
+ * (detached) one by one. With --per-smmu, the same again with each device
+ * in a domain of its own (debugfs/pkvm-smmu/share_domains=N): one domain
+ * per SMMU, each mapping the buffer, as drivers that cannot share a domain
+ * across SMMUs do. Before the unmaps, 1 MiB is mapped once and the pages
+ * the hypervisor then holds for the domains are printed:
+ *   MEM <strategy> smmus=K mapped_pages=N hyp_pages=P
+ * With --topup, the hypervisor's IOMMU memcache is
  * topped up by N pages through debugfs/pkvm-smmu/hvc, in one call and then
  * in N calls of one page, and given back: each page donated leaves the
  * identity domain, which spans every SMMU with a device in it.
  *
  * Output, one line per measurement, for scripts/bench.sh:
- *   BENCH <case> smmus=K pages=N iters=R min_ns=A median_ns=B max_ns=C
+ *   BENCH <strategy>:<case> smmus=K pages=N iters=R min_ns=A median_ns=B max_ns=C
  * and around every measured operation a marker: the first device's edu
  * liveness register (BAR0 + 4) is written with MARK_BEGIN | id before and
  * MARK_END | id after, and a line
@@ -61,6 +67,7 @@ static int nr_smmu_counts = 4;
 static unsigned long topups[MAX_SIZES];
 static int nr_topups;
 static int iters = 64;
+static bool per_smmu;
 static u32 *marker_reg;
 static unsigned int next_mark;
 
@@ -79,7 +86,8 @@ static const struct {
 static void print_usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N] [--topup N[,N...]]\n");
+		"usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N]\n"
+		"                  [--topup N[,N...]] [--per-smmu]\n");
 	exit(status);
 }
 
@@ -98,12 +106,25 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* How the IOAS's devices behind K SMMUs are backed by hypervisor domains. */
+enum strategy {
+	SHARED,		/* one domain spanning the K SMMUs (the default) */
+	PER_SMMU,	/* one domain per SMMU (debugfs share_domains=N) */
+};
+
+static const char * const strategy_name[] = {
+	[SHARED]	= "shared",
+	[PER_SMMU]	= "per-smmu",
+};
+
+static enum strategy cur_strategy;
+
 static void report(const char *name, unsigned int smmus, unsigned long pages,
 		   uint64_t *ns, int n)
 {
 	qsort(ns, n, sizeof(*ns), cmp_u64);
-	printf("BENCH %s smmus=%u pages=%lu iters=%d min_ns=%llu median_ns=%llu max_ns=%llu\n",
-	       name, smmus, pages, n, (unsigned long long)ns[0],
+	printf("BENCH %s:%s smmus=%u pages=%lu iters=%d min_ns=%llu median_ns=%llu max_ns=%llu\n",
+	       strategy_name[cur_strategy], name, smmus, pages, n, (unsigned long long)ns[0],
 	       (unsigned long long)ns[n / 2], (unsigned long long)ns[n - 1]);
 	fflush(stdout);
 }
@@ -138,12 +159,20 @@ static unsigned int mark_begin(const char *name, unsigned int smmus,
 {
 	unsigned int id = ++next_mark;
 
-	printf("MARK %u %s smmus=%u pages=%lu ops=%d\n", id, name, smmus, pages, ops);
+	printf("MARK %u %s:%s smmus=%u pages=%lu ops=%d\n", id, strategy_name[cur_strategy],
+	       name, smmus, pages, ops);
 	fflush(stdout);
 	WRITE_ONCE(*marker_reg, MARK_BEGIN | id);
 	/* The device write completes before what it marks begins. */
 	(void)READ_ONCE(*marker_reg);
 	return id;
+}
+
+/* Mark @id again: one more operation of the same case. */
+static void mark_again(unsigned int id)
+{
+	WRITE_ONCE(*marker_reg, MARK_BEGIN | id);
+	(void)READ_ONCE(*marker_reg);
 }
 
 static void mark_end(unsigned int id)
@@ -184,29 +213,98 @@ static void bench_unmaps(struct iommu *iommu, unsigned int smmus)
 		u64 unmapped;
 
 		region.vaddr = alloc_buf(region.size, unmap_cases[i].huge);
-		id = mark_begin(unmap_cases[i].name, smmus, pages, iters);
+		/* Only the unmaps are marked: a map may top the memcache up. */
+		id = 0;
 		for (r = 0; r < iters; r++) {
 			uint64_t t;
 
 			iommu_map(iommu, &region);
+			if (!id)
+				id = mark_begin(unmap_cases[i].name, smmus, pages, iters);
+			else
+				mark_again(id);
 			t = now_ns();
 			VFIO_ASSERT_EQ(__iommu_unmap(iommu, &region, &unmapped), 0);
 			ns[r] = now_ns() - t;
+			mark_end(id);
 			VFIO_ASSERT_EQ(unmapped, region.size);
 		}
-		mark_end(id);
 		report(unmap_cases[i].name, smmus, pages, ns, iters);
 		munmap(region.vaddr, region.size);
 	}
 }
 
-static void bench_domain(unsigned int smmus)
+static int debugfs_read_long(const char *name, long *val)
+{
+	char path[96], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/pkvm-smmu/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*val = strtol(buf, NULL, 0);
+	return 0;
+}
+
+static void debugfs_write(const char *name, const char *val)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/pkvm-smmu/%s", name);
+	fd = open(path, O_WRONLY);
+	VFIO_ASSERT_GE(fd, 0, "%s\n", path);
+	VFIO_ASSERT_EQ(write(fd, val, strlen(val)), (ssize_t)strlen(val), "%s\n", path);
+	close(fd);
+}
+
+static long debugfs_hvc(const char *cmd);
+static void reclaim_all(const char *what, unsigned long pages);
+
+/*
+ * Pages the hypervisor holds for the IOMMU beyond its free memcache: the
+ * memcache is given back first. -1 without the driver's debugfs (stock).
+ */
+static long hyp_pages_in_use(void)
+{
+	long pages;
+
+	if (debugfs_read_long("donated_pages", &pages))
+		return -1;
+	reclaim_all("memory", 0);
+	VFIO_ASSERT_EQ(debugfs_read_long("donated_pages", &pages), 0);
+	return pages;
+}
+
+static void bench_domain(unsigned int smmus, enum strategy strategy)
 {
 	struct vfio_pci_device *devs[MAX_DEVS];
+	struct dma_region region = {
+		.iova	= BENCH_IOVA,
+		.size	= 256 * SZ_4K,
+	};
+	long before, after;
 	struct iommu *iommu;
 	uint64_t ns;
 	unsigned int i, id;
 
+	cur_strategy = strategy;
+	if (strategy == PER_SMMU)
+		debugfs_write("share_domains", "N");
+	before = hyp_pages_in_use();
+	/*
+	 * The memcache refilled ahead, so that the attaches and unmaps below
+	 * do not count top-ups (which invalidate the identity domain).
+	 */
+	if (before >= 0)
+		VFIO_ASSERT_EQ(debugfs_hvc("topup 256"), 0);
 	iommu = iommu_init("iommufd");
 	for (i = 0; i < smmus; i++) {
 		id = mark_begin("attach", i + 1, 0, 1);
@@ -216,6 +314,18 @@ static void bench_domain(unsigned int smmus)
 		mark_end(id);
 		report("attach", i + 1, 0, &ns, 1);
 	}
+	/* What the domains cost the hypervisor, with 1 MiB of 4 KiB pages mapped. */
+	region.vaddr = alloc_buf(region.size, false);
+	iommu_map(iommu, &region);
+	after = hyp_pages_in_use();
+	if (before >= 0)
+		printf("MEM %s smmus=%u mapped_pages=%lu hyp_pages=%ld\n",
+		       strategy_name[strategy], smmus, region.size / SZ_4K, after - before);
+	iommu_unmap(iommu, &region);
+	munmap(region.vaddr, region.size);
+	if (before >= 0)
+		VFIO_ASSERT_EQ(debugfs_hvc("topup 256"), 0);
+
 	bench_unmaps(iommu, smmus);
 	for (i = smmus; i-- > 0;) {
 		id = mark_begin("detach", i + 1, 0, 1);
@@ -226,6 +336,9 @@ static void bench_domain(unsigned int smmus)
 		report("detach", i + 1, 0, &ns, 1);
 	}
 	iommu_cleanup(iommu);
+	if (strategy == PER_SMMU)
+		debugfs_write("share_domains", "Y");
+	cur_strategy = SHARED;
 }
 
 /* Write @cmd to debugfs/pkvm-smmu/hvc and read back the result. */
@@ -245,7 +358,7 @@ static long debugfs_hvc(const char *cmd)
 	return ret;
 }
 
-/* Give back what the memcache holds, so that each top-up starts alike. */
+/* Give back what the memcache holds, so that each measure starts alike. */
 static void reclaim_all(const char *what, unsigned long pages)
 {
 	unsigned long back = 0;
@@ -256,7 +369,8 @@ static void reclaim_all(const char *what, unsigned long pages)
 		VFIO_ASSERT_GE(ret, 0, "iommu_reclaim\n");
 		back += ret;
 	} while (ret > 0);
-	printf("# %s %lu: %lu pages back to the host\n", what, pages, back);
+	if (pages)
+		printf("# %s %lu: %lu pages back to the host\n", what, pages, back);
 }
 
 /*
@@ -318,6 +432,7 @@ int main(int argc, char **argv)
 		{ "smmus",	required_argument, NULL, 's' },
 		{ "iters",	required_argument, NULL, 'i' },
 		{ "topup",	required_argument, NULL, 't' },
+		{ "per-smmu",	no_argument, NULL, 'p' },
 		{ "help",	no_argument, NULL, 'h' },
 		{}
 	};
@@ -349,6 +464,9 @@ int main(int argc, char **argv)
 		case 't':
 			nr_topups = parse_list(optarg, topups, MAX_SIZES, "--topup");
 			break;
+		case 'p':
+			per_smmu = true;
+			break;
 		case 'h':
 			print_usage(0);
 		default:
@@ -367,7 +485,11 @@ int main(int argc, char **argv)
 
 	marker_open(bdfs[0]);
 	for (i = 0; i < nr_smmu_counts; i++)
-		bench_domain(smmu_counts[i]);
+		bench_domain(smmu_counts[i], SHARED);
+	/* Only the pKVM driver can be told not to share (debugfs). */
+	if (per_smmu)
+		for (i = 0; i < nr_smmu_counts; i++)
+			bench_domain(smmu_counts[i], PER_SMMU);
 	for (i = 0; i < nr_topups; i++)
 		bench_topup(topups[i]);
 	return KSFT_PASS;
