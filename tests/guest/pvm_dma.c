@@ -3,7 +3,7 @@
  * pvm_dma: a page that pKVM has donated to a protected guest cannot be mapped
  * into an IOMMU domain, so no device can DMA into protected-guest memory.
  *
- * usage: pvm_dma [--sabotage no-guest]
+ * usage: pvm_dma [--sabotage no-guest] | --bench N
  *
  * The program creates a protected VM (KVM_VM_TYPE_ARM_PROTECTED) with one
  * memslot over an anonymous buffer and runs a tiny guest in it: it stores to
@@ -23,6 +23,10 @@
  * --sabotage no-guest never runs the guest, so the pages stay the host's and
  * the checks of 1 and 2 must fail: the test can fail.
  *
+ * --bench N (make bench) only runs a guest that stores to N pages, and
+ * prints how long its KVM_RUN took, N faults each donating a page:
+ *   BENCH pvm-fault pages=N run_ns=T
+ *
  * Exit status: 0 all checks passed, 1 a check or a step failed (including a
  * host that cannot run a protected guest: the message says why).
  */
@@ -39,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
@@ -53,6 +58,7 @@
 #define GUEST_BASE		0x80000000UL
 #define GUEST_SLOT_PAGES	16
 #define GUEST_PAGES		4	/* touched after the code page */
+#define BENCH_MAX_PAGES		4096
 #define CONTROL_PAGE		12	/* never touched by the guest */
 #define IOVA			0x100000UL
 
@@ -65,7 +71,7 @@
  */
 static const uint32_t guest_code[] = {
 	0x10000004,	/* 0: adr  x4, 0b              x4 = GUEST_BASE */
-	0xd2800085,	/*    mov  x5, #GUEST_PAGES */
+	0xd503201f,	/*    nop                      x5 = pages, set by the VMM */
 	0x91400484,	/* 1: add  x4, x4, #1, lsl #12  next page */
 	0xf9000084,	/*    str  x4, [x4]             the fault donates it */
 	0xf10004a5,	/*    subs x5, x5, #1 */
@@ -78,6 +84,8 @@ static const uint32_t guest_code[] = {
 
 struct pvm {
 	int kvm, vm, vcpu;
+	unsigned long pages;	/* the guest stores to this many */
+	unsigned long slot_pages;
 	struct kvm_run *run;
 	size_t run_size;
 	uint8_t *mem;
@@ -95,6 +103,19 @@ static int set_pc(struct pvm *p, uint64_t pc)
 
 	if (ioctl(p->vcpu, KVM_SET_ONE_REG, &reg))
 		return error("KVM_SET_ONE_REG(pc): %s", strerror(errno));
+	return 0;
+}
+
+static int set_xreg(struct pvm *p, int n, uint64_t val)
+{
+	struct kvm_one_reg reg = {
+		.id = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |
+		      (KVM_REG_ARM_CORE_REG(regs.regs[0]) + n * 2),
+		.addr = (uintptr_t)&val,
+	};
+
+	if (ioctl(p->vcpu, KVM_SET_ONE_REG, &reg))
+		return error("KVM_SET_ONE_REG(x%d): %s", n, strerror(errno));
 	return 0;
 }
 
@@ -117,7 +138,7 @@ static int pvm_create(struct pvm *p)
 	struct kvm_userspace_memory_region slot = {
 		.slot = 0,
 		.guest_phys_addr = GUEST_BASE,
-		.memory_size = GUEST_SLOT_PAGES * PAGE,
+		.memory_size = p->slot_pages * PAGE,
 		.userspace_addr = (uintptr_t)p->mem,
 	};
 	struct kvm_vcpu_init init;
@@ -133,8 +154,8 @@ static int pvm_create(struct pvm *p)
 			     "KVM_VM_TYPE_ARM_PROTECTED", strerror(errno),
 			     "pKVM needs kvm-arm.mode=protected");
 	if (ioctl(p->vm, KVM_SET_USER_MEMORY_REGION, &slot))
-		return error("KVM_SET_USER_MEMORY_REGION(%d pages at 0x%lx): %s",
-			     GUEST_SLOT_PAGES, GUEST_BASE, strerror(errno));
+		return error("KVM_SET_USER_MEMORY_REGION(%lu pages at 0x%lx): %s",
+			     p->slot_pages, GUEST_BASE, strerror(errno));
 	p->vcpu = ioctl(p->vm, KVM_CREATE_VCPU, 0);
 	if (p->vcpu < 0)
 		return error("KVM_CREATE_VCPU in a protected VM: %s", strerror(errno));
@@ -151,7 +172,7 @@ static int pvm_create(struct pvm *p)
 	if (ioctl(p->vcpu, KVM_ARM_VCPU_INIT, &init))
 		return error("KVM_ARM_VCPU_INIT(target %u, PSCI 0.2) in a protected VM: %s",
 			     init.target, strerror(errno));
-	return set_pc(p, GUEST_BASE);
+	return set_pc(p, GUEST_BASE) ?: set_xreg(p, 5, p->pages);
 }
 
 /* Run the guest to its SYSTEM_OFF; any other exit is a failure. */
@@ -187,9 +208,9 @@ static int pvm_run(struct pvm *p)
 	if (get_xreg(p, 4, &x4))
 		return KSFT_FAIL;
 	check(run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN &&
-	      x4 == GUEST_BASE + GUEST_PAGES * PAGE,
-	      "protected guest ran: stored to %d pages and exited with SYSTEM_OFF (event %u, x4 0x%llx)",
-	      GUEST_PAGES, run->system_event.type, (unsigned long long)x4);
+	      x4 == GUEST_BASE + p->pages * PAGE,
+	      "protected guest ran: stored to %lu pages and exited with SYSTEM_OFF (event %u, x4 0x%llx)",
+	      p->pages, run->system_event.type, (unsigned long long)x4);
 	return 0;
 }
 
@@ -297,19 +318,48 @@ static int check_maps(struct pvm *p, int dom, const uint64_t *pa, uint64_t contr
 	return 0;
 }
 
+/* Guest memory for @p->slot_pages pages, with the guest's code in the first. */
+static int pvm_alloc(struct pvm *p)
+{
+	p->mem = mmap(NULL, p->slot_pages * PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p->mem == MAP_FAILED)
+		return error("cannot allocate %lu pages of guest memory: %s", p->slot_pages,
+			     strerror(errno));
+	memcpy(p->mem, guest_code, sizeof(guest_code));
+	__builtin___clear_cache((char *)p->mem, (char *)p->mem + sizeof(guest_code));
+	return 0;
+}
+
+/* --bench: time the run of a guest that faults in @p->pages pages. */
+static int bench_pvm(struct pvm *p)
+{
+	struct timespec t0, t1;
+	int ret;
+
+	ret = pvm_alloc(p) ?: pvm_create(p);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = pvm_run(p);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ret)
+		return ret;
+	printf("BENCH pvm-fault pages=%lu run_ns=%llu\n", p->pages,
+	       (unsigned long long)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+				    t1.tv_nsec - t0.tv_nsec));
+	return 0;
+}
+
 static int test_pvm(struct pvm *p)
 {
 	uint64_t pa[GUEST_PAGES + 1], before, control;
 	long r[3];
 	int dom, i, ret;
 
-	p->mem = mmap(NULL, GUEST_SLOT_PAGES * PAGE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (p->mem == MAP_FAILED)
-		return error("cannot allocate %d pages of guest memory: %s", GUEST_SLOT_PAGES,
-			     strerror(errno));
-	memcpy(p->mem, guest_code, sizeof(guest_code));
-	__builtin___clear_cache((char *)p->mem, (char *)p->mem + sizeof(guest_code));
+	ret = pvm_alloc(p);
+	if (ret)
+		return ret;
 	if (virt_to_phys(p->mem + PAGE, &before))
 		return KSFT_FAIL;
 
@@ -358,10 +408,16 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "sabotage", required_argument, NULL, 's' },
+		{ "bench", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	struct pvm p = { .kvm = -1, .vm = -1, .vcpu = -1 };
+	struct pvm p = {
+		.kvm = -1, .vm = -1, .vcpu = -1,
+		.pages = GUEST_PAGES, .slot_pages = GUEST_SLOT_PAGES,
+	};
+	unsigned long bench = 0;
+	char *end;
 	int c, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -372,17 +428,30 @@ int main(int argc, char **argv)
 				return error("--sabotage takes no-guest, not '%s'", optarg);
 			sabotage_no_guest = true;
 			break;
+		case 'b':
+			bench = strtoul(optarg, &end, 0);
+			if (*end || !bench || bench > BENCH_MAX_PAGES)
+				return error("--bench takes 1 to %d pages, not '%s'",
+					     BENCH_MAX_PAGES, optarg);
+			break;
 		case 'h':
-			printf("usage: pvm_dma [--sabotage no-guest]\n");
+			printf("usage: pvm_dma [--sabotage no-guest] | --bench N\n");
 			return KSFT_PASS;
 		default:
-			fprintf(stderr, "usage: pvm_dma [--sabotage no-guest]\n");
+			fprintf(stderr, "usage: pvm_dma [--sabotage no-guest] | --bench N\n");
 			return KSFT_FAIL;
 		}
 	}
 	if (optind != argc)
 		return error("unexpected argument '%s'", argv[optind]);
 
+	if (bench) {
+		p.pages = bench;
+		p.slot_pages = bench + 1;
+		ret = bench_pvm(&p);
+		pvm_destroy(&p);
+		return ret ?: (nr_failed ? KSFT_FAIL : KSFT_PASS);
+	}
 	ret = test_pvm(&p);
 	pvm_destroy(&p);
 	if (ret)

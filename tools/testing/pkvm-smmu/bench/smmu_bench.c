@@ -5,6 +5,7 @@
  *
  * usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N]
  *                   [--topup N[,N...]] [--per-smmu]
+ *        smmu_bench --devices BDF --mark ID:CASE:PAGES | --unmark ID
  *
  * Each device must sit behind an SMMU of its own (the bench topology). For
  * each count K of --smmus, the first K devices are attached to one iommufd
@@ -33,7 +34,9 @@
  * each case are counted by QEMU itself, per SMMU (scripts/bench-trace.awk).
  *
  * The markers go through the device's sysfs resource0, so that they work
- * whether or not the device is open through VFIO.
+ * whether or not the device is open through VFIO. --mark and --unmark only
+ * write one, for a script to count the commands of another program.
+ * IDs from 1000 up are the scripts' (smmu_bench's own count from 1).
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -87,7 +90,8 @@ static void print_usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N]\n"
-		"                  [--topup N[,N...]] [--per-smmu]\n");
+		"                  [--topup N[,N...]] [--per-smmu]\n"
+		"       smmu_bench --devices BDF --mark ID:CASE:PAGES | --unmark ID\n");
 	exit(status);
 }
 
@@ -433,10 +437,14 @@ int main(int argc, char **argv)
 		{ "iters",	required_argument, NULL, 'i' },
 		{ "topup",	required_argument, NULL, 't' },
 		{ "per-smmu",	no_argument, NULL, 'p' },
+		{ "mark",	required_argument, NULL, 'm' },
+		{ "unmark",	required_argument, NULL, 'u' },
 		{ "help",	no_argument, NULL, 'h' },
 		{}
 	};
-	unsigned long vals[MAX_DEVS];
+	unsigned long vals[MAX_DEVS], mark_pages = 0;
+	unsigned int mark = 0, unmark = 0;
+	char mark_case[32];
 	char *tok, *end;
 	int c, i;
 
@@ -467,6 +475,22 @@ int main(int argc, char **argv)
 		case 'p':
 			per_smmu = true;
 			break;
+		case 'm':
+			if (sscanf(optarg, "%u:%31[a-z0-9-]:%lu", &mark, mark_case,
+				   &mark_pages) != 3 || mark < 1000 || mark > 0xffffff) {
+				fprintf(stderr, "smmu_bench: %s, ID 1000 to %u\n",
+					"--mark takes ID:CASE:PAGES", 0xffffff);
+				return KSFT_FAIL;
+			}
+			break;
+		case 'u':
+			unmark = strtoul(optarg, &end, 0);
+			if (*end || unmark < 1000 || unmark > 0xffffff) {
+				fprintf(stderr, "smmu_bench: --unmark takes an ID, 1000 to %u\n",
+					0xffffff);
+				return KSFT_FAIL;
+			}
+			break;
 		case 'h':
 			print_usage(0);
 		default:
@@ -475,7 +499,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || !nr_devs)
 		print_usage(KSFT_FAIL);
-	for (i = 0; i < nr_smmu_counts; i++) {
+	for (i = 0; i < nr_smmu_counts && !mark && !unmark; i++) {
 		if (smmu_counts[i] > (unsigned int)nr_devs) {
 			fprintf(stderr, "smmu_bench: --smmus %u needs as many devices, %d given\n",
 				smmu_counts[i], nr_devs);
@@ -484,6 +508,17 @@ int main(int argc, char **argv)
 	}
 
 	marker_open(bdfs[0]);
+	if (mark || unmark) {
+		if (mark) {
+			printf("MARK %u %s smmus=0 pages=%lu ops=1\n", mark, mark_case,
+			       mark_pages);
+			fflush(stdout);
+			mark_again(mark);
+		}
+		if (unmark)
+			mark_end(unmark);
+		return KSFT_PASS;
+	}
 	for (i = 0; i < nr_smmu_counts; i++)
 		bench_domain(smmu_counts[i], SHARED);
 	/* Only the pKVM driver can be told not to share (debugfs). */
