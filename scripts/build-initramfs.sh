@@ -48,6 +48,15 @@ for src in "$TOP"/tests/guest/*.c; do
 	mv "$bin.tmp" "$bin"
 done
 
+# The kernel's own DMA API benchmark (make bench), unchanged.
+bin=$OUT/guest-bin/dma_map_benchmark
+src=$KSRC/tools/dma/dma_map_benchmark.c
+if ! [ "$bin" -nt "$src" ] || ! [ "$bin" -nt "$KOUT/usr/include/linux/map_benchmark.h" ]; then
+	${CROSS}gcc -static -O2 -Wall -isystem "$KOUT/usr/include" -o "$bin.tmp" "$src" ||
+		die "building $src failed"
+	mv "$bin.tmp" "$bin"
+fi
+
 # The benchmark (make bench), with the VFIO selftest library.
 make -s -C "$TOP/tools/testing/pkvm-smmu/bench" KSRC="$KSRC" KHDR="$KOUT/usr/include" \
 	OUTPUT="$OUT/bench" CROSS_COMPILE=$CROSS >"$OUT/bench.log" 2>&1 ||

@@ -3,8 +3,9 @@
 # smmu: pkvm stock
 # The DMA invalidation benchmark (make bench, on the bench8 topology): smmu_bench on
 # one edu per SMMU, for domains spanning 1, 2, 4 and 8 SMMUs, then (pkvm only) the same
-# with one domain per SMMU, memcache top-ups, and a protected guest faulting its
-# memory in (pvm_dma --bench). Their BENCH, MARK and MEM lines are
+# with one domain per SMMU, memcache top-ups, the kernel's dma_map_benchmark, and a
+# protected guest faulting its memory in (pvm_dma --bench). Their BENCH, MARK, MEM
+# and DMABENCH lines are
 # what scripts/bench.sh reads, with the SMMU commands QEMU traced between the markers.
 . /tests/lib-edu.sh
 edus=$(edu_list)
@@ -27,13 +28,36 @@ topup=
 [ "$PKVM_SMMU" = pkvm ] && topup="--topup 1,16,256,1024 --per-smmu"
 echo "\$ smmu_bench --devices $(echo $edus | tr ' ' ,) --smmus $smmus --iters 256 $topup"
 smmu_bench --devices "$(echo $edus | tr ' ' ,)" --smmus "$smmus" --iters 256 $topup || exit 1
+
+# The kernel's DMA API benchmark (tools/dma) on the first edu, through its
+# default domain: the hypervisor's identity domain (pkvm), or the stock driver's
+# translated one. Map and unmap of 4 KiB and 1 MiB, one and two threads.
+set -- $edus
+first=$1
+d=/sys/bus/pci/devices/$first
+echo "$first" >"$d/driver/unbind"
+echo dma_map_benchmark >"$d/driver_override"
+echo "$first" >/sys/bus/pci/drivers_probe
+[ "$(basename "$(readlink "$d/driver")")" = dma_map_benchmark ] ||
+	{ echo "$first did not bind to dma_map_benchmark"; exit 1; }
+echo "DMABENCH domain=$(cat "$d/iommu_group/type")"
+for granule in 1 256; do
+	for threads in 1 2; do
+		out=$(dma_map_benchmark -t "$threads" -s 3 -g "$granule" -b 64) ||
+			{ echo "dma_map_benchmark -t $threads -g $granule failed"; exit 1; }
+		echo "$out"
+		map=$(echo "$out" | sed -n 's/^average map latency(us):\([0-9.]*\).*/\1/p')
+		unmap=$(echo "$out" | sed -n 's/^average unmap latency(us):\([0-9.]*\).*/\1/p')
+		echo "DMABENCH granule=$granule threads=$threads map_us=$map unmap_us=$unmap"
+	done
+done
+echo "$first" >"$d/driver/unbind"
+echo >"$d/driver_override"
 [ "$PKVM_SMMU" = pkvm ] || exit 0
 
 # A protected guest faulting in N pages, each donated to it and so taken out of the
 # identity domain (all eight SMMUs): runs of 1 and of 257 pages, so that the
 # difference is 256 faults, without the VM's own creation and teardown.
-set -- $edus
-first=$1
 id=1000
 for pages in 1 257; do
 	smmu_bench --devices "$first" --mark "$id:pvm-fault:$pages" || exit 1
