@@ -99,6 +99,48 @@ static int __init pkvm_smmu_setup(char *arg)
 }
 early_param("pkvm_smmu", pkvm_smmu_setup);
 
+/*
+ * iommu.passthrough=0 on the command line: the user wants translated DMA
+ * domains for host DMA. The IOMMU core parses the parameter too (every
+ * early_param of that name sees it); this driver only needs to know that it
+ * was given, and false.
+ */
+static bool pkvm_smmu_translated __ro_after_init;
+
+static int __init pkvm_smmu_passthrough_setup(char *arg)
+{
+	bool passthrough;
+
+	if (!kstrtobool(arg, &passthrough))
+		pkvm_smmu_translated = !passthrough;
+	return 0;
+}
+early_param("iommu.passthrough", pkvm_smmu_passthrough_setup);
+
+/*
+ * Host DMA goes through the hypervisor's identity domain by default: no
+ * hypercall per DMA, and the hypervisor keeps it equal to what the host
+ * owns. It stays a default, not a rule: devices the PCI core does not trust
+ * get translated DMA domains (the IOMMU core insists), iommu.passthrough=0
+ * gives every device one, and a group's sysfs "type" can be set to DMA.
+ * Called before the first SMMU registers with the IOMMU core.
+ */
+static void pkvm_smmu_set_default_domain_locked(void)
+{
+	static bool done;
+
+	lockdep_assert_held(&pkvm_smmus_lock);
+	if (done)
+		return;
+	done = true;
+	if (pkvm_smmu_translated) {
+		pr_info("pkvm-smmu: host DMA through translated domains (iommu.passthrough=0)\n");
+		return;
+	}
+	iommu_set_default_passthrough(false);
+	pr_info("pkvm-smmu: host DMA through the hypervisor's identity domain by default (iommu.passthrough=0: translated)\n");
+}
+
 /* In protected mode, with this driver on, no SMMUv3 is the host's to program. */
 bool arm_smmu_v3_pkvm_owns_smmus(void)
 {
@@ -736,12 +778,6 @@ static void pkvm_smmu_release_device(struct device *dev)
 	kfree(master);
 }
 
-/* Host DMA goes through the hypervisor's identity domain by default. */
-static int pkvm_smmu_def_domain_type(struct device *dev)
-{
-	return IOMMU_DOMAIN_IDENTITY;
-}
-
 static bool pkvm_smmu_capable(struct device *dev, enum iommu_cap cap)
 {
 	/* The hypervisor only attaches SMMUs whose table walks are coherent. */
@@ -782,7 +818,6 @@ static void pkvm_smmu_get_resv_regions(struct device *dev, struct list_head *hea
 static const struct iommu_ops pkvm_smmu_ops = {
 	.blocked_domain		= &pkvm_smmu_blocked_domain,
 	.identity_domain	= &pkvm_smmu_identity_domain,
-	.def_domain_type	= pkvm_smmu_def_domain_type,
 	.capable		= pkvm_smmu_capable,
 	.domain_alloc_paging	= pkvm_smmu_domain_alloc_paging,
 	.probe_device		= pkvm_smmu_probe_device,
@@ -1051,6 +1086,7 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 		goto err_free;
 	mutex_lock(&pkvm_smmus_lock);
 	list_add_tail(&smmu->list, &pkvm_smmus);
+	pkvm_smmu_set_default_domain_locked();
 	mutex_unlock(&pkvm_smmus_lock);
 	ret = iommu_device_register(&smmu->iommu, &pkvm_smmu_ops, dev);
 	if (ret)

@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# smmu: pkvm
+# Translated DMA domains for host DMA. The identity domain is only the default: an
+# edu whose IOMMU group type is set to DMA (sysfs) gets a hypervisor paging domain as
+# its default domain, and the kernel's DMA API maps into it. The in-kernel test
+# driver pkvm-edu-dmatest (CONFIG_PKVM_SMMU_V3_DMA_TEST) then moves a page by DMA
+# through it, and after dma_unmap_single() a DMA to the stale address reaches
+# nothing and the SMMU reports the fault there. Set back to identity, the same test
+# sees DMA addresses equal to physical ones.
+. /tests/lib-edu.sh
+V=/sys/kernel/debug/pkvm-smmu/domains
+edu_without_driver || exit 1
+bdf=$EDU_BDF
+d=/sys/bus/pci/devices/$bdf
+sid=$(edu_sid "$bdf")
+type=$d/iommu_group/type
+fail=0
+
+# dmatest: probe the device with pkvm-edu-dmatest and print what it logged.
+dmatest() {
+	_n=$(dmesg | wc -l)
+	echo pkvm-edu-dmatest >"$d/driver_override"
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+	echo >"$d/driver_override"
+	dmesg | tail -n +"$((_n + 1))" | grep "pkvm-edu-dmatest $bdf:" |
+		sed 's/^\[[ 0-9.]*\] //' >/tmp/dmatest.log
+	cat /tmp/dmatest.log
+	[ -s /tmp/dmatest.log ] || { echo "pkvm-edu-dmatest logged nothing"; return 1; }
+	! grep -q "not ok" /tmp/dmatest.log
+}
+
+[ "$(cat "$type")" = identity ] || { echo "$bdf: default domain $(cat "$type"), not identity"; fail=1; }
+echo DMA >"$type" || { echo "cannot set the group of $bdf to DMA"; exit 1; }
+[ "$(cat "$type")" = DMA ] || { echo "$bdf: group type $(cat "$type") after setting DMA"; exit 1; }
+echo "$bdf: group type DMA"
+if [ -r "$V" ]; then
+	cat "$V"
+	grep -q "streams 1 " "$V" || { echo "the hypervisor shows no paging domain with the device"; fail=1; }
+fi
+
+dmatest || fail=1
+grep -q "default domain DMA:" /tmp/dmatest.log || { echo "the test did not run in a DMA domain"; fail=1; }
+grep -q "ok 1 - a page moves" /tmp/dmatest.log || { echo "no DMA through the translated domain"; fail=1; }
+grep -q "ok 2 - nothing arrives" /tmp/dmatest.log || { echo "the stale address was not checked"; fail=1; }
+stale=$(sed -n 's/.*DMA to the unmapped address \(0x[0-9a-f]*\).*/\1/p' /tmp/dmatest.log)
+if [ -n "$stale" ]; then
+	edu_fault_reported "sid $sid addr $(printf '0x%016x' $((stale)))" ||
+		{ echo "no SMMU fault reported for the unmapped address $stale"; fail=1; }
+else
+	echo "the test printed no unmapped address"
+	fail=1
+fi
+
+echo identity >"$type" || { echo "cannot set the group of $bdf back to identity"; exit 1; }
+[ "$(cat "$type")" = identity ] || { echo "$bdf: group type $(cat "$type") after identity"; fail=1; }
+dmatest || fail=1
+grep -q "default domain identity:" /tmp/dmatest.log || { echo "the test did not run in the identity domain"; fail=1; }
+grep -q "ok 1 - a page moves" /tmp/dmatest.log || { echo "no DMA through the identity domain"; fail=1; }
+exit "$fail"
