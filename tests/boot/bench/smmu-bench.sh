@@ -29,30 +29,39 @@ topup=
 echo "\$ smmu_bench --devices $(echo $edus | tr ' ' ,) --smmus $smmus --iters 256 $topup"
 smmu_bench --devices "$(echo $edus | tr ' ' ,)" --smmus "$smmus" --iters 256 $topup || exit 1
 
-# The kernel's DMA API benchmark (tools/dma) on the first edu, through its
-# default domain: the hypervisor's identity domain (pkvm), or the stock driver's
-# translated one. Map and unmap of 4 KiB and 1 MiB, one and two threads.
+# The kernel's DMA API benchmark (tools/dma) on the first edu, through its default
+# domain: the hypervisor's identity domain (pkvm) or the stock driver's translated
+# one; with pkvm, then through a translated domain of the hypervisor's too (the
+# group's type set to DMA). Map and unmap of 4 KiB and 1 MiB, one and two threads.
 set -- $edus
 first=$1
 d=/sys/bus/pci/devices/$first
 echo "$first" >"$d/driver/unbind"
-echo dma_map_benchmark >"$d/driver_override"
-echo "$first" >/sys/bus/pci/drivers_probe
-[ "$(basename "$(readlink "$d/driver")")" = dma_map_benchmark ] ||
-	{ echo "$first did not bind to dma_map_benchmark"; exit 1; }
-echo "DMABENCH domain=$(cat "$d/iommu_group/type")"
-for granule in 1 256; do
-	for threads in 1 2; do
-		out=$(dma_map_benchmark -t "$threads" -s 3 -g "$granule" -b 64) ||
-			{ echo "dma_map_benchmark -t $threads -g $granule failed"; exit 1; }
-		echo "$out"
-		map=$(echo "$out" | sed -n 's/^average map latency(us):\([0-9.]*\).*/\1/p')
-		unmap=$(echo "$out" | sed -n 's/^average unmap latency(us):\([0-9.]*\).*/\1/p')
-		echo "DMABENCH granule=$granule threads=$threads map_us=$map unmap_us=$unmap"
+dma_bench() {
+	echo dma_map_benchmark >"$d/driver_override"
+	echo "$first" >/sys/bus/pci/drivers_probe
+	[ "$(basename "$(readlink "$d/driver")")" = dma_map_benchmark ] ||
+		{ echo "$first did not bind to dma_map_benchmark"; return 1; }
+	dom=$(cat "$d/iommu_group/type")
+	for granule in 1 256; do
+		for threads in 1 2; do
+			out=$(dma_map_benchmark -t "$threads" -s 3 -g "$granule" -b 64) ||
+				{ echo "dma_map_benchmark -t $threads -g $granule failed"; return 1; }
+			echo "$out"
+			map=$(echo "$out" | sed -n 's/^average map latency(us):\([0-9.]*\).*/\1/p')
+			unmap=$(echo "$out" | sed -n 's/^average unmap latency(us):\([0-9.]*\).*/\1/p')
+			echo "DMABENCH domain=$dom granule=$granule threads=$threads map_us=$map unmap_us=$unmap"
+		done
 	done
-done
-echo "$first" >"$d/driver/unbind"
-echo >"$d/driver_override"
+	echo "$first" >"$d/driver/unbind"
+	echo >"$d/driver_override"
+}
+dma_bench || exit 1
+if [ "$PKVM_SMMU" = pkvm ]; then
+	echo DMA >"$d/iommu_group/type" || { echo "cannot set $first to a DMA domain"; exit 1; }
+	dma_bench || exit 1
+	echo identity >"$d/iommu_group/type"
+fi
 [ "$PKVM_SMMU" = pkvm ] || exit 0
 
 # A protected guest faulting in N pages, each donated to it and so taken out of the
