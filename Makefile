@@ -4,6 +4,7 @@
 #   make run      build what is missing, boot the pKVM host with four SMMUs, run the demo
 #   make check    run every test; the last line is "N passed, N failed, N skipped"
 #   make bench    optional: boot the eight-SMMU bench topology and write docs/benchmark.md
+#   make fuzz     optional: fuzz the EL2 hypercall bodies in userspace (FUZZ_SECONDS=600)
 #
 # Variables: PKVM_CACHE (where the Debian 13 root and all build outputs live,
 # default /var/cache/pkvm-smmu), MODE (hvhe or nvhe, for run), MODES (for check),
@@ -33,11 +34,11 @@ endif
 
 S := scripts
 
-.PHONY: all setup tree kernel initramfs run check bench unit clean distclean help
+.PHONY: all setup tree kernel initramfs run check bench fuzz unit clean distclean help
 all: initramfs
 
 help:
-	@sed -n '2,11s/^# \{0,1\}//p' Makefile
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
 setup:
 	@bash $(S)/setup-root.sh
@@ -67,6 +68,16 @@ bench:
 unit: kernel
 	@bash -c '. $(S)/common.sh && in_root make -C tools/testing/pkvm-smmu check \
 		KSRC="$$KSRC" KBUILD="$$KOUT"'
+
+FUZZ_SECONDS ?= 600
+ifneq ($(filter fuzz,$(MAKECMDGOALS)),)
+ifeq ($(shell echo '$(FUZZ_SECONDS)' | grep -Exq '[1-9][0-9]{0,6}' && echo ok),)
+$(error FUZZ_SECONDS=$(FUZZ_SECONDS) is not a number of seconds (1 to 9999999))
+endif
+endif
+fuzz: kernel
+	@bash -c '. $(S)/common.sh && in_root make -C tools/testing/pkvm-smmu fuzz \
+		KSRC="$$KSRC" KBUILD="$$KOUT" FUZZ_SECONDS=$(FUZZ_SECONDS)'
 
 # Build outputs only; the Debian root and the unpacked sources stay.
 clean:

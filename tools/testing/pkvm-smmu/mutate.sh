@@ -39,11 +39,12 @@ failed=0
 
 # mutant NAME PROGRAM FILE OLD NEW [OLD NEW]...: replace the single
 # occurrence of each OLD by its NEW in FILE (relative to the tree root), build,
-# then run PROGRAM (unit, tsan, asan or el2). The mutant must build, and it is
-# caught if PROGRAM fails.
+# then run PROGRAM (unit, tsan, asan, el2 or fuzz). The mutant must build, and
+# it is caught if PROGRAM fails. fuzz is the bounded run of make check (seed
+# corpus, then FUZZ_MUTANT_RUNS executions from libFuzzer seed 1).
 mutant()
 {
-	local name=$1 prog=$2 file=$3 copy=$tmp/tree target=all
+	local name=$1 prog=$2 file=$3 copy=$tmp/tree target=all runs=()
 
 	shift 3
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && return
@@ -75,6 +76,8 @@ EOF
 	fi
 
 	[ "$prog" = el2 ] && target=el2-build
+	[ "$prog" = fuzz ] && target=fuzz-build &&
+		runs=("FUZZ_CHECK_RUNS=${FUZZ_MUTANT_RUNS:-3000}")
 	if ! make -s -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" "$target" \
 		>"$tmp/log" 2>&1; then
 		echo "not ok $nr - $name # mutant does not build: $(grep -m1 error: "$tmp/log")"
@@ -83,11 +86,11 @@ EOF
 	fi
 
 	if timeout 180 make -s -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" \
-		"run-$prog" >"$tmp/log" 2>&1; then
+		"${runs[@]}" "run-$prog" >"$tmp/log" 2>&1; then
 		echo "not ok $nr - $name # NOT caught by $prog"
 		failed=$((failed + 1))
 	else
-		echo "ok $nr - $name # caught by $prog: $(grep -m1 -E '^not ok|ThreadSanitizer|AddressSanitizer|runtime error|EL2 WARN|SMMU model|^EL2:' "$tmp/log")"
+		echo "ok $nr - $name # caught by $prog: $(grep -m1 -E 'fuzz oracle|^not ok|ThreadSanitizer|AddressSanitizer|runtime error|EL2 WARN|SMMU model|^EL2:' "$tmp/log")"
 	fi
 }
 
@@ -304,6 +307,83 @@ mutant el2_sync_timeout_ignored el2 "$SMMU_C" \
 # Not here: dropping the ATSCHK test from smmu_check_state(). The CR0 write
 # waits for CR0ACK to equal what was written, so an SMMU that drops ATSCHK
 # already fails there (el2_ats_checked); the read-back is a second line.
+
+# The same code, fuzzed (el2/fuzz.c): the oracles must see each breakage
+# from the seed corpus or within the bounded run.
+mutant fuzz_flush_no_tlbi fuzz "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;' '(void)size;'
+# Only the first page of an unmapped range is invalidated.
+mutant fuzz_flush_first_page_only fuzz "$IOMMU_C" \
+	'		ret = hyp_iommu_flush(domain, data.mapped_start,
+				      data.mapped_end - data.mapped_start);' \
+	'		ret = hyp_iommu_flush(domain, data.mapped_start, PAGE_SIZE);'
+# Without range invalidation, the last page of a range is not invalidated.
+mutant fuzz_tlbi_pages_short fuzz "$SMMU_C" \
+	'	else if (pages && pages <= HYP_SMMU_TLBI_MAX_PAGES)
+		n = pages;' '	else if (pages && pages <= HYP_SMMU_TLBI_MAX_PAGES)
+		n = pages > 1 ? pages - 1 : 1;'
+# A donated page stays mapped in the identity domain.
+mutant fuzz_host_lost_no_unmap fuzz "$IOMMU_C" \
+	'	hyp_spin_lock(&domain->pgt_lock);
+	for (; addr < end; addr += done) {' '	if (size)
+		return;
+	hyp_spin_lock(&domain->pgt_lock);
+	for (; addr < end; addr += done) {'
+# A page back with the host is not mapped again.
+mutant fuzz_host_gained_no_map fuzz "$IOMMU_C" \
+	'	kvm_pgtable_stage2_map(&domain->pgt, addr, size, addr,
+			       KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W, NULL, 0);' ''
+# Map does not borrow the pages (no ownership check).
+mutant fuzz_map_no_ownership_check fuzz "$IOMMU_C" \
+	'	ret = doorbell ? 0 : __pkvm_host_share_dma(phys, size);' '	ret = 0;'
+mutant fuzz_detach_no_vmid_tlbi fuzz "$IOMMU_C" \
+	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
+# The STE stays valid after detach.
+mutant fuzz_clear_ste_keeps_valid fuzz "$SMMU_C" \
+	'	WRITE_ONCE(ste->data[0], 0);
+	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	ret = smmu_cfgi_ste_locked(smmu, sid);' '	ret = smmu_cfgi_ste_locked(smmu, sid);'
+# The SMMU's cached copy of an STE is not invalidated at attach, at detach.
+mutant fuzz_install_ste_no_cfgi fuzz "$SMMU_C" \
+	'	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	ret = smmu_cfgi_ste_locked(smmu, sid);
+unlock:' '	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	ret = 0;
+unlock:'
+mutant fuzz_clear_ste_no_cfgi fuzz "$SMMU_C" \
+	'	ret = smmu_cfgi_ste_locked(smmu, sid);
+	for (i = 1;' '	ret = 0;
+	for (i = 1;'
+# Pages from the memcache keep what the host wrote in them.
+mutant fuzz_zalloc_no_memset fuzz "$IOMMU_C" \
+	'	if (page)
+		memset(page, 0, PAGE_SIZE);
+	return page;' '	return page;'
+mutant fuzz_l2_strtab_not_zeroed fuzz "$IOMMU_C" \
+	'static void *hyp_iommu_zalloc_page(void *arg)' \
+	'static void *hyp_iommu_pop_page(void *arg)
+{
+	return pop_hyp_memcache(arg, hyp_phys_to_virt);
+}
+
+static void *hyp_iommu_zalloc_page(void *arg)' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, &mc);'
+# After a fault (in the fuzzer's child process):
+mutant fuzz_unmap_error_unshares fuzz "$IOMMU_C" \
+	'			return ret;
+		}
+	}
+	/* Only an unmap' '		}
+	}
+	/* Only an unmap'
+mutant fuzz_host_lost_no_fail_closed fuzz "$IOMMU_C" \
+	'			hyp_iommu_fail_closed(domain);
+			stopped = true;' '			stopped = true;'
+# A batch of donations (a top-up) never invalidates the SMMUs.
+mutant fuzz_lost_batch_no_flush fuzz "$IOMMU_C" \
+	'	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))' \
+	'	if (0)'
 
 echo "1..$nr"
 echo "# $((nr - failed)) of $nr mutants caught"

@@ -78,6 +78,30 @@ bool smmu_model_tlb_has(struct smmu_model *m, u16 vmid, u64 iova);
 /* A device behind @m does DMA at @iova; 0 and *@pa, or a negative fault. */
 int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		   phys_addr_t *pa);
+/* What that DMA would do now, without filling a cache or counting it. */
+int smmu_model_probe(struct smmu_model *m, u32 sid, u64 iova, bool write,
+		     phys_addr_t *pa);
+/* CR0.SMMUEN: off, it aborts or bypasses everything as GBPA says. */
+bool smmu_model_translating(struct smmu_model *m);
+
+struct smmu_model_tlb_entry {
+	u16		vmid;
+	u64		iova;	/* page */
+	phys_addr_t	pa;	/* page */
+	bool		r, w;
+};
+
+/* The valid TLB entries, at most @max; returns how many. */
+unsigned int smmu_model_tlb_dump(struct smmu_model *m,
+				 struct smmu_model_tlb_entry *out, unsigned int max);
+typedef void (*smmu_model_page_fn)(void *arg, phys_addr_t pa, const char *what);
+typedef void (*smmu_model_ste_fn)(void *arg, u32 sid, const u64 *ste, bool cached);
+
+/* Each page the model reads configuration from (stream tables, queues). */
+void smmu_model_visit_table_pages(struct smmu_model *m, smmu_model_page_fn fn,
+				    void *arg);
+/* Each valid STE in the stream table, then each in the configuration cache. */
+void smmu_model_visit_stes(struct smmu_model *m, smmu_model_ste_fn fn, void *arg);
 /* A cached translation of @pa (any VMID, any IOVA)? */
 bool smmu_model_tlb_reaches(struct smmu_model *m, phys_addr_t pa);
 unsigned int smmu_model_tlb_entries(struct smmu_model *m);

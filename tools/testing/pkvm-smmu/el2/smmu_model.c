@@ -38,6 +38,8 @@
 #define SMMU_MODEL_MAX		8
 #define SMMU_MODEL_FRAME	SZ_128K
 #define SMMU_MODEL_SID_BITS	16
+/* Streams whose STE the configuration cache may hold, before a full scan. */
+#define SMMU_MODEL_CFG_SIDS	1024
 
 struct smmu_model_tlb {
 	bool	valid;
@@ -62,8 +64,16 @@ struct smmu_model {
 	/* Configuration cache: one STE per stream. */
 	struct {
 		bool	valid;
+		bool	listed;		/* in cfg_sids[] */
 		u64	ste[STRTAB_STE_DWORDS];
 	} *cfg;
+	/*
+	 * The streams cached since the last CFGI_ALL, so that a test can list
+	 * the cached STEs without scanning all 2^16 (a full scan on overflow).
+	 */
+	u32		cfg_sids[SMMU_MODEL_CFG_SIDS];
+	unsigned int	nr_cfg_sids;
+	bool		cfg_sids_overflow;
 	struct smmu_model_tlb tlb[SMMU_MODEL_TLB_SIZE];
 	unsigned int	tlb_next;
 	struct smmu_model_stats stats;
@@ -219,6 +229,8 @@ static bool cmd_exec(struct smmu_model *m, const u64 *cmd)
 		return true;
 	case CMDQ_OP_CFGI_ALL:
 		memset(m->cfg, 0, sizeof(*m->cfg) << SMMU_MODEL_SID_BITS);
+		m->nr_cfg_sids = 0;
+		m->cfg_sids_overflow = false;
 		m->stats.cfgi++;
 		return true;
 	case CMDQ_OP_TLBI_NSNH_ALL:
@@ -364,8 +376,11 @@ void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
 	switch (off) {
 	case ARM_SMMU_CR0:
 		m->cr0 = val;
-		if (!(val & CR0_SMMUEN))
+		if (!(val & CR0_SMMUEN)) {
 			memset(m->cfg, 0, sizeof(*m->cfg) << SMMU_MODEL_SID_BITS);
+			m->nr_cfg_sids = 0;
+			m->cfg_sids_overflow = false;
+		}
 		cmdq_run(m);
 		break;
 	case ARM_SMMU_CR1:
@@ -421,8 +436,12 @@ void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
 	hyp_spin_unlock(&m->lock);
 }
 
-/* The STE of @sid from the stream table, or NULL if the stream aborts. */
-static const u64 *ste_fetch(struct smmu_model *m, u32 sid)
+/*
+ * The STE of @sid from the stream table, or NULL if the stream aborts. With
+ * @fill, the configuration cache keeps it (a transaction); without, only
+ * what a transaction would use now is looked up (a test's probe).
+ */
+static const u64 *ste_fetch(struct smmu_model *m, u32 sid, bool fill)
 {
 	u64 base = m->strtab_base & STRTAB_BASE_ADDR_MASK, desc, *ste;
 	unsigned int split = FIELD_GET(STRTAB_BASE_CFG_SPLIT, m->strtab_cfg);
@@ -444,8 +463,17 @@ static const u64 *ste_fetch(struct smmu_model *m, u32 sid)
 	} else {
 		ste = el2_va(base + sid * STRTAB_STE_DWORDS * 8ULL);
 	}
+	if (!fill)
+		return ste;
 	memcpy(m->cfg[sid].ste, ste, sizeof(m->cfg[sid].ste));
 	m->cfg[sid].valid = true;
+	if (m->cfg[sid].listed)
+		return m->cfg[sid].ste;
+	m->cfg[sid].listed = true;
+	if (m->nr_cfg_sids < SMMU_MODEL_CFG_SIDS)
+		m->cfg_sids[m->nr_cfg_sids++] = sid;
+	else
+		m->cfg_sids_overflow = true;
 	return m->cfg[sid].ste;
 }
 
@@ -489,8 +517,12 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 	}
 }
 
-int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
-		   phys_addr_t *pa)
+/*
+ * A transaction (@fill: it fills the caches and counts in the stats), or a
+ * probe of what one would do now, leaving the model as it is.
+ */
+static int model_translate(struct smmu_model *m, u32 sid, u64 iova, bool write,
+			   phys_addr_t *pa, bool fill)
 {
 	struct smmu_model_tlb t = {}, *e;
 	const u64 *ste;
@@ -504,11 +536,11 @@ int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
 			ret = -EPERM;
 			goto unlock;
 		}
-		m->stats.bypass++;
+		m->stats.bypass += fill;
 		*pa = iova;
 		goto unlock;
 	}
-	ste = ste_fetch(m, sid);
+	ste = ste_fetch(m, sid, fill);
 	if (!ste || !(ste[0] & STRTAB_STE_0_V)) {
 		ret = -EPERM;
 		goto unlock;
@@ -517,7 +549,7 @@ int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
 	case STRTAB_STE_0_CFG_S2_TRANS:
 		break;
 	case STRTAB_STE_0_CFG_BYPASS:
-		m->stats.bypass++;
+		m->stats.bypass += fill;
 		*pa = iova;
 		goto unlock;
 	default:
@@ -537,8 +569,10 @@ int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		goto unlock;
 	t.valid = true;
 	t.vmid = vmid;
-	m->tlb[m->tlb_next] = t;
-	m->tlb_next = (m->tlb_next + 1) % SMMU_MODEL_TLB_SIZE;
+	if (fill) {
+		m->tlb[m->tlb_next] = t;
+		m->tlb_next = (m->tlb_next + 1) % SMMU_MODEL_TLB_SIZE;
+	}
 check:
 	if (write ? !t.w : !t.r) {
 		ret = -EACCES;
@@ -548,6 +582,18 @@ check:
 unlock:
 	hyp_spin_unlock(&m->lock);
 	return ret;
+}
+
+int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
+		   phys_addr_t *pa)
+{
+	return model_translate(m, sid, iova, write, pa, true);
+}
+
+int smmu_model_probe(struct smmu_model *m, u32 sid, u64 iova, bool write,
+		     phys_addr_t *pa)
+{
+	return model_translate(m, sid, iova, write, pa, false);
 }
 
 /* A translation cached before the hypervisor took @vmid (a previous user's). */
@@ -597,4 +643,107 @@ unsigned int smmu_model_tlb_entries(struct smmu_model *m)
 		n += m->tlb[i].valid;
 	hyp_spin_unlock(&m->lock);
 	return n;
+}
+
+bool smmu_model_translating(struct smmu_model *m)
+{
+	bool on;
+
+	hyp_spin_lock(&m->lock);
+	on = m->cr0 & CR0_SMMUEN;
+	hyp_spin_unlock(&m->lock);
+	return on;
+}
+
+unsigned int smmu_model_tlb_dump(struct smmu_model *m,
+				 struct smmu_model_tlb_entry *out, unsigned int max)
+{
+	unsigned int i, n = 0;
+
+	hyp_spin_lock(&m->lock);
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE && n < max; i++) {
+		if (!m->tlb[i].valid)
+			continue;
+		out[n++] = (struct smmu_model_tlb_entry){
+			.vmid = m->tlb[i].vmid, .iova = m->tlb[i].iova,
+			.pa = m->tlb[i].pa, .r = m->tlb[i].r, .w = m->tlb[i].w,
+		};
+	}
+	hyp_spin_unlock(&m->lock);
+	return n;
+}
+
+/*
+ * Every page the model reads its configuration from: the stream table
+ * (both levels) and the queues. Read as the model reads them, through the
+ * hypervisor's linear map; a descriptor pointing outside memory is reported
+ * as such (pa and all) rather than dereferenced.
+ */
+void smmu_model_visit_table_pages(struct smmu_model *m, smmu_model_page_fn fn,
+				    void *arg)
+{
+	u64 base = m->strtab_base & STRTAB_BASE_ADDR_MASK, desc, size, off;
+	unsigned int split = FIELD_GET(STRTAB_BASE_CFG_SPLIT, m->strtab_cfg);
+	unsigned int log2size = FIELD_GET(STRTAB_BASE_CFG_LOG2SIZE, m->strtab_cfg);
+	bool two = FIELD_GET(STRTAB_BASE_CFG_FMT, m->strtab_cfg) ==
+		   STRTAB_BASE_CFG_FMT_2LVL;
+	u64 i;
+
+	hyp_spin_lock(&m->lock);
+	size = two ? (8ULL << (log2size - split)) :
+		     (STRTAB_STE_DWORDS * 8ULL << log2size);
+	for (off = 0; off < size; off += PAGE_SIZE)
+		fn(arg, base + off, "stream table");
+	for (i = 0; two && i < 1ULL << (log2size - split); i++) {
+		if (!el2_page(base + i * 8))
+			break;
+		desc = *(u64 *)el2_va(base + i * 8);
+		if (FIELD_GET(STRTAB_L1_DESC_SPAN, desc))
+			fn(arg, desc & STRTAB_L1_DESC_L2PTR_MASK,
+			   "level-2 stream table");
+	}
+	fn(arg, m->cmdq_base & Q_BASE_ADDR_MASK, "command queue");
+	fn(arg, m->evtq_base & Q_BASE_ADDR_MASK, "event queue");
+	hyp_spin_unlock(&m->lock);
+}
+
+/*
+ * Every valid STE a transaction could use: those in the stream table, and
+ * those in the configuration cache (which a transaction prefers).
+ */
+void smmu_model_visit_stes(struct smmu_model *m, smmu_model_ste_fn fn, void *arg)
+{
+	u64 base = m->strtab_base & STRTAB_BASE_ADDR_MASK, desc;
+	unsigned int split = FIELD_GET(STRTAB_BASE_CFG_SPLIT, m->strtab_cfg);
+	unsigned int log2size = FIELD_GET(STRTAB_BASE_CFG_LOG2SIZE, m->strtab_cfg);
+	const u64 *ste;
+	u64 i, j;
+
+	hyp_spin_lock(&m->lock);
+	if (FIELD_GET(STRTAB_BASE_CFG_FMT, m->strtab_cfg) != STRTAB_BASE_CFG_FMT_2LVL)
+		model_fail(m, "linear stream table: not modelled here", 0);
+	for (i = 0; i < 1ULL << (log2size - split); i++) {
+		desc = *(u64 *)el2_va(base + i * 8);
+		if (!FIELD_GET(STRTAB_L1_DESC_SPAN, desc))
+			continue;
+		for (j = 0; j < 1ULL << (FIELD_GET(STRTAB_L1_DESC_SPAN, desc) - 1) &&
+			    j < 1ULL << split; j++) {
+			ste = el2_va((desc & STRTAB_L1_DESC_L2PTR_MASK) +
+				     j * STRTAB_STE_DWORDS * 8);
+			if (ste[0] & STRTAB_STE_0_V)
+				fn(arg, (i << split) | j, ste, false);
+		}
+	}
+	if (m->cfg_sids_overflow) {
+		for (i = 0; i < 1ULL << SMMU_MODEL_SID_BITS; i++)
+			if (m->cfg[i].valid && (m->cfg[i].ste[0] & STRTAB_STE_0_V))
+				fn(arg, i, m->cfg[i].ste, true);
+	} else {
+		for (i = 0; i < m->nr_cfg_sids; i++) {
+			j = m->cfg_sids[i];
+			if (m->cfg[j].valid && (m->cfg[j].ste[0] & STRTAB_STE_0_V))
+				fn(arg, j, m->cfg[j].ste, true);
+		}
+	}
+	hyp_spin_unlock(&m->lock);
 }
