@@ -39,9 +39,11 @@ failed=0
 
 # mutant NAME PROGRAM FILE OLD NEW [OLD NEW]...: replace the single
 # occurrence of each OLD by its NEW in FILE (relative to the tree root), build,
-# then run PROGRAM (unit, tsan, asan, el2 or fuzz). The mutant must build, and
-# it is caught if PROGRAM fails. fuzz is the bounded run of make check (seed
-# corpus, then FUZZ_MUTANT_RUNS executions from libFuzzer seed 1).
+# then run PROGRAM (unit, tsan, asan, el2, el2stress, el2shim or fuzz). The
+# mutant must build, and it is caught if PROGRAM fails. fuzz is the bounded run
+# of make check (seed corpus, then FUZZ_MUTANT_RUNS executions from libFuzzer
+# seed 1); el2stress the TSan stress of the real hypercall bodies
+# (EL2_STRESS_ARGS, as in make check).
 mutant()
 {
 	local name=$1 prog=$2 file=$3 copy=$tmp/tree target=all runs=()
@@ -76,6 +78,8 @@ EOF
 	fi
 
 	[ "$prog" = el2 ] && target=el2-build
+	[ "$prog" = el2stress ] && target=el2-stress-build
+	[ "$prog" = el2shim ] && target=el2-shim-build
 	[ "$prog" = fuzz ] && target=fuzz-build &&
 		runs=("FUZZ_CHECK_RUNS=${FUZZ_MUTANT_RUNS:-3000}")
 	if ! make -s -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" "$target" \
@@ -270,27 +274,24 @@ mutant el2_lost_batch_ignored el2 "$IOMMU_C" \
 	'		flags = HYP_IOMMU_NO_FLUSH;' '		flags = 0;'
 # An unmap of scattered pages stops at the runs it can record (a flush per 16).
 mutant el2_unmap_no_retire el2 "$IOMMU_C" \
-	'		} else if (!data->free_tables && kvm_phys_to_pte(phys)) {' \
-	'		} else if (0) {'
+	'		if (!data->free_tables && kvm_phys_to_pte(phys)) {' \
+	'		if (0) {'
 # A retired leaf forgets its page: never given back.
 mutant el2_retired_forgotten el2 "$IOMMU_C" \
 	'			pte = kvm_phys_to_pte(phys);' '			pte = 0;'
 # Retired leaves are cleared but their pages not given back.
 mutant el2_retired_not_unshared el2 "$IOMMU_C" \
-	'	if (unshare)
-		__pkvm_host_unshare_dma' '	if (unshare && 0)
-		__pkvm_host_unshare_dma'
-# Retired leaves are given back although the flush failed.
-mutant el2_retired_unshared_on_failure el2 "$IOMMU_C" \
-	'							  data.mapped_end, false);' \
-	'							  data.mapped_end, true);'
+	'	__pkvm_host_unshare_dma(kvm_pte_to_phys(ctx->old), kvm_granule_size(ctx->level));' \
+	'	(void)0;'
+# Map takes an IOVA whose leaf a failed unmap retired (the stale entry shadows it).
+mutant el2_map_over_retired el2 "$IOMMU_C" \
+	'	return ctx->old ? -EEXIST : 0;' '	return kvm_pte_valid(ctx->old) ? -EEXIST : 0;'
 # A failed invalidation still gives the pages back.
 mutant el2_unmap_error_unshares el2 "$IOMMU_C" \
-	'			return ret;
-		}
+	'		if (ret)
+			return ret;
 	}
-	/* Only an unmap' '		}
-	}
+	/* Only an unmap' '	}
 	/* Only an unmap'
 # A rejected command is acknowledged but not reported.
 mutant el2_cmdq_error_not_reported el2 "$SMMU_C" \
@@ -304,6 +305,78 @@ mutant el2_sync_timeout_ignored el2 "$SMMU_C" \
 		if (smmu_cmdq_cons(smmu) == prod)
 			break;' '		if (ret || smmu_cmdq_cons(smmu) == prod)
 			break;'
+# The real hypercall bodies raced from four CPUs under TSan (el2/stress.c).
+# Unmap invalidates nothing: its oracle sees the TLB entry of a live VMID.
+mutant el2stress_flush_no_tlbi el2stress "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;' '(void)size;'
+# Attach installs the STE before it publishes the array with the new SMMU:
+# an unmap in between does not invalidate an SMMU that already translates.
+mutant el2stress_attach_ste_before_publish el2stress "$IOMMU_C" \
+	'		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
+		if (!ret)
+			ret = hyp_iommu_invs_add_locked(domain, smmu_idx, ref->tag, &mc);' \
+	'		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
+		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
+		if (!ret)
+			ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);
+		if (!ret)
+			ret = hyp_iommu_invs_add_locked(domain, smmu_idx, ref->tag, &mc);
+		if (!ret) {
+			domain->nr_streams++;
+			goto unlock;
+		}'
+# Detach drops the SMMU from the array before it clears the STE.
+mutant el2stress_detach_unref_before_ste_clear el2stress "$IOMMU_C" \
+	'	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);' \
+	'	if (ref->users == 1)
+		hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
+	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);' \
+	'	if (last == 1)
+		hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
+	/*' '	/*'
+# The VMID freed without invalidation: seen at teardown only (a later attach
+# that takes the VMID invalidates it anyway).
+mutant el2stress_detach_no_vmid_tlbi el2stress "$IOMMU_C" \
+	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
+# A VMID with a previous user's translations (planted) used as it is.
+mutant el2stress_attach_no_fresh_vmid_tlbi el2stress "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);' 'ret = 0;'
+# Unmap reads the array outside a grace period: a detach frees it meanwhile.
+mutant el2stress_flush_no_read_lock el2stress "$IOMMU_C" \
+	'	hyp_assert_lock_held(&domain->pgt_lock);
+	hyp_iommu_read_lock();' '	hyp_assert_lock_held(&domain->pgt_lock);'
+# The old array retired (and reclaimed) while still published.
+mutant el2stress_retire_before_publish el2stress "$IOMMU_C" \
+	'	smmu_invs_publish(&domain->invs, new);
+	if (!old)
+		return;
+	hyp_spin_lock(&hyp_iommu_lock);
+	hyp_gp_retire_locked(&hyp_iommu_gp, &old->gp_node, hyp_iommu_free_retired);
+	hyp_spin_unlock(&hyp_iommu_lock);' \
+	'	if (old) {
+		hyp_spin_lock(&hyp_iommu_lock);
+		hyp_gp_retire_locked(&hyp_iommu_gp, &old->gp_node, hyp_iommu_free_retired);
+		hyp_iommu_reclaim_retired_locked();
+		hyp_spin_unlock(&hyp_iommu_lock);
+	}
+	smmu_invs_publish(&domain->invs, new);'
+# The array published with a plain store: its entries race with the readers.
+mutant el2stress_publish_not_release el2stress "$INVS_H" \
+	'smp_store_release(slot, (struct smmu_invs __force __rcu *)invs);' \
+	'WRITE_ONCE(*slot, (struct smmu_invs __force __rcu *)invs);'
+# A CPU inside EL2 not marked as such: reclaim frees what it reads.
+mutant el2stress_gp_enter_not_marked el2stress "$GP_H" \
+	'(epoch << 1) | HYP_GP_IN_HYP);' '(epoch << 1));'
+# A domain reference dropped without hyp_iommu_lock.
+mutant el2stress_put_domain_unlocked el2stress "$IOMMU_C" \
+	'	hyp_spin_lock(&hyp_iommu_lock);
+	domain->refs--;
+	hyp_spin_unlock(&hyp_iommu_lock);' '	domain->refs--;'
+# Not here: smmu_invs_deref_for_inv() without its smp_mb() (the store-
+# buffering pair with attach). TSan ignores fences and runs each atomic
+# through its runtime, so the PTE store never passes the array load; on x86
+# the window is a store buffer's. model/invs_order.pml NO_UNMAP_MB covers it.
+
 # Not here: dropping the ATSCHK test from smmu_check_state(). The CR0 write
 # waits for CR0ACK to equal what was written, so an SMMU that drops ATSCHK
 # already fails there (el2_ats_checked); the read-back is a second line.
@@ -371,11 +444,10 @@ static void *hyp_iommu_zalloc_page(void *arg)' \
 	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, &mc);'
 # After a fault (in the fuzzer's child process):
 mutant fuzz_unmap_error_unshares fuzz "$IOMMU_C" \
-	'			return ret;
-		}
+	'		if (ret)
+			return ret;
 	}
-	/* Only an unmap' '		}
-	}
+	/* Only an unmap' '	}
 	/* Only an unmap'
 mutant fuzz_host_lost_no_fail_closed fuzz "$IOMMU_C" \
 	'			hyp_iommu_fail_closed(domain);

@@ -720,8 +720,9 @@ static void test_detach_free_reclaim(void)
  * One unmap call over SCATTER_PAGES pages that are not physically adjacent,
  * each cached in the TLBs of both SMMUs: it unmaps them all, with one
  * CMD_SYNC per SMMU, and gives every page back. Again with SMMU 0 rejecting
- * the invalidation: every page, recorded or retired, stays borrowed for
- * good, and a later unmap gives none back.
+ * the invalidation: the unmap fails, every page stays borrowed and its IOVA
+ * cannot be mapped again; a later unmap, the SMMU working again, invalidates
+ * again and gives every page back.
  */
 static void test_unmap_scattered(void)
 {
@@ -773,23 +774,39 @@ static void test_unmap_scattered(void)
 		CHECK_EQ(__pkvm_iommu_iova_to_phys(d, SCATTER_IOVA + p * PAGE_SIZE, &pa),
 			 -ENOENT);
 	}
+	CHECK(smmu_model_tlb_reaches(models[0], pages[0]));
+	/* Not mapped, but not free either: the retired leaf is still there. */
+	CHECK_EQ(map(d, SCATTER_IOVA, pages[0] + PAGE_SIZE, PAGE_SIZE, rw), -EEXIST);
+
+	syncs[0] = smmu_model_stats(models[0])->syncs;
 	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, &done), 0);
-	for (p = 0; p < SCATTER_PAGES; p++)
-		check_borrowed(pages[p]);
+	CHECK_EQ(done, size);
+	CHECK_EQ(smmu_model_stats(models[0])->syncs - syncs[0], 1);
+	for (p = 0; p < SCATTER_PAGES; p++) {
+		CHECK(!smmu_model_tlb_reaches(models[0], pages[p]));
+		CHECK_EQ(el2_page(pages[p])->host, EL2_OWNED);
+		CHECK_EQ(el2_page(pages[p])->share_dma_count, 0);
+	}
+	CHECK_EQ(map(d, SCATTER_IOVA, pages[0], PAGE_SIZE, rw), 0);
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, PAGE_SIZE, &done), 0);
 
 	for (i = 0; i < NR_SMMUS; i++)
 		CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[i], smmu_sid[i]), 0);
 	while ((ret = __pkvm_iommu_free_domain(d)) == -EAGAIN)
 		;
 	CHECK_EQ(ret, 0);
-	for (p = 0; p < SCATTER_PAGES; p++)
-		check_borrowed(pages[p]);
+	for (p = 0; p < SCATTER_PAGES; p++) {
+		CHECK_EQ(el2_page(pages[p])->host, EL2_OWNED);
+		el2_host_free(pages[p], 2);
+	}
 }
 
 /*
  * An unmap whose invalidation an SMMU does not confirm fails, and its page
- * stays borrowed: the SMMU may still translate to it. Once with a command
- * the SMMU rejects (CMDQ_ERR), once with a CMD_SYNC that never completes.
+ * stays borrowed while the SMMU may still translate to it. Once with a
+ * command the SMMU rejects (CMDQ_ERR), once with a CMD_SYNC that never
+ * completes; freeing the domain once nothing can use the stale entries gives
+ * the pages back.
  */
 static void test_fail_closed_unmap(void)
 {
@@ -833,17 +850,25 @@ static void test_fail_closed_unmap(void)
 	check_borrowed(pages + PAGE_SIZE);
 	smmu_model_set_fault(models[1], SMMU_MODEL_OK);
 
-	/* Both SMMUs work again: detach and free. The pages stay borrowed for good. */
+	/*
+	 * Both SMMUs work again; the host detaches and frees without another
+	 * unmap. Once no stream can use the stale entries (each SMMU's VMID
+	 * invalidated at its last detach), freeing gives the pages back.
+	 */
 	for (i = 0; i < NR_SMMUS; i++) {
 		CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[i], smmu_sid[i]), 0);
 		CHECK(!smmu_model_tlb_reaches(models[i], pages));
 		CHECK(!smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
 	}
+	check_borrowed(pages);
+	check_borrowed(pages + PAGE_SIZE);
 	while ((ret = __pkvm_iommu_free_domain(d)) == -EAGAIN)
 		;
 	CHECK_EQ(ret, 0);
-	check_borrowed(pages);
-	check_borrowed(pages + PAGE_SIZE);
+	CHECK_EQ(el2_page(pages)->host, EL2_OWNED);
+	CHECK_EQ(el2_page(pages + PAGE_SIZE)->host, EL2_OWNED);
+	CHECK_EQ(el2_page(pages)->share_dma_count, 0);
+	el2_host_free(pages, 2);
 }
 
 #define NR_ID_SMMUS	(NR_SMMUS + 1)

@@ -125,15 +125,6 @@ struct fz_domain {
 	phys_addr_t	root;
 	unsigned int	nr_ranges;
 	struct fz_range	ranges[FZ_MAX_RANGES];	/* sorted, disjoint */
-	/*
-	 * After a fault: IOVAs an unmap cleared but could not invalidate. An
-	 * SMMU may cache them until the VMID is invalidated (last detach),
-	 * even after a later unmap of them returns 0 (see fz_check_unmapped()).
-	 */
-	unsigned int	nr_stale;
-	struct {
-		u64	start, end;
-	}		stale[8];
 };
 
 struct fz_attach {
@@ -769,31 +760,6 @@ static void fz_check(void)
 }
 
 /*
- * An IOVA of @d that an earlier unmap cleared without invalidating it.
- *
- * What iommu.c does then (__hyp_iommu_unmap_locked()): the call fails, its
- * pages stay borrowed for good, and the leaves stay cleared; a later unmap of
- * the same IOVAs sees holes, invalidates nothing there and returns 0, while
- * the SMMU may still translate them from its TLB (to pages the host still
- * owns) until the domain's last stream on it is detached. So the oracle below
- * does not hold for such IOVAs, and is not checked for them, unless built
- * with -DFZ_STRICT_UNMAP (reported to the project: see the README).
- */
-static bool fz_stale(struct fz_domain *d, u64 iova)
-{
-#ifdef FZ_STRICT_UNMAP
-	return false;
-#else
-	unsigned int i;
-
-	for (i = 0; d && i < d->nr_stale; i++)
-		if (iova >= d->stale[i].start && iova < d->stale[i].end)
-			return true;
-	return false;
-#endif
-}
-
-/*
  * After an unmap of [iova, iova + size) from @id returned 0: nothing of it
  * is reachable through the domain on any SMMU, whatever else happened.
  */
@@ -829,8 +795,7 @@ static void fz_check_unmapped(int id, u64 iova, u64 size)
 				continue;
 			for (j = 0; j < n; j++)
 				if (tlb[j].vmid == s->e[i].vmid && tlb[j].iova >= iova &&
-				    tlb[j].iova < iova + size &&
-				    !fz_stale(fz_find(id), tlb[j].iova))
+				    tlb[j].iova < iova + size)
 					fz_fail("unmap of %#llx+%#llx from domain %d returned 0; SMMU %d still caches %#llx -> %#llx (VMID %u)",
 						(unsigned long long)iova,
 						(unsigned long long)size, id, k,
@@ -1334,12 +1299,6 @@ static void op_unmap(struct fz_in *in)
 	else
 		want = 0;
 	FZ_EXPECT(ret, want, "unmap");
-	if (ret && d && done) {
-		if (d->nr_stale < ARRAY_SIZE(d->stale))
-			d->stale[d->nr_stale++] = (typeof(d->stale[0])){ iova, iova + done };
-		else
-			d->stale[ARRAY_SIZE(d->stale) - 1].end = U64_MAX;
-	}
 	if (ret)
 		return;
 	if (!d || d->dying)

@@ -24,7 +24,7 @@ FUZZ_COV	?= llvm-cov
 FUZZ_SECONDS	?= 600
 # Executions of the bounded run in make check: about 45 s here (README).
 FUZZ_CHECK_RUNS	?= 6000
-# Extra flags for the harness, e.g. -DFZ_STRICT_UNMAP (el2/fuzz.c).
+# Extra flags for the harness (el2/fuzz.c).
 FUZZ_CFLAGS	?=
 FUZZ_HARNESS	:= el2/memory.c el2/smmu_model.c el2/fuzz.c
 FUZZ_SAN_COMMON	:= -fno-sanitize-recover=all -fno-sanitize=shift-base

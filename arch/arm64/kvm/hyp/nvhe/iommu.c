@@ -574,7 +574,7 @@ struct hyp_iommu_unmap_data {
 	unsigned int nr_runs;
 	/* The pages go back to the host after the flush (HYP_IOMMU_UNSHARE). */
 	bool unshare;
-	/* Leaves past the runs' room, retired: see hyp_iommu_unmap_visitor(). */
+	/* Leaves retired for release after the flush: hyp_iommu_unmap_visitor(). */
 	bool retired;
 	u64 end;		/* where the walk stopped: all before is unmapped */
 	u64 mapped_end;		/* last cleared leaf + 1, for the flush */
@@ -619,31 +619,37 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 	if (!data->budget)
 		return -E2BIG;
 	data->budget--;
-	if (!kvm_pte_valid(ctx->old)) {
-		/* A hole, possibly a whole empty table's span. */
+	/*
+	 * A hole, possibly a whole empty table's span. Only unmaps that give
+	 * pages back retire leaves (below), so only they look at them.
+	 */
+	if (!ctx->old || (!kvm_pte_valid(ctx->old) && !data->unshare)) {
 		data->end = min(ALIGN_DOWN(ctx->addr, size) + size, ctx->end);
 		return 0;
 	}
+	/* A valid leaf, or one an earlier unmap retired and could not release. */
 	phys = kvm_pte_to_phys(ctx->old);
 	pte = 0;
 	/* A doorbell was never borrowed: nothing to give back. */
 	if (data->unshare && !hyp_iommu_is_doorbell(phys)) {
-		if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
+		if (!data->free_tables && kvm_phys_to_pte(phys)) {
+			/*
+			 * Retire the leaf: invalid, so the SMMUs ignore it,
+			 * but still naming its page, which
+			 * hyp_iommu_release_retired() gives back once every
+			 * SMMU confirmed the invalidation. If one did not,
+			 * the leaf stays retired: map refuses the IOVA and a
+			 * later unmap invalidates it again. Nothing else
+			 * leaves a non-zero invalid descriptor in a domain.
+			 */
+			pte = kvm_phys_to_pte(phys);
+			data->retired = true;
+		} else if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
 			data->runs[n - 1].size += size;
 		} else if (n < ARRAY_SIZE(data->runs)) {
 			data->runs[n].phys = phys;
 			data->runs[n].size = size;
 			data->nr_runs++;
-		} else if (!data->free_tables && kvm_phys_to_pte(phys)) {
-			/*
-			 * Out of room: retire the leaf. Invalid, the SMMUs
-			 * ignore it, but it still names its page for
-			 * hyp_iommu_release_retired() after the flush.
-			 * Nothing else leaves a non-zero invalid descriptor
-			 * in a domain's page table.
-			 */
-			pte = kvm_phys_to_pte(phys);
-			data->retired = true;
 		} else {
 			/* Stop here, the host repeats from data->end. */
 			return -E2BIG;
@@ -713,30 +719,24 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 static int hyp_iommu_release_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 				     enum kvm_pgtable_walk_flags visit)
 {
-	bool unshare = *(bool *)ctx->arg;
-
-	/* Only the leaves retired by this unmap are invalid and non-zero. */
+	/* In the span the unmap just flushed, every invalid non-zero leaf is retired. */
 	if (!ctx->old || kvm_pte_valid(ctx->old))
 		return 0;
-	if (unshare)
-		__pkvm_host_unshare_dma(kvm_pte_to_phys(ctx->old),
-					kvm_granule_size(ctx->level));
+	__pkvm_host_unshare_dma(kvm_pte_to_phys(ctx->old), kvm_granule_size(ctx->level));
 	WRITE_ONCE(*ctx->ptep, 0);
 	return 0;
 }
 
 /*
- * Clear the leaves hyp_iommu_unmap_visitor() retired in [start, end), once
- * the SMMUs no longer translate them: give their pages back to the host
- * with @unshare, or keep them borrowed for good (a flush that failed). The
- * walk visits what the unmap walk just visited: it is as bounded.
+ * Give back the pages of the leaves retired in [start, end), and clear them,
+ * once every SMMU confirmed the invalidation of that span. The walk visits
+ * what the unmap walk just visited: it is as bounded.
  */
 static void hyp_iommu_release_retired(struct hyp_iommu_domain *domain, u64 start,
-				      u64 end, bool unshare)
+				      u64 end)
 {
 	struct kvm_pgtable_walker walker = {
 		.cb	= hyp_iommu_release_visitor,
-		.arg	= &unshare,
 		.flags	= KVM_PGTABLE_WALK_LEAF,
 	};
 
@@ -749,8 +749,9 @@ static void hyp_iommu_release_retired(struct hyp_iommu_domain *domain, u64 start
  * the SMMUs, then give the pages back to the host. One invalidation per
  * SMMU for the whole range. Returns how far it got in *@done (short only
  * while freeing a domain, whose walk is budgeted and frees tables as it
- * goes: it stops when the leaves are scattered over more runs than it can
- * record).
+ * goes, so it records the pages to give back in runs and stops when they
+ * are scattered over more runs than it can hold; other unmaps retire the
+ * leaves instead).
  */
 static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 				    u64 size, u64 *done, unsigned int flags,
@@ -783,21 +784,18 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 				      data.mapped_end - data.mapped_start);
 		/*
 		 * An SMMU that did not confirm the invalidation may still
-		 * translate to these pages: they stay borrowed for good.
+		 * translate to these pages: they stay borrowed, the retired
+		 * leaves for a later unmap to invalidate again and release,
+		 * the recorded runs for good.
 		 */
-		if (ret) {
-			if (data.retired)
-				hyp_iommu_release_retired(domain, data.mapped_start,
-							  data.mapped_end, false);
+		if (ret)
 			return ret;
-		}
 	}
 	/* Only an unmap that unshares retires leaves, and it always flushes. */
 	for (i = 0; i < data.nr_runs; i++)
 		__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
 	if (data.retired)
-		hyp_iommu_release_retired(domain, data.mapped_start, data.mapped_end,
-					  true);
+		hyp_iommu_release_retired(domain, data.mapped_start, data.mapped_end);
 	return 0;
 }
 
@@ -1194,7 +1192,8 @@ void pkvm_iommu_host_gained(u64 addr, u64 size)
 static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 					    enum kvm_pgtable_walk_flags visit)
 {
-	return kvm_pte_valid(ctx->old) ? -EEXIST : 0;
+	/* A mapping, or a leaf a failed unmap retired: unmap it first. */
+	return ctx->old ? -EEXIST : 0;
 }
 
 /**
