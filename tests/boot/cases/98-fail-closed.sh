@@ -6,7 +6,9 @@
 # next command batch of an SMMU fail: a rejected command before it (a real CMDQ_ERR,
 # handled by the error path) or a CMD_SYNC reported as timed out.
 # 1. Unmap from a paging domain attached through that SMMU fails, and the page stays
-#    borrowed for good: the host can no longer share it, let alone give it away.
+#    borrowed: the host can no longer share it, let alone give it away, and the IOVA
+#    cannot be mapped again; a second unmap, the SMMU answering again, invalidates
+#    again and gives the page back.
 # 2. A page leaving the host (a top-up donates it to the hypervisor) while every SMMU
 #    fails its invalidation: the identity domain drops it all the same, and every
 #    SMMU of the identity domain is stopped. A device whose DMA landed a moment
@@ -43,6 +45,11 @@ for kind in "$EIO:2:a rejected command" "$ETIMEDOUT:1:a timed-out CMD_SYNC"; do
 	expect $ENOENT "the IOVA is unmapped all the same" iommu_iova_to_phys "$dom" 0x1000
 	expect $EPERM "the page stays borrowed: the host cannot share it" \
 		host_share_hyp $((p >> 12))
+	expect $EEXIST "the IOVA cannot be mapped again before an unmap succeeds" \
+		iommu_map "$dom" 0x1000 "$p" 0x1000 3
+	expect 0 "a second unmap invalidates again" iommu_unmap "$dom" 0x1000 0x1000
+	expect 0 "the page is the host's again: it can share it" host_share_hyp $((p >> 12))
+	expect 0 "and take it back" host_unshare_hyp $((p >> 12))
 done
 expect 0 "detach" iommu_detach "$dom" 1 0xfff8
 free_domain "$dom"
