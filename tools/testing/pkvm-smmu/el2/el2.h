@@ -30,6 +30,8 @@ struct el2_page {
 void el2_init(unsigned int nr_cpus);
 void el2_set_cpu(unsigned int cpu);
 struct el2_page *el2_page(phys_addr_t phys);
+/* The state of a memory page, read under the host and hyp locks. */
+struct el2_page el2_page_get(phys_addr_t phys);
 /* The host's view of a physical page (it writes memcache links there). */
 void *el2_host_va(phys_addr_t phys);
 phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages);
@@ -75,6 +77,17 @@ u32 smmu_model_gbpa(struct smmu_model *m);
 /* Put a translation of @iova under @vmid in the TLB, as a previous user left it. */
 void smmu_model_tlb_plant(struct smmu_model *m, u16 vmid, u64 iova, phys_addr_t pa);
 bool smmu_model_tlb_has(struct smmu_model *m, u16 vmid, u64 iova);
+/*
+ * A cached translation of @iova under a VMID some valid STE uses, so that a
+ * device could use it now: its VMID, a stream with that VMID, and its page.
+ */
+bool smmu_model_tlb_live(struct smmu_model *m, u64 iova, u16 *vmid, u32 *sid,
+			 phys_addr_t *pa);
+/*
+ * 1 in @one_in command queue PROD writes (before the commands take effect)
+ * and CONS reads yields the CPU first (0: never).
+ */
+void smmu_model_set_jitter(struct smmu_model *m, unsigned int one_in);
 /* A device behind @m does DMA at @iova; 0 and *@pa, or a negative fault. */
 int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		   phys_addr_t *pa);

@@ -74,3 +74,27 @@ el2-build: $(O)/el2
 
 el2: $(O)/el2
 	$(O)/el2
+
+# The same sources raced from several CPUs (threads) under ThreadSanitizer:
+# el2/stress.c. Arguments: iterations per CPU, seed, seconds at most.
+EL2_STRESS_ARGS	?= 10000 1 20
+EL2_STRESS_HARNESS := el2/memory.c el2/smmu_model.c el2/stress.c
+$(O)/el2-stress-tsan: $(wildcard $(EL2_SRCS)) $(EL2_STRESS_HARNESS) $(EL2_HDRS) \
+		      el2/el2.mk | $(O) el2-tree
+	$(CC) $(EL2_CPPFLAGS) $(EL2_CFLAGS) -O2 $(TSAN) -o $@ $(EL2_STRESS_HARNESS) \
+		$(EL2_SRCS)
+
+# The page-state shim (el2/memory.c) against mem_protect.c's transitions.
+EL2_SHIM_HARNESS := el2/memory.c el2/smmu_model.c el2/transitions.c
+$(O)/el2-transitions: $(wildcard $(EL2_SRCS)) $(EL2_SHIM_HARNESS) $(EL2_HDRS) \
+		      el2/el2.mk | $(O) el2-tree
+	$(CC) $(EL2_CPPFLAGS) $(EL2_CFLAGS) $(EL2_ASAN) -o $@ $(EL2_SHIM_HARNESS) \
+		$(EL2_SRCS)
+
+.PHONY: el2-stress-build el2-shim-build run-el2stress run-el2shim
+el2-stress-build: $(O)/el2-stress-tsan
+el2-shim-build: $(O)/el2-transitions
+run-el2stress: $(O)/el2-stress-tsan
+	$(TSAN_ENV) $(O)/el2-stress-tsan $(EL2_STRESS_ARGS)
+run-el2shim: $(O)/el2-transitions
+	$(O)/el2-transitions

@@ -11,6 +11,13 @@
  * (pkvm_iommu_host_lost/gained) with the host lock held, as
  * host_stage2_set_owner_locked() does. Anything EL2 would treat as fatal
  * (WARN_ON, an access outside the linear map) aborts.
+ *
+ * Threads: each thread of a test is one CPU (el2_set_cpu()). The page-state
+ * table is only changed under the host lock (and the hyp lock for the hyp
+ * view), as mem_protect.c does; the test's own host allocator
+ * (el2_host_alloc()) and its reads of the table (el2_page_get(),
+ * el2_count_state()) take the same locks. el2_page() gives the entry
+ * itself, for single-threaded tests.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +147,7 @@ void el2_flush_dcache_to_poc(void *addr, size_t size)
 {
 	el2_pa(addr);
 	el2_pa((u8 *)addr + size - 1);
-	el2_dcache_flush_count++;
+	__atomic_fetch_add(&el2_dcache_flush_count, 1, __ATOMIC_RELAXED);
 }
 
 struct el2_page *el2_page(phys_addr_t phys)
@@ -153,23 +160,23 @@ struct el2_page *el2_page(phys_addr_t phys)
 /* kvm_pgtable's CPU TLB maintenance: the IOMMU code must never need it. */
 void __kvm_tlb_flush_vmid_ipa(struct kvm_s2_mmu *mmu, phys_addr_t ipa, int level)
 {
-	el2_cpu_tlbi_count++;
+	__atomic_fetch_add(&el2_cpu_tlbi_count, 1, __ATOMIC_RELAXED);
 }
 
 void __kvm_tlb_flush_vmid_ipa_nsh(struct kvm_s2_mmu *mmu, phys_addr_t ipa, int level)
 {
-	el2_cpu_tlbi_count++;
+	__atomic_fetch_add(&el2_cpu_tlbi_count, 1, __ATOMIC_RELAXED);
 }
 
 void __kvm_tlb_flush_vmid(struct kvm_s2_mmu *mmu)
 {
-	el2_cpu_tlbi_count++;
+	__atomic_fetch_add(&el2_cpu_tlbi_count, 1, __ATOMIC_RELAXED);
 }
 
 void __kvm_tlb_flush_vmid_range(struct kvm_s2_mmu *mmu, phys_addr_t start,
 				unsigned long pages)
 {
-	el2_cpu_tlbi_count++;
+	__atomic_fetch_add(&el2_cpu_tlbi_count, 1, __ATOMIC_RELAXED);
 }
 
 /* mem_protect.c: pfn_range_is_valid(). */
@@ -472,10 +479,27 @@ void el2_init(unsigned int nr_cpus)
 	el2_protected_mode = true;
 }
 
+struct el2_page el2_page_get(phys_addr_t phys)
+{
+	struct el2_page p;
+
+	if (!el2_is_memory(phys))
+		el2_unmodelled("the page state of non-memory");
+	hyp_spin_lock(&el2_host_lock);
+	hyp_spin_lock(&el2_hyp_lock);
+	p = *el2_page(phys);
+	hyp_spin_unlock(&el2_hyp_lock);
+	hyp_spin_unlock(&el2_host_lock);
+	return p;
+}
+
+/* The host kernel's allocator: its own bookkeeping, under the host lock too. */
 phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages)
 {
+	phys_addr_t ret = 0;
 	u64 i, j;
 
+	hyp_spin_lock(&el2_host_lock);
 	for (i = 0; i + nr_pages <= EL2_MEM_PAGES; i += align_pages) {
 		for (j = 0; j < nr_pages; j++)
 			if (el2_host_used[i + j] || el2_pages[i + j].host != EL2_OWNED)
@@ -484,24 +508,32 @@ phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages)
 			continue;
 		for (j = 0; j < nr_pages; j++)
 			el2_host_used[i + j] = true;
-		return EL2_MEM_BASE + (i << PAGE_SHIFT);
+		ret = EL2_MEM_BASE + (i << PAGE_SHIFT);
+		break;
 	}
-	return 0;
+	hyp_spin_unlock(&el2_host_lock);
+	return ret;
 }
 
 void el2_host_free(phys_addr_t phys, u64 nr_pages)
 {
 	u64 i = (phys - EL2_MEM_BASE) >> PAGE_SHIFT;
 
+	hyp_spin_lock(&el2_host_lock);
 	while (nr_pages--)
 		el2_host_used[i++] = false;
+	hyp_spin_unlock(&el2_host_lock);
 }
 
 u64 el2_count_state(enum el2_state host, enum el2_state hyp)
 {
 	u64 i, n = 0;
 
+	hyp_spin_lock(&el2_host_lock);
+	hyp_spin_lock(&el2_hyp_lock);
 	for (i = 0; i < EL2_MEM_PAGES; i++)
 		n += el2_pages[i].host == host && el2_pages[i].hyp == hyp;
+	hyp_spin_unlock(&el2_hyp_lock);
+	hyp_spin_unlock(&el2_host_lock);
 	return n;
 }

@@ -22,7 +22,14 @@
  * each stage-2 translation by (VMID, IOVA page) and is consulted before the
  * stage-2 walk of the domain's table. Every table the model reads is read
  * through the hypervisor's linear map, so it must lie in memory.
+ *
+ * Threads: one lock per model makes each register access, command batch
+ * and transaction atomic, as one device would; CPUs on several threads may
+ * use it at once. With smmu_model_set_jitter(), a CPU yields at random
+ * before a PROD write takes effect and before a CONS read, so that other
+ * CPUs (and their DMA) run while its commands are in flight.
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +79,15 @@ struct smmu_model {
 	 * the cached STEs without scanning all 2^16 (a full scan on overflow).
 	 */
 	u32		cfg_sids[SMMU_MODEL_CFG_SIDS];
+	/* What a probe read, valid until the lock is dropped. */
+	u64		probe_ste[STRTAB_STE_DWORDS];
 	unsigned int	nr_cfg_sids;
 	bool		cfg_sids_overflow;
 	struct smmu_model_tlb tlb[SMMU_MODEL_TLB_SIZE];
 	unsigned int	tlb_next;
 	struct smmu_model_stats stats;
+	/* 1 in @jitter CMDQ_PROD writes and CONS reads yield first (0: never). */
+	unsigned int	jitter;
 };
 
 static struct smmu_model *models[SMMU_MODEL_MAX];
@@ -87,6 +98,22 @@ static __noreturn void model_fail(struct smmu_model *m, const char *what, u64 va
 	fprintf(stderr, "SMMU model @%#llx: %s (%#llx)\n",
 		(unsigned long long)m->mmio, what, (unsigned long long)val);
 	abort();
+}
+
+/*
+ * What the SMMU reads from memory on its own, concurrently with the CPUs:
+ * stream table descriptors, STEs and page-table descriptors. One 64-bit
+ * single-copy-atomic read, as the architecture guarantees for descriptors,
+ * hidden from ThreadSanitizer: the CPU side orders its table writes before
+ * the SMMU may use them with dsb/dma_wmb() and CMD_SYNC, which TSan does not
+ * model (it ignores fences), and an SMMU read is not a CPU access racing
+ * with another CPU's. The command queue is read under the model's lock
+ * after the PROD write, and stays checked.
+ */
+__attribute__((no_sanitize("thread"), __noinline__))
+static u64 model_read64(phys_addr_t pa)
+{
+	return *(volatile u64 *)el2_va(pa);
 }
 
 struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv)
@@ -289,13 +316,44 @@ static void cmdq_run(struct smmu_model *m)
 	}
 }
 
+/* A per-thread xorshift: which command queue accesses yield. */
+static __thread u32 model_jitter_seed;
+
+static bool model_jitter(unsigned int one_in)
+{
+	u32 x = model_jitter_seed ?: (u32)(uintptr_t)&model_jitter_seed | 1;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	model_jitter_seed = x;
+	return x % one_in == 0;
+}
+
+void smmu_model_set_jitter(struct smmu_model *m, unsigned int one_in)
+{
+	hyp_spin_lock(&m->lock);
+	m->jitter = one_in;
+	hyp_spin_unlock(&m->lock);
+}
+
 u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 {
 	struct smmu_model *m;
+	unsigned int jitter;
 	u32 off;
 	u64 v;
 
 	m = model_of(addr, &off);
+	hyp_spin_lock(&m->lock);
+	jitter = m->jitter;
+	hyp_spin_unlock(&m->lock);
+	/*
+	 * A command queue that takes its time: the CPU polling CONS lets other
+	 * CPUs run (and devices do DMA) while its commands are in flight.
+	 */
+	if (jitter && off == ARM_SMMU_CMDQ_CONS && model_jitter(jitter))
+		sched_yield();
 	hyp_spin_lock(&m->lock);
 	switch (off) {
 	case ARM_SMMU_IDR0:
@@ -369,9 +427,16 @@ u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
 {
 	struct smmu_model *m;
+	unsigned int jitter;
 	u32 off;
 
 	m = model_of(addr, &off);
+	hyp_spin_lock(&m->lock);
+	jitter = m->jitter;
+	hyp_spin_unlock(&m->lock);
+	/* Commands that take a while to start: devices use the old state meanwhile. */
+	if (jitter && off == ARM_SMMU_CMDQ_PROD && model_jitter(jitter))
+		sched_yield();
 	hyp_spin_lock(&m->lock);
 	switch (off) {
 	case ARM_SMMU_CR0:
@@ -443,29 +508,35 @@ void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
  */
 static const u64 *ste_fetch(struct smmu_model *m, u32 sid, bool fill)
 {
-	u64 base = m->strtab_base & STRTAB_BASE_ADDR_MASK, desc, *ste;
+	u64 base = m->strtab_base & STRTAB_BASE_ADDR_MASK, desc, ste;
 	unsigned int split = FIELD_GET(STRTAB_BASE_CFG_SPLIT, m->strtab_cfg);
-	unsigned int span;
+	u64 words[STRTAB_STE_DWORDS];
+	unsigned int span, i;
 
 	if (sid >= 1U << FIELD_GET(STRTAB_BASE_CFG_LOG2SIZE, m->strtab_cfg))
 		return NULL;
 	if (m->cfg[sid].valid)
 		return m->cfg[sid].ste;
 	if (FIELD_GET(STRTAB_BASE_CFG_FMT, m->strtab_cfg) == STRTAB_BASE_CFG_FMT_2LVL) {
-		desc = *(u64 *)el2_va(base + (sid >> split) * 8);
+		desc = model_read64(base + (sid >> split) * 8);
 		span = FIELD_GET(STRTAB_L1_DESC_SPAN, desc);
 		if (!span)
 			return NULL;
 		if ((sid & ((1U << split) - 1)) >= 1U << (span - 1))
 			return NULL;
-		ste = el2_va((desc & STRTAB_L1_DESC_L2PTR_MASK) +
-			     (sid & ((1U << split) - 1)) * STRTAB_STE_DWORDS * 8);
+		ste = (desc & STRTAB_L1_DESC_L2PTR_MASK) +
+		      (sid & ((1U << split) - 1)) * STRTAB_STE_DWORDS * 8;
 	} else {
-		ste = el2_va(base + sid * STRTAB_STE_DWORDS * 8ULL);
+		ste = base + sid * STRTAB_STE_DWORDS * 8ULL;
 	}
-	if (!fill)
-		return ste;
-	memcpy(m->cfg[sid].ste, ste, sizeof(m->cfg[sid].ste));
+	/* Read once, dword by dword, as the SMMU fetches it. */
+	for (i = 0; i < STRTAB_STE_DWORDS; i++)
+		words[i] = model_read64(ste + i * 8);
+	if (!fill) {
+		memcpy(m->probe_ste, words, sizeof(words));
+		return m->probe_ste;
+	}
+	memcpy(m->cfg[sid].ste, words, sizeof(m->cfg[sid].ste));
 	m->cfg[sid].valid = true;
 	if (m->cfg[sid].listed)
 		return m->cfg[sid].ste;
@@ -495,7 +566,7 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 		bits = level == start ? ias - shift : 9;
 		if (bits > 9)
 			return -EINVAL;	/* concatenated start tables: not used */
-		desc = ((u64 *)el2_va(table))[(iova >> shift) & ((1ULL << bits) - 1)];
+		desc = model_read64(table + ((iova >> shift) & ((1ULL << bits) - 1)) * 8);
 		if (!(desc & KVM_PTE_VALID))
 			return -ENOENT;
 		if (level < 3 && (desc & KVM_PTE_TYPE)) {
@@ -618,6 +689,71 @@ bool smmu_model_tlb_has(struct smmu_model *m, u16 vmid, u64 iova)
 	for (i = 0; i < SMMU_MODEL_TLB_SIZE; i++)
 		hit |= m->tlb[i].valid && m->tlb[i].vmid == vmid &&
 		       m->tlb[i].iova == (iova & PAGE_MASK);
+	hyp_spin_unlock(&m->lock);
+	return hit;
+}
+
+/* Does a valid stage-2 STE, in the stream table or cached, use @vmid? */
+static bool vmid_live_locked(struct smmu_model *m, u16 vmid, u32 *sid)
+{
+	u64 base = m->strtab_base & STRTAB_BASE_ADDR_MASK, desc, ste0, ste2, l2;
+	unsigned int split = FIELD_GET(STRTAB_BASE_CFG_SPLIT, m->strtab_cfg);
+	unsigned int log2size = FIELD_GET(STRTAB_BASE_CFG_LOG2SIZE, m->strtab_cfg);
+	u64 i, j;
+
+	hyp_assert_lock_held(&m->lock);
+	if (FIELD_GET(STRTAB_BASE_CFG_FMT, m->strtab_cfg) != STRTAB_BASE_CFG_FMT_2LVL)
+		model_fail(m, "linear stream table: not modelled here", 0);
+	for (i = 0; i < 1ULL << (log2size - split); i++) {
+		desc = model_read64(base + i * 8);
+		if (!FIELD_GET(STRTAB_L1_DESC_SPAN, desc))
+			continue;
+		l2 = desc & STRTAB_L1_DESC_L2PTR_MASK;
+		for (j = 0; j < 1ULL << (FIELD_GET(STRTAB_L1_DESC_SPAN, desc) - 1) &&
+			    j < 1ULL << split; j++) {
+			ste0 = model_read64(l2 + j * STRTAB_STE_DWORDS * 8);
+			ste2 = model_read64(l2 + (j * STRTAB_STE_DWORDS + 2) * 8);
+			if ((ste0 & STRTAB_STE_0_V) &&
+			    FIELD_GET(STRTAB_STE_0_CFG, ste0) == STRTAB_STE_0_CFG_S2_TRANS &&
+			    FIELD_GET(STRTAB_STE_2_S2VMID, ste2) == vmid) {
+				*sid = (i << split) | j;
+				return true;
+			}
+		}
+	}
+	for (i = 0; i < (m->cfg_sids_overflow ? 1ULL << SMMU_MODEL_SID_BITS :
+						 m->nr_cfg_sids); i++) {
+		j = m->cfg_sids_overflow ? i : m->cfg_sids[i];
+		if (m->cfg[j].valid && (m->cfg[j].ste[0] & STRTAB_STE_0_V) &&
+		    FIELD_GET(STRTAB_STE_0_CFG, m->cfg[j].ste[0]) ==
+		    STRTAB_STE_0_CFG_S2_TRANS &&
+		    FIELD_GET(STRTAB_STE_2_S2VMID, m->cfg[j].ste[2]) == vmid) {
+			*sid = j;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A cached translation of @iova that a transaction could use now: under a
+ * VMID that a valid STE (in the stream table or the configuration cache)
+ * names. Atomic with respect to the SMMU's own work (one lock hold).
+ */
+bool smmu_model_tlb_live(struct smmu_model *m, u64 iova, u16 *vmid, u32 *sid,
+			 phys_addr_t *pa)
+{
+	bool hit = false;
+	unsigned int i;
+
+	hyp_spin_lock(&m->lock);
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE && !hit; i++) {
+		if (!m->tlb[i].valid || m->tlb[i].iova != (iova & PAGE_MASK))
+			continue;
+		hit = vmid_live_locked(m, m->tlb[i].vmid, sid);
+		*vmid = m->tlb[i].vmid;
+		*pa = m->tlb[i].pa;
+	}
 	hyp_spin_unlock(&m->lock);
 	return hit;
 }
