@@ -286,6 +286,17 @@ mutant el2_retired_not_unshared el2 "$IOMMU_C" \
 # Map takes an IOVA whose leaf a failed unmap retired (the stale entry shadows it).
 mutant el2_map_over_retired el2 "$IOMMU_C" \
 	'	return ctx->old ? -EEXIST : 0;' '	return kvm_pte_valid(ctx->old) ? -EEXIST : 0;'
+# A detach whose CFGI_STE failed forgets the domain's table in the STE: no retry.
+mutant el2_clear_ste_forgets_on_failure el2 "$SMMU_C" \
+	'	ret = smmu_cfgi_ste_locked(smmu, sid);
+	if (ret)
+		goto unlock;
+	for (i = 1;' '	ret = smmu_cfgi_ste_locked(smmu, sid);
+	for (i = 1;'
+# A stream whose detach is not finished can be attached elsewhere.
+mutant el2_install_over_pending_detach el2 "$SMMU_C" \
+	'	if ((le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V) || le64_to_cpu(ste->data[2]) ||
+	    le64_to_cpu(ste->data[3]))' '	if (le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V)'
 # A failed invalidation still gives the pages back.
 mutant el2_unmap_error_unshares el2 "$IOMMU_C" \
 	'		if (ret)

@@ -802,6 +802,44 @@ static void test_unmap_scattered(void)
 }
 
 /*
+ * A detach whose CFGI_STE the SMMU rejects fails and leaves the stream
+ * attached (the old STE may still be cached): the domain cannot be freed,
+ * nothing can be attached there, and a retried detach finishes the job.
+ */
+static void test_detach_retry(void)
+{
+	int d, d2, ret;
+	u64 info[2];
+
+	d = alloc_domain(PKVM_IOMMU_DOMAIN_S2);
+	d2 = alloc_domain(PKVM_IOMMU_DOMAIN_S2);
+	CHECK(d >= 0 && d2 >= 0);
+	CHECK_EQ(attach(d, smmu_idx[0], smmu_sid[0]), 0);
+
+	smmu_model_set_fault(models[0], SMMU_MODEL_REJECT_CMD);
+	CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[0], smmu_sid[0]), -EIO);
+	CHECK_EQ(__pkvm_iommu_domain_info(d, smmu_idx[0], info), 0);
+	CHECK_EQ(info[0] >> 16, 1);
+	CHECK_EQ(__pkvm_iommu_free_domain(d), -EBUSY);
+	CHECK_EQ(attach(d2, smmu_idx[0], smmu_sid[0]), -EBUSY);
+	CHECK_EQ(attach(d, smmu_idx[0], smmu_sid[0]), -EBUSY);
+
+	CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[0], smmu_sid[0]), 0);
+	CHECK_EQ(__pkvm_iommu_domain_info(d, smmu_idx[0], info), 0);
+	CHECK_EQ(info[0] >> 16, 0);
+	CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[0], smmu_sid[0]), -ENOENT);
+	while ((ret = __pkvm_iommu_free_domain(d)) == -EAGAIN)
+		;
+	CHECK_EQ(ret, 0);
+	/* The stream is free again: another domain can have it. */
+	CHECK_EQ(attach(d2, smmu_idx[0], smmu_sid[0]), 0);
+	CHECK_EQ(__pkvm_iommu_detach(d2, smmu_idx[0], smmu_sid[0]), 0);
+	while ((ret = __pkvm_iommu_free_domain(d2)) == -EAGAIN)
+		;
+	CHECK_EQ(ret, 0);
+}
+
+/*
  * An unmap whose invalidation an SMMU does not confirm fails, and its page
  * stays borrowed while the SMMU may still translate to it. Once with a
  * command the SMMU rejects (CMDQ_ERR), once with a CMD_SYNC that never
@@ -1052,7 +1090,7 @@ int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(15);
+	tap_plan(16);
 	tap_run("el2_register_smmus", test_register);
 	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
@@ -1064,6 +1102,7 @@ int main(void)
 	tap_run("el2_bounded_free", test_bounded_free);
 	tap_run("el2_detach_free_reclaim", test_detach_free_reclaim);
 	tap_run("el2_unmap_scattered", test_unmap_scattered);
+	tap_run("el2_detach_retry", test_detach_retry);
 	tap_run("el2_fail_closed_unmap", test_fail_closed_unmap);
 	tap_run("el2_identity", test_identity);
 	tap_run("el2_identity_topup_batched", test_identity_topup_batched);

@@ -968,8 +968,10 @@ int hyp_smmu_install_ste(struct hyp_smmu *smmu, u32 sid,
 	ret = -ENOMEM;
 	if (!ste)
 		goto unlock;
+	/* Valid, or invalid but still naming a table: a detach not finished. */
 	ret = -EBUSY;
-	if (le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V)
+	if ((le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V) || le64_to_cpu(ste->data[2]) ||
+	    le64_to_cpu(ste->data[3]))
 		goto unlock;
 
 	for (i = 1; i < STRTAB_STE_DWORDS; i++)
@@ -990,7 +992,11 @@ unlock:
  *
  * Only an STE that translates through @cfg (same table and VMID) is cleared,
  * so a stream is detached only from the domain it is attached to. On return
- * 0 the SMMU no longer uses the old STE.
+ * 0 the SMMU no longer uses the old STE. If the SMMU did not confirm the
+ * CFGI_STE, the STE is left invalid but still naming @cfg's table and VMID:
+ * it may still be cached, so the stream is not detached yet, and a later
+ * call with the same @cfg issues the CFGI_STE again; meanwhile nothing can
+ * be installed there (hyp_smmu_install_ste() returns -EBUSY).
  *
  * Return: 0, -ENOENT if the stream does not translate through @cfg, or a
  * command queue error.
@@ -1010,15 +1016,20 @@ int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
 	w0 = le64_to_cpu(ste->data[0]);
 	w2 = le64_to_cpu(ste->data[2]);
 	w3 = le64_to_cpu(ste->data[3]);
-	if (!(w0 & STRTAB_STE_0_V) ||
-	    FIELD_GET(STRTAB_STE_0_CFG, w0) != STRTAB_STE_0_CFG_S2_TRANS ||
+	/* Translating through @cfg, or invalid after a CFGI_STE that failed. */
+	if ((w0 && FIELD_GET(STRTAB_STE_0_CFG, w0) != STRTAB_STE_0_CFG_S2_TRANS) ||
+	    (w0 && !(w0 & STRTAB_STE_0_V)) ||
 	    FIELD_GET(STRTAB_STE_2_S2VMID, w2) != cfg->vmid ||
 	    (w3 & STRTAB_STE_3_S2TTB_MASK) != (cfg->root & STRTAB_STE_3_S2TTB_MASK))
 		goto unlock;
 
-	WRITE_ONCE(ste->data[0], 0);
-	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	if (w0) {
+		WRITE_ONCE(ste->data[0], 0);
+		smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	}
 	ret = smmu_cfgi_ste_locked(smmu, sid);
+	if (ret)
+		goto unlock;
 	for (i = 1; i < STRTAB_STE_DWORDS; i++)
 		WRITE_ONCE(ste->data[i], 0);
 	smmu_sync_to_device(smmu, ste, sizeof(*ste));
