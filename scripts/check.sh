@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Run every test: the userspace unit tests, then the boot tests in hVHE and nVHE mode,
-# with the SMMUs owned by the hypervisor and with the stock host driver, and once per
-# mode with one SMMU refused by the hypervisor (a few tests only).
+# Run every test: the userspace unit tests and the EL2 mutants, then the boot tests in
+# hVHE and nVHE mode, with the SMMUs owned by the hypervisor and with the stock host
+# driver, and once per mode with one SMMU refused by the hypervisor (a few tests only).
 # Each result is one TAP-style line; the last line is "N passed, N failed, N skipped".
 # Exit status: 0 when nothing failed.
 . "$(dirname "$0")/common.sh"
@@ -66,6 +66,18 @@ if [ -e "$TOP/tools/testing/pkvm-smmu/Makefile" ]; then
 	grep -E '^(not )?ok ' "$unit" | grep -q . ||
 		echo "not ok - the unit tests printed no result (see $unit)" >>"$unit"
 	tally unit "$unit"
+
+	# A bounded slice of the mutation tests: every mutant of the EL2 files that
+	# the el2 scenario, the TSan stress or the shim test must catch (about 4
+	# minutes). The full set (with the fuzzer's and the pure-logic mutants):
+	# make -C tools/testing/pkvm-smmu mutate.
+	mut=$OUT/results/mutants.tap
+	in_root env KSRC="$KSRC" KBUILD="$KOUT" "$TOP/tools/testing/pkvm-smmu/mutate.sh" el2 \
+		>"$mut" 2>&1 ||
+		echo "not ok - mutate.sh exited with an error (see $mut)" >>"$mut"
+	grep -E '^(not )?ok ' "$mut" | grep -q . ||
+		echo "not ok - mutate.sh printed no result (see $mut)" >>"$mut"
+	tally mutant "$mut"
 fi
 
 # Each boot: a hypervisor mode and who drives the SMMUs (pkvm: the hypervisor).
