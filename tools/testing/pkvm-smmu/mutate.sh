@@ -105,6 +105,34 @@ GP_C=arch/arm64/kvm/hyp/nvhe/hyp_gp.c
 GP_H=arch/arm64/kvm/hyp/include/nvhe/hyp_gp.h
 STRESS=tools/testing/pkvm-smmu/stress.c
 
+# Mutations checked by more than one program (the el2 scenario and the fuzzer).
+ZALLOC_NO_MEMSET=(
+	'	if (page)
+		memset(page, 0, PAGE_SIZE);
+	return page;' '	return page;')
+L2_STRTAB_NOT_ZEROED=(
+	'static void *hyp_iommu_zalloc_page(void *arg)' \
+	'static void *hyp_iommu_pop_page(void *arg)
+{
+	return pop_hyp_memcache(arg, hyp_phys_to_virt);
+}
+
+static void *hyp_iommu_zalloc_page(void *arg)' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, &mc);')
+UNMAP_ERROR_UNSHARES=(
+	'		if (ret)
+			return ret;
+	}
+	/* Only an unmap' '	}
+	/* Only an unmap')
+HOST_LOST_NO_FAIL_CLOSED=(
+	'			hyp_iommu_fail_closed(domain);
+			stopped = true;' '			stopped = true;')
+LOST_BATCH_NO_FLUSH=(
+	'	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))' \
+	'	if (0)')
+
 echo "TAP version 13"
 
 # Invalidation array
@@ -238,21 +266,9 @@ mutant el2_reset_no_atschk el2 "$SMMU_C" \
 		cr0 |= CR0_ATSCHK;
 ' ''
 # Pages from the memcache keep what the host wrote in them.
-mutant el2_zalloc_no_memset el2 "$IOMMU_C" \
-	'	if (page)
-		memset(page, 0, PAGE_SIZE);
-	return page;' '	return page;'
+mutant el2_zalloc_no_memset el2 "$IOMMU_C" "${ZALLOC_NO_MEMSET[@]}"
 # Only the level-2 stream table is not zeroed: el2_l2_strtab_zeroed alone.
-mutant el2_l2_strtab_not_zeroed el2 "$IOMMU_C" \
-	'static void *hyp_iommu_zalloc_page(void *arg)' \
-	'static void *hyp_iommu_pop_page(void *arg)
-{
-	return pop_hyp_memcache(arg, hyp_phys_to_virt);
-}
-
-static void *hyp_iommu_zalloc_page(void *arg)' \
-	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);' \
-	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, &mc);'
+mutant el2_l2_strtab_not_zeroed el2 "$IOMMU_C" "${L2_STRTAB_NOT_ZEROED[@]}"
 mutant el2_flush_no_tlbi el2 "$IOMMU_C" \
 	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;' '(void)size;'
 mutant el2_detach_no_vmid_tlbi el2 "$IOMMU_C" \
@@ -262,13 +278,9 @@ mutant el2_attach_no_fresh_vmid_tlbi el2 "$IOMMU_C" \
 mutant el2_free_unbounded el2 "$IOMMU_C" \
 	'#define HYP_IOMMU_FREE_BUDGET	(4 * PKVM_IOMMU_MAP_MAX_PAGES)' \
 	'#define HYP_IOMMU_FREE_BUDGET	U64_MAX'
-mutant el2_host_lost_no_fail_closed el2 "$IOMMU_C" \
-	'			hyp_iommu_fail_closed(domain);
-			stopped = true;' '			stopped = true;'
+mutant el2_host_lost_no_fail_closed el2 "$IOMMU_C" "${HOST_LOST_NO_FAIL_CLOSED[@]}"
 # A batch of donations (refill_memcache()) never invalidates the SMMUs.
-mutant el2_lost_batch_no_flush el2 "$IOMMU_C" \
-	'	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))' \
-	'	if (0)'
+mutant el2_lost_batch_no_flush el2 "$IOMMU_C" "${LOST_BATCH_NO_FLUSH[@]}"
 # Donations inside a batch invalidate one by one, as without it.
 mutant el2_lost_batch_ignored el2 "$IOMMU_C" \
 	'		flags = HYP_IOMMU_NO_FLUSH;' '		flags = 0;'
@@ -298,12 +310,7 @@ mutant el2_install_over_pending_detach el2 "$SMMU_C" \
 	'	if ((le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V) || le64_to_cpu(ste->data[2]) ||
 	    le64_to_cpu(ste->data[3]))' '	if (le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V)'
 # A failed invalidation still gives the pages back.
-mutant el2_unmap_error_unshares el2 "$IOMMU_C" \
-	'		if (ret)
-			return ret;
-	}
-	/* Only an unmap' '	}
-	/* Only an unmap'
+mutant el2_unmap_error_unshares el2 "$IOMMU_C" "${UNMAP_ERROR_UNSHARES[@]}"
 # A rejected command is acknowledged but not reported.
 mutant el2_cmdq_error_not_reported el2 "$SMMU_C" \
 	'	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);
@@ -430,9 +437,9 @@ mutant fuzz_detach_no_vmid_tlbi fuzz "$IOMMU_C" \
 	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
 # The STE stays valid after detach.
 mutant fuzz_clear_ste_keeps_valid fuzz "$SMMU_C" \
-	'	WRITE_ONCE(ste->data[0], 0);
-	smmu_sync_to_device(smmu, ste, sizeof(*ste));
-	ret = smmu_cfgi_ste_locked(smmu, sid);' '	ret = smmu_cfgi_ste_locked(smmu, sid);'
+	'		WRITE_ONCE(ste->data[0], 0);
+		smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	}' '	}'
 # The SMMU's cached copy of an STE is not invalidated at attach, at detach.
 mutant fuzz_install_ste_no_cfgi fuzz "$SMMU_C" \
 	'	smmu_sync_to_device(smmu, ste, sizeof(*ste));
@@ -442,37 +449,18 @@ unlock:' '	smmu_sync_to_device(smmu, ste, sizeof(*ste));
 unlock:'
 mutant fuzz_clear_ste_no_cfgi fuzz "$SMMU_C" \
 	'	ret = smmu_cfgi_ste_locked(smmu, sid);
+	if (ret)
+		goto unlock;
 	for (i = 1;' '	ret = 0;
 	for (i = 1;'
 # Pages from the memcache keep what the host wrote in them.
-mutant fuzz_zalloc_no_memset fuzz "$IOMMU_C" \
-	'	if (page)
-		memset(page, 0, PAGE_SIZE);
-	return page;' '	return page;'
-mutant fuzz_l2_strtab_not_zeroed fuzz "$IOMMU_C" \
-	'static void *hyp_iommu_zalloc_page(void *arg)' \
-	'static void *hyp_iommu_pop_page(void *arg)
-{
-	return pop_hyp_memcache(arg, hyp_phys_to_virt);
-}
-
-static void *hyp_iommu_zalloc_page(void *arg)' \
-	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);' \
-	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, &mc);'
+mutant fuzz_zalloc_no_memset fuzz "$IOMMU_C" "${ZALLOC_NO_MEMSET[@]}"
+mutant fuzz_l2_strtab_not_zeroed fuzz "$IOMMU_C" "${L2_STRTAB_NOT_ZEROED[@]}"
 # After a fault (in the fuzzer's child process):
-mutant fuzz_unmap_error_unshares fuzz "$IOMMU_C" \
-	'		if (ret)
-			return ret;
-	}
-	/* Only an unmap' '	}
-	/* Only an unmap'
-mutant fuzz_host_lost_no_fail_closed fuzz "$IOMMU_C" \
-	'			hyp_iommu_fail_closed(domain);
-			stopped = true;' '			stopped = true;'
+mutant fuzz_unmap_error_unshares fuzz "$IOMMU_C" "${UNMAP_ERROR_UNSHARES[@]}"
+mutant fuzz_host_lost_no_fail_closed fuzz "$IOMMU_C" "${HOST_LOST_NO_FAIL_CLOSED[@]}"
 # A batch of donations (a top-up) never invalidates the SMMUs.
-mutant fuzz_lost_batch_no_flush fuzz "$IOMMU_C" \
-	'	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))' \
-	'	if (0)'
+mutant fuzz_lost_batch_no_flush fuzz "$IOMMU_C" "${LOST_BATCH_NO_FLUSH[@]}"
 
 echo "1..$nr"
 echo "# $((nr - failed)) of $nr mutants caught"
