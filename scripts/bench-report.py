@@ -177,8 +177,9 @@ def main():
     w = md.append
     w("# Benchmark: DMA invalidation on hypervisor-owned SMMUs")
     w("")
-    w("Written by `make bench` (scripts/bench.sh); do not edit by hand. Every figure")
-    w("below comes from boots of the bench topology (`run-qemu.sh --topology bench8`:")
+    w("Written by `make bench` (scripts/bench.sh, about 4 minutes with a warm cache);")
+    w("do not edit by hand. Every figure below but the native invalidation-array")
+    w("section's comes from boots of the bench topology (`run-qemu.sh --topology bench8`:")
     w("eight SMMUv3, one edu device behind each) in hVHE mode, under QEMU TCG, so")
     w("absolute times mean little: compare within a table. Commands are counted by")
     w("QEMU itself from its SMMUv3 trace events, per SMMU, in a boot of its own")
