@@ -288,6 +288,11 @@ mutant el2_lost_batch_ignored el2 "$IOMMU_C" \
 mutant el2_unmap_no_retire el2 "$IOMMU_C" \
 	'		if (!data->free_tables && kvm_phys_to_pte(phys)) {' \
 	'		if (0) {'
+# Unmap leaves the leaf in place: the SMMUs are invalidated but walk it again.
+mutant el2_unmap_no_pte_clear el2 "$IOMMU_C" \
+	'	WRITE_ONCE(*ctx->ptep, pte);
+	if (!data->cleared)' '	(void)pte;
+	if (!data->cleared)'
 # A retired leaf forgets its page: never given back.
 mutant el2_retired_forgotten el2 "$IOMMU_C" \
 	'			pte = kvm_phys_to_pte(phys);' '			pte = 0;'
