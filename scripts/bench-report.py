@@ -36,9 +36,6 @@ INVS = re.compile(r"^INVS (\S+) readers=(\d+) writer=(\S+) reads_per_s=(\d+)"
 MEM = re.compile(r"^MEM (\S+) smmus=(\d+) mapped_pages=(\d+) hyp_pages=(-?\d+)")
 UNMAPS = ["unmap-4k", "unmap-64k", "unmap-1m", "unmap-2m"]
 STRATEGIES = ["shared", "per-smmu"]
-# MEM lines of the last log parsed: (strategy, K) -> (mapped pages, hyp pages).
-MEMS = {}
-MEMS_COUNTS = {}
 TLBIS = {"TLBI_S2_IPA", "TLBI_S12_VMALL", "TLBI_NH_ALL", "TLBI_NSNH_ALL", "TLBI_EL2_ALL",
          "TLBI_NH_VA", "TLBI_NH_VAA", "TLBI_NH_ASID"}
 
@@ -93,7 +90,9 @@ def parse_trace(path):
 
 
 def parse_log(path):
-    marks, bench = {}, {}
+    """MARK lines by id, BENCH-like lines by (case, K, pages), MEM lines by
+    (strategy, K) -> (mapped pages, hyp pages)."""
+    marks, bench, mems = {}, {}, {}
     for line in read_lines(path):
         m = DMAB.match(line)
         if m:
@@ -108,7 +107,7 @@ def parse_log(path):
             continue
         m = MEM.match(line)
         if m:
-            MEMS[(m.group(1), int(m.group(2)))] = (int(m.group(3)), int(m.group(4)))
+            mems[(m.group(1), int(m.group(2)))] = (int(m.group(3)), int(m.group(4)))
             continue
         m = MARK.match(line)
         if m:
@@ -124,7 +123,7 @@ def parse_log(path):
         die(f"{path}: no BENCH line (did smmu_bench run?)")
     if not any(l.strip() == "PKVM-VERDICT: PASS" for l in read_lines(path)):
         die(f"{path}: the boot did not pass")
-    return marks, bench
+    return marks, bench, mems
 
 
 def per_smmu(counts):
@@ -161,12 +160,10 @@ def main():
     ap.add_argument("--machine", required=True)
     args = ap.parse_args()
 
-    global MEMS_COUNTS
-    marks, _ = parse_log(args.counts[0])
-    MEMS_COUNTS = dict(MEMS)
+    marks, _, mems = parse_log(args.counts[0])
     counts = parse_trace(args.counts[1])
-    _, timing = parse_log(args.timing)
-    _, stock = parse_log(args.stock)
+    _, timing, _ = parse_log(args.timing)
+    _, stock, _ = parse_log(args.stock)
 
     by_case = {}
     for mid, (case, smmus, pages, ops) in marks.items():
@@ -278,8 +275,8 @@ def main():
     w("| K | shared: pages | per-smmu: pages | per-smmu / shared |")
     w("|---|---|---|---|")
     for k in smmu_counts:
-        sh = MEMS_COUNTS.get(("shared", k))
-        pe = MEMS_COUNTS.get(("per-smmu", k))
+        sh = mems.get(("shared", k))
+        pe = mems.get(("per-smmu", k))
         if not sh:
             continue
         w(f"| {k} | {sh[1]} | {pe[1] if pe else '-'} | "
@@ -467,7 +464,7 @@ def main():
     else:
         w("Commands per unmap call: met (one TLBI and one CMD_SYNC per SMMU per call).")
     w("")
-    mem = [(k, MEMS_COUNTS.get(("shared", k)), MEMS_COUNTS.get(("per-smmu", k)))
+    mem = [(k, mems.get(("shared", k)), mems.get(("per-smmu", k)))
            for k in smmu_counts]
     mem = [(k, sh[1], pe[1]) for k, sh, pe in mem if sh and pe]
     if mem:

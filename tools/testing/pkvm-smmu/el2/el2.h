@@ -35,6 +35,8 @@ struct el2_page el2_page_get(phys_addr_t phys);
 /* The host's view of a physical page (it writes memcache links there). */
 void *el2_host_va(phys_addr_t phys);
 phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages);
+/* Register an SMMU as the host driver does; its index or a negative errno. */
+int el2_host_register_smmu(phys_addr_t mmio);
 void el2_host_free(phys_addr_t phys, u64 nr_pages);
 u64 el2_count_state(enum el2_state host, enum el2_state hyp);
 extern u64 el2_cpu_tlbi_count;

@@ -1725,23 +1725,6 @@ static void fz_check_initial(void)
 			fz_fail("domain %d still exists after teardown", id);
 }
 
-/* Register the SMMU at fz_mmio[k] as the host driver does. */
-static int fz_register(int k)
-{
-	u64 needed, pages;
-	phys_addr_t base;
-	int ret;
-
-	ret = __pkvm_smmu_register(fz_mmio[k], PKVM_SMMU_MMIO_SIZE, 0, 0, &needed);
-	if (ret != -ENOMEM)
-		return ret;
-	base = el2_host_alloc(needed, 16);
-	if (!base)
-		abort();
-	return __pkvm_smmu_register(fz_mmio[k], PKVM_SMMU_MMIO_SIZE, base >> PAGE_SHIFT,
-				    needed, &pages);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	u64 needed, taken, info[2];
@@ -1757,7 +1740,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			smmu_model_set_ats(fz_models[k], true);
 		if (k == 3)
 			smmu_model_set_fault(fz_models[k], SMMU_MODEL_DROP_ATSCHK);
-		ret = fz_register(k);
+		ret = el2_host_register_smmu(fz_mmio[k]);
 		if (ret != (k < FZ_NR_SMMUS ? k : -EIO)) {
 			fprintf(stderr, "fuzz: registering SMMU %d returned %d\n", k, ret);
 			abort();

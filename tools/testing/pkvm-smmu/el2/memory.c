@@ -32,6 +32,7 @@
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
 #include <nvhe/mm.h>
+#include <nvhe/smmu_v3.h>
 #include <nvhe/spinlock.h>
 
 #include "el2.h"
@@ -536,4 +537,24 @@ u64 el2_count_state(enum el2_state host, enum el2_state hyp)
 	hyp_spin_unlock(&el2_hyp_lock);
 	hyp_spin_unlock(&el2_host_lock);
 	return n;
+}
+
+/*
+ * Register the SMMU at @mmio as the host driver does: ask how many pages it
+ * needs, then give exactly those. -ENOMEM if the host has no such block.
+ */
+int el2_host_register_smmu(phys_addr_t mmio)
+{
+	u64 needed, pages;
+	phys_addr_t base;
+	int ret;
+
+	ret = __pkvm_smmu_register(mmio, PKVM_SMMU_MMIO_SIZE, 0, 0, &needed);
+	if (ret != -ENOMEM)
+		return ret;
+	base = el2_host_alloc(needed, 16);
+	if (!base)
+		return -ENOMEM;
+	return __pkvm_smmu_register(mmio, PKVM_SMMU_MMIO_SIZE, base >> PAGE_SHIFT, needed,
+				    &pages);
 }

@@ -506,23 +506,6 @@ static void *st_cpu(void *arg)
 	return NULL;
 }
 
-/* Register the SMMU at st_mmio[s] as the host driver does. */
-static int st_register(unsigned int s)
-{
-	u64 needed, pages;
-	phys_addr_t base;
-	int ret;
-
-	ret = __pkvm_smmu_register(st_mmio[s], PKVM_SMMU_MMIO_SIZE, 0, 0, &needed);
-	if (ret != -ENOMEM)
-		return ret;
-	base = el2_host_alloc(needed, 16);
-	if (!base)
-		return -ENOMEM;
-	return __pkvm_smmu_register(st_mmio[s], PKVM_SMMU_MMIO_SIZE, base >> PAGE_SHIFT,
-				    needed, &pages);
-}
-
 static void test_setup(void)
 {
 	unsigned int s, t, v, i;
@@ -532,7 +515,7 @@ static void test_setup(void)
 	for (s = 0; s < NR_SMMUS; s++) {
 		/* SMMU 1 without range invalidation: page-by-page TLBIs. */
 		st_models[s] = smmu_model_create(st_mmio[s], s != 1);
-		CHECK_EQ(st_register(s), s);
+		CHECK_EQ(el2_host_register_smmu(st_mmio[s]), s);
 	}
 	st_smmu_pages = el2_count_state(EL2_NOPAGE, EL2_OWNED);
 	CHECK(st_smmu_pages > 0);
