@@ -11,7 +11,8 @@ reexec_in_root "$@"
 KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls arm64/vfio_edu_test
 	arm64/pkvm_mmio_share_test"
 # Upstream VFIO selftests, with the edu driver of the VFIO selftest library (patch 0008).
-VFIO_SELFTESTS="vfio_pci_device_test vfio_dma_mapping_test vfio_pci_driver_test"
+VFIO_SELFTESTS="vfio_pci_device_test vfio_dma_mapping_test vfio_dma_mapping_mmio_test
+	vfio_pci_driver_test vfio_edu_p2p_test"
 CROSS=aarch64-linux-gnu-
 
 [ -e "$KOUT/usr/include/linux/kvm.h" ] || die "no UAPI headers; run 'make kernel'"

@@ -61,12 +61,8 @@ edu_without_driver() {
 	EDU_BDF=$1
 }
 
-# vfio_selftest_device: bind the first edu device to vfio-pci and point the VFIO
-# selftests at it (VFIO_SELFTESTS_BDF).
-vfio_selftest_device() {
-	VFIO_FAIL=0
-	set -- $(edu_list)
-	[ -n "${1:-}" ] || { echo "no edu device"; return 1; }
+# vfio_bind BDF: bind the device to vfio-pci, unless it is already.
+vfio_bind() {
 	d=/sys/bus/pci/devices/$1
 	if [ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" != vfio-pci ]; then
 		[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
@@ -75,6 +71,15 @@ vfio_selftest_device() {
 	fi
 	[ "$(basename "$(readlink "$d/driver")")" = vfio-pci ] ||
 		{ echo "$1 did not bind to vfio-pci"; return 1; }
+}
+
+# vfio_selftest_device: bind the first edu device to vfio-pci and point the VFIO
+# selftests at it (VFIO_SELFTESTS_BDF).
+vfio_selftest_device() {
+	VFIO_FAIL=0
+	set -- $(edu_list)
+	[ -n "${1:-}" ] || { echo "no edu device"; return 1; }
+	vfio_bind "$1" || return 1
 	export VFIO_SELFTESTS_BDF=$1
 }
 

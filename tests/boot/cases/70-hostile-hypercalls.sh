@@ -3,7 +3,7 @@
 # smmu: pkvm
 # Play a hostile host: issue the SMMU and IOMMU hypercalls with bad ids, unaligned,
 # empty and overflowing ranges, bad flags, and pages the host does not own (hypervisor
-# memory, SMMU MMIO), through debugfs/pkvm-smmu/hvc. Each must fail with its errno and
+# memory, SMMU MMIO, MMIO across memory), through debugfs/pkvm-smmu/hvc. Each must fail with its errno and
 # change nothing. Then check the ownership rules on a real page: a DMA-mapped page
 # cannot be shared with the hypervisor, a page shared with the hypervisor cannot be
 # mapped, and unmap and domain free give pages back. The host keeps running
@@ -64,6 +64,8 @@ expect $EINVAL "map beyond the domain's input size" iommu_map "$dom" 0x800000000
 expect $EINVAL "map of an address range that wraps" iommu_map "$dom" 0x1000 0xfffffffffffff000 0x2000 3
 expect_topup $EPERM 3 "map of hypervisor memory" iommu_map "$dom" 0x1000 "$hyp" 0x1000 3
 expect_topup $EPERM 3 "map of SMMU registers" iommu_map "$dom" 0x1000 0xc000000 0x1000 3
+expect_topup $EINVAL 3 "map of MMIO and memory in one range" \
+	iommu_map "$dom" 0x1000 $((ram - 0x1000)) 0x2000 3
 expect $EINVAL "attach through an SMMU index out of range" iommu_attach "$dom" 16 0
 expect $EINVAL "attach of a stream id out of range" iommu_attach "$dom" 0 0xffffffff
 expect $ENOENT "attach to an unused domain id" iommu_attach 1023 0 0
@@ -108,9 +110,9 @@ done
 pfn=$(printf '0x%x' $((page >> 12)))
 echo "hypervisor memory at $hyp, host page $page"
 
-# MSI doorbells: the host named them before pKVM finalised. Of all the pages that are
-# not memory, only they map into a domain, one page at a time and write-only; the
-# identity domain maps them 1:1.
+# MSI doorbells: the host named them before pKVM finalised. A domain maps them one
+# page at a time and write-only, and the identity domain 1:1. Other host MMIO (the
+# rest of the ITS frame here; a peer's BAR for peer-to-peer DMA) a domain may map.
 db=$(dmesg | sed -n 's/.*MSI doorbell at \(0x[0-9a-f]*\) registered.*/\1/p' | head -n 1)
 if [ -z "$db" ]; then
 	echo "FAIL: no MSI doorbell registered with the hypervisor"
@@ -121,8 +123,11 @@ else
 	expect_topup $EPERM 3 "read-write map of a doorbell" iommu_map "$dom" 0x8000000 "$db" 0x1000 3
 	expect_topup $EPERM 3 "map of a doorbell and the page after it" \
 		iommu_map "$dom" 0x8000000 "$db" 0x2000 2
-	expect_topup $EPERM 3 "map of the page after a doorbell" \
-		iommu_map "$dom" 0x8001000 $((db + 0x1000)) 0x1000 2
+	expect_topup $EPERM 3 "map of the page before a doorbell and the doorbell" \
+		iommu_map "$dom" 0x8000000 $((db - 0x1000)) 0x2000 2
+	expect_topup 0 3 "map of the page after a doorbell (host MMIO)" \
+		iommu_map "$dom" 0x8001000 $((db + 0x1000)) 0x1000 3
+	expect 0 "its unmap" iommu_unmap "$dom" 0x8001000 0x1000
 	expect_topup 0 3 "write-only map of a doorbell" iommu_map "$dom" 0x8000000 "$db" 0x1000 2
 	expect 0 "its translation" iommu_iova_to_phys "$dom" 0x8000000
 	[ "$R2" = "$db" ] || { echo "FAIL: the doorbell IOVA translates to $R2"; fail=1; }

@@ -620,8 +620,10 @@ static int pkvm_smmu_map_pages(struct iommu_domain *domain, unsigned long iova,
 	long ret = 0;
 
 	/*
-	 * The only MMIO the hypervisor maps is an MSI doorbell, write-only
-	 * (iommufd asks for read too, which a doorbell ignores anyway).
+	 * IOMMU_MMIO is an MSI doorbell (iommu-dma, iommufd's software MSI
+	 * window), which the hypervisor maps write-only; iommufd asks for
+	 * read too, which a doorbell ignores anyway. A peer's BAR (VFIO
+	 * type1, for peer-to-peer DMA) comes without it and keeps its read.
 	 */
 	if ((prot & IOMMU_READ) && !(prot & IOMMU_MMIO))
 		hprot |= PKVM_IOMMU_PROT_READ;

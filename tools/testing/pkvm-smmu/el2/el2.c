@@ -474,6 +474,58 @@ static void test_unmap_no_stale_tlb(void)
 	CHECK_EQ(el2_cpu_tlbi_count, 0);
 }
 
+/* Host MMIO: a peer device's BAR, and a GIC ITS's doorbell page. */
+#define PEER_BAR	0x10000000ULL
+#define PEER_PAGES	4
+#define PEER_IOVA	0x3000000ULL
+#define DOORBELL	0x08090000ULL
+
+/*
+ * Peer-to-peer DMA: a paging domain maps another device's BAR (host MMIO),
+ * nothing counted, every device reaches it; never an SMMU's own registers,
+ * never a range across memory, and the doorbell only alone and write-only.
+ * Unmapped, it is out of every TLB.
+ */
+static void test_peer_mmio(void)
+{
+	u64 rw = PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE, done;
+	u64 hyp = hyp_pages(), iova = PEER_IOVA + 16 * PAGE_SIZE;
+	phys_addr_t pa;
+	int i, p;
+
+	CHECK_EQ(__pkvm_iommu_register_doorbell(DOORBELL), 0);
+	CHECK_EQ(map(domain_id, PEER_IOVA, PEER_BAR, PEER_PAGES * PAGE_SIZE, rw), 0);
+	for (i = 0; i < NR_SMMUS; i++) {
+		for (p = 0; p < PEER_PAGES; p++) {
+			CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i],
+						PEER_IOVA + p * PAGE_SIZE + 8, p & 1, &pa), 0);
+			CHECK_EQ(pa, PEER_BAR + p * PAGE_SIZE + 8);
+		}
+	}
+	CHECK_EQ(hyp_pages(), hyp);
+
+	CHECK_EQ(map(domain_id, iova, smmu_mmio[0], PAGE_SIZE, rw), -EPERM);
+	CHECK_EQ(map(domain_id, iova, smmu_mmio[1] - PAGE_SIZE, 2 * PAGE_SIZE, rw), -EPERM);
+	CHECK_EQ(map(domain_id, iova, EL2_MEM_BASE - PAGE_SIZE, 2 * PAGE_SIZE, rw), -EINVAL);
+	CHECK_EQ(map(domain_id, iova, DOORBELL - PAGE_SIZE, 2 * PAGE_SIZE,
+		     PKVM_IOMMU_PROT_WRITE), -EPERM);
+	CHECK_EQ(map(domain_id, iova, DOORBELL, PAGE_SIZE, rw), -EPERM);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(domain_id, iova, &pa), -ENOENT);
+	CHECK_EQ(map(domain_id, iova, DOORBELL, PAGE_SIZE, PKVM_IOMMU_PROT_WRITE), 0);
+	CHECK_EQ(smmu_model_dma(models[0], smmu_sid[0], iova + 0x40, true, &pa), 0);
+	CHECK_EQ(pa, DOORBELL + 0x40);
+	CHECK(smmu_model_dma(models[0], smmu_sid[0], iova + 0x40, false, &pa) < 0);
+
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, PEER_IOVA, 17 * PAGE_SIZE, &done), 0);
+	CHECK_EQ(done, 17 * PAGE_SIZE);
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK(!smmu_model_tlb_reaches(models[i], PEER_BAR));
+		CHECK(smmu_model_dma(models[i], smmu_sid[i], PEER_IOVA, true, &pa) < 0);
+	}
+	CHECK(smmu_model_dma(models[0], smmu_sid[0], iova, true, &pa) < 0);
+	CHECK_EQ(hyp_pages(), hyp);
+}
+
 static void test_hostile_args(void)
 {
 	u64 needed, done, info[2], evt[PKVM_SMMU_EVT_DWORDS];
@@ -1090,13 +1142,14 @@ int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(16);
+	tap_plan(17);
 	tap_run("el2_register_smmus", test_register);
 	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
 	tap_run("el2_domain_attach_map_dma", test_domain_attach_map_dma);
 	tap_run("el2_l2_strtab_zeroed", test_l2_strtab_zeroed);
 	tap_run("el2_unmap_no_stale_tlb", test_unmap_no_stale_tlb);
+	tap_run("el2_peer_mmio", test_peer_mmio);
 	tap_run("el2_hostile_args", test_hostile_args);
 	tap_run("el2_fresh_vmid_invalidated", test_fresh_vmid_invalidated);
 	tap_run("el2_bounded_free", test_bounded_free);

@@ -12,6 +12,8 @@
 #define EL2_MEM_BASE		0x40000000ULL
 #define EL2_MEM_PAGES		4096ULL
 #define EL2_MEM_SIZE		(EL2_MEM_PAGES << 12)
+/* The host stage-2's input size; the rest of it below is MMIO. */
+#define EL2_PA_BITS		48
 
 /* Page states, as mem_protect.c keeps them per page (host and hyp view). */
 enum el2_state {
@@ -35,6 +37,8 @@ struct el2_page el2_page_get(phys_addr_t phys);
 /* The host's view of a physical page (it writes memcache links there). */
 void *el2_host_va(phys_addr_t phys);
 phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages);
+/* Does [start, end) overlap an MMIO frame the hypervisor took? */
+bool el2_mmio_hyp_owned(u64 start, u64 end);
 /* Register an SMMU as the host driver does; its index or a negative errno. */
 int el2_host_register_smmu(phys_addr_t mmio);
 void el2_host_free(phys_addr_t phys, u64 nr_pages);

@@ -22,8 +22,9 @@
  *    STE, cached or not);
  *  - no STE bypasses, no SMMU is off without GBPA aborting, and no model ever
  *    counted a bypassing transaction;
- *  - every leaf of every table an SMMU can walk maps a host page or the
- *    doorbell, and so does every TLB entry a valid STE's VMID can hit;
+ *  - every leaf of every table an SMMU can walk maps a host page or host
+ *    MMIO (the doorbell, a peer's BAR), never a frame the hypervisor took,
+ *    and so does every TLB entry a valid STE's VMID can hit;
  *  - after an unmap that returned 0, no SMMU translates the unmapped range
  *    through the domain (TLB, cached STE or walk).
  * Functional oracles, exact while no fault was injected:
@@ -115,7 +116,7 @@ struct fz_range {
 	u64	phys;
 	u64	pages;
 	u64	prot;
-	bool	doorbell;
+	bool	mmio;	/* not counted: a doorbell or a peer's BAR */
 };
 
 struct fz_domain {
@@ -218,7 +219,7 @@ static bool fz_is_memory(u64 pa)
 	return pa >= EL2_MEM_BASE && pa - EL2_MEM_BASE < EL2_MEM_SIZE;
 }
 
-/* Can the host access @pa (so may a device)? The doorbell is not memory. */
+/* Can the host access @pa (so the identity domain maps it)? The doorbell is not memory. */
 static bool fz_host_page(u64 pa)
 {
 	struct el2_page *p = el2_page(pa & PAGE_MASK);
@@ -226,6 +227,15 @@ static bool fz_host_page(u64 pa)
 	if (!p)
 		return (pa & PAGE_MASK) == FZ_DOORBELL;
 	return p->host != EL2_NOPAGE;
+}
+
+/* May a device reach @pa? Host memory, and host MMIO for peer-to-peer DMA. */
+static bool fz_device_page(u64 pa)
+{
+	pa &= PAGE_MASK;
+	if (fz_is_memory(pa))
+		return fz_host_page(pa);
+	return !el2_mmio_hyp_owned(pa, pa + PAGE_SIZE);
 }
 
 static bool fz_hyp_page(u64 pa)
@@ -290,7 +300,7 @@ static struct fz_range *fz_range_at(struct fz_domain *d, u64 iova)
 }
 
 static void fz_range_add(struct fz_domain *d, u64 iova, u64 phys, u64 pages,
-			 u64 prot, bool doorbell)
+			 u64 prot, bool mmio)
 {
 	unsigned int i = d->nr_ranges;
 
@@ -300,7 +310,7 @@ static void fz_range_add(struct fz_domain *d, u64 iova, u64 phys, u64 pages,
 		d->ranges[i] = d->ranges[i - 1];
 		i--;
 	}
-	d->ranges[i] = (struct fz_range){ iova, phys, pages, prot, doorbell };
+	d->ranges[i] = (struct fz_range){ iova, phys, pages, prot, mmio };
 	d->nr_ranges++;
 }
 
@@ -320,10 +330,10 @@ static void fz_range_remove(struct fz_domain *d, u64 start, u64 end)
 		d->nr_ranges--;
 		if (r.iova < start)
 			fz_range_add(d, r.iova, r.phys, (start - r.iova) >> PAGE_SHIFT,
-				     r.prot, r.doorbell);
+				     r.prot, r.mmio);
 		if (rend > end)
 			fz_range_add(d, end, r.phys + (end - r.iova),
-				     (rend - end) >> PAGE_SHIFT, r.prot, r.doorbell);
+				     (rend - end) >> PAGE_SHIFT, r.prot, r.mmio);
 		i = -1;	/* the array moved: start again */
 	}
 }
@@ -438,7 +448,7 @@ static void fz_leaf_secure(void *arg, u64 iova, u64 pte, u64 size)
 	u64 a;
 
 	for (a = 0; a < size; a += PAGE_SIZE)
-		if (!fz_host_page(fz_pte_pa(pte, size, iova + a)))
+		if (!fz_device_page(fz_pte_pa(pte, size, iova + a)))
 			fz_fail("%s maps iova %#llx to %#llx, which the host does not own",
 				(const char *)arg, (unsigned long long)(iova + a),
 				(unsigned long long)fz_pte_pa(pte, size, iova + a));
@@ -486,7 +496,7 @@ static void fz_leaf_shadow(void *arg, u64 iova, u64 pte, u64 size)
 				fz_fail("dying domain %d maps %#llx -> %#llx, never mapped so",
 					c->d->id, (unsigned long long)a,
 					(unsigned long long)pa);
-			if (!rg->doorbell)
+			if (!rg->mmio)
 				c->share[FZ_PAGE_IDX(pa)]++;
 			continue;
 		}
@@ -655,7 +665,7 @@ static void fz_check_smmu(int k, struct fz_roots *roots)
 			fz_fail("SMMU %d: TLB entry VMID %u iova %#llx -> %#llx, no STE uses the VMID",
 				k, tlb[i].vmid, (unsigned long long)tlb[i].iova,
 				(unsigned long long)tlb[i].pa);
-		if (!fz_host_page(tlb[i].pa))
+		if (!fz_device_page(tlb[i].pa))
 			fz_fail("SMMU %d: TLB entry VMID %u iova %#llx reaches %#llx, which the host does not own",
 				k, tlb[i].vmid, (unsigned long long)tlb[i].iova,
 				(unsigned long long)tlb[i].pa);
@@ -1203,7 +1213,22 @@ static void op_detach(struct fz_in *in)
 		(unsigned long long)id, (unsigned long long)smmu, (unsigned long long)sid);
 }
 
-/* Would __pkvm_host_share_dma() take [phys, phys + size)? (memory.c's rules) */
+/*
+ * Would __pkvm_host_share_dma() take [phys, phys + size) of MMIO? In one MMIO
+ * range (below memory or above it), within the host stage-2's input size,
+ * and no frame of it the hypervisor's.
+ */
+static int fz_mmio_share_errno(u64 phys, u64 size)
+{
+	if ((phys < EL2_MEM_BASE) != (phys + size - 1 < EL2_MEM_BASE) ||
+	    fz_is_memory(phys + size - 1))
+		return -EINVAL;
+	if (phys + size > BIT_ULL(EL2_PA_BITS))
+		return -ERANGE;
+	return el2_mmio_hyp_owned(phys, phys + size) ? -EPERM : 0;
+}
+
+/* Would __pkvm_host_share_dma() take [phys, phys + size) of memory? (memory.c's rules) */
 static bool fz_shareable(u64 phys, u64 size)
 {
 	struct el2_page *p;
@@ -1227,7 +1252,7 @@ static void op_map(struct fz_in *in)
 	u8 flags = in_u8(in);
 	struct fz_domain *d = pick >= 0 ? fz_find(pick) : NULL;
 	u64 done = 0, needed = 0, clamped, end, a;
-	bool doorbell = phys == FZ_DOORBELL, mapped = false;
+	bool mmio = !fz_is_memory(phys), mapped = false;
 	int want;
 
 	/* Room for the range and for one split by a later unmap. */
@@ -1248,7 +1273,8 @@ static void op_map(struct fz_in *in)
 	    end > BIT_ULL(PKVM_IOMMU_IAS) || check_add_overflow(phys, clamped, &end) ||
 	    end > BIT_ULL(52)) {
 		want = -EINVAL;
-	} else if (doorbell && (clamped != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE)) {
+	} else if (FZ_DOORBELL - phys < clamped &&
+		   (clamped != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE)) {
 		want = -EPERM;
 	} else if (pick >= 0 && pick == fz_identity_id) {
 		want = -EPERM;
@@ -1261,7 +1287,9 @@ static void op_map(struct fz_in *in)
 			mapped |= !!fz_range_at(d, a);
 		if (mapped)
 			want = -EEXIST;
-		else if (!doorbell && !fz_shareable(phys, clamped))
+		else if (mmio)
+			want = fz_mmio_share_errno(phys, clamped);
+		else if (!fz_shareable(phys, clamped))
 			/* Straddling memory is -EINVAL, the rest -EPERM (memory.c). */
 			want = ret == -EINVAL ? -EINVAL : -EPERM;
 		else
@@ -1274,7 +1302,7 @@ static void op_map(struct fz_in *in)
 	if (!d || d->dying)
 		fz_fail("map into domain %#llx succeeded, which the host cannot map",
 			(unsigned long long)id);
-	fz_range_add(d, iova, phys, done >> PAGE_SHIFT, prot, doorbell);
+	fz_range_add(d, iova, phys, done >> PAGE_SHIFT, prot, mmio);
 }
 
 static void op_unmap(struct fz_in *in)
@@ -1518,7 +1546,7 @@ static void op_dma(struct fz_in *in)
 			write ? "write" : "read", ret, (unsigned long long)pa);
 		if (!ret)
 			fz_last_dma = pa;
-		if (!ret && !fz_host_page(pa))
+		if (!ret && !fz_device_page(pa))
 			fz_fail("DMA by SMMU %u stream %#llx at %#llx reached %#llx, which the host does not own",
 				k, (unsigned long long)sid, (unsigned long long)iova,
 				(unsigned long long)pa);

@@ -39,7 +39,6 @@
 
 /* The kernel's fixed-size tables. */
 #define EL2_HYP_MMIO_MAX	16	/* PKVM_HYP_MMIO_MAX */
-#define EL2_PA_BITS		48	/* host stage-2 input size */
 
 unsigned long hyp_nr_cpus;
 u64 id_aa64mmfr0_el1_sys_val;
@@ -323,11 +322,45 @@ unlock:
 	return ret;
 }
 
+/* Does [start, end) overlap a frame the hypervisor took? */
+bool el2_mmio_hyp_owned(u64 start, u64 end)
+{
+	unsigned int i;
+
+	for (i = 0; i < el2_mmio_nr; i++)
+		if (el2_mmio[i].start < end && start < el2_mmio[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * mem_protect.c: host_check_shareable_mmio_locked(). The MMIO range below
+ * memory and the one above it; the host stage-2 walk fails beyond its input
+ * size; the frames the hypervisor took are annotated.
+ */
+static int host_check_shareable_mmio_locked(u64 start, u64 end)
+{
+	hyp_assert_lock_held(&el2_host_lock);
+	if ((start < EL2_MEM_BASE) != (end - 1 < EL2_MEM_BASE) || el2_is_memory(end - 1))
+		return -EINVAL;
+	if (end > BIT_ULL(EL2_PA_BITS))
+		return -ERANGE;
+	return el2_mmio_hyp_owned(start, end) ? -EPERM : 0;
+}
+
 int __pkvm_host_share_dma(u64 phys, u64 size)
 {
 	struct el2_page *p;
 	u64 a;
 	int ret;
+
+	/* Host device MMIO: checked, not counted. */
+	if (!el2_is_memory(phys)) {
+		hyp_spin_lock(&el2_host_lock);
+		ret = host_check_shareable_mmio_locked(phys, phys + size);
+		hyp_spin_unlock(&el2_host_lock);
+		return ret;
+	}
 
 	ret = check_range_allowed_memory(phys, phys + size);
 	if (ret)
@@ -358,6 +391,8 @@ void __pkvm_host_unshare_dma(u64 phys, u64 size)
 	struct el2_page *p;
 	u64 a;
 
+	if (WARN_ON(!el2_is_memory(phys)))
+		return;
 	hyp_spin_lock(&el2_host_lock);
 	for (a = phys; a < phys + size; a += PAGE_SIZE) {
 		p = el2_page(a);

@@ -295,8 +295,21 @@ static void test_ranges(void)
 	CHECK_EQ(__pkvm_hyp_donate_host(BIT_ULL(48 - PAGE_SHIFT), 1), -EINVAL);
 	/* MMIO: not memory; a range across the end of memory. */
 	CHECK_EQ(__pkvm_host_donate_hyp(hyp_phys_to_pfn(0x09000000), 1), -EPERM);
-	CHECK_EQ(__pkvm_host_share_dma(0x09000000, PAGE_SIZE), -EPERM);
 	CHECK_EQ(__pkvm_host_share_dma(last, 2 * PAGE_SIZE), -EINVAL);
+	/*
+	 * Host MMIO (a peer's BAR): shareable, in one MMIO range, never a frame
+	 * the hypervisor took (mem_protect.c: host_check_shareable_mmio_locked()).
+	 */
+	CHECK_EQ(__pkvm_host_share_dma(0x09000000, PAGE_SIZE), 0);
+	CHECK_EQ(__pkvm_host_share_dma(0x09000000, PAGE_SIZE), 0);
+	CHECK_EQ(__pkvm_host_share_dma(EL2_MEM_BASE - PAGE_SIZE, 2 * PAGE_SIZE), -EINVAL);
+	CHECK_EQ(__pkvm_host_share_dma(last + PAGE_SIZE, PAGE_SIZE), 0);
+	CHECK_EQ(__pkvm_host_share_dma(BIT_ULL(EL2_PA_BITS) - PAGE_SIZE, 2 * PAGE_SIZE),
+		 -ERANGE);
+	CHECK_EQ(__pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(0x09010000), 1), 0);
+	CHECK_EQ(__pkvm_host_share_dma(0x09000000, 32 * PAGE_SIZE), -EPERM);
+	CHECK_EQ(__pkvm_host_share_dma(0x09010000, PAGE_SIZE), -EPERM);
+	CHECK_EQ(__pkvm_host_share_dma(0x09011000, PAGE_SIZE), 0);
 	CHECK_EQ(__pkvm_host_donate_hyp(hyp_phys_to_pfn(last), 2), -EINVAL);
 	CHECK(!memcmp(el2_page(last), &host, sizeof(host)));
 }

@@ -131,10 +131,11 @@ static struct hyp_iommu_domain *hyp_iommu_domains[PKVM_IOMMU_MAX_DOMAINS];
 static struct kvm_hyp_memcache hyp_iommu_mc;
 
 /*
- * The MSI doorbells (the GITS_TRANSLATER page of each GIC ITS): the only
- * pages that are not memory a domain may map, write-only, as device memory,
- * so that a device can signal MSIs. The host names them before pKVM
- * finalises, while it is trusted; entries never change once published:
+ * The MSI doorbells (the GITS_TRANSLATER page of each GIC ITS): host MMIO
+ * that a paging domain maps one page on its own, write-only, so that a device
+ * can signal MSIs, and that the identity domain maps 1:1 (other host MMIO
+ * only a paging domain maps, for peer-to-peer DMA). The host names them
+ * before pKVM finalises, while it is trusted; entries never change once published:
  * writers serialise on hyp_iommu_doorbell_lock and publish with
  * smp_store_release() of the count, readers take no lock.
  */
@@ -182,13 +183,14 @@ static void hyp_iommu_read_unlock(void)
 		hyp_gp_quiescent(&hyp_iommu_gp, *this_cpu_ptr(&hyp_iommu_cpu));
 }
 
-static bool hyp_iommu_is_doorbell(u64 phys)
+/* Does [phys, phys + size) hold a doorbell page? The caller checked overflow. */
+static bool hyp_iommu_range_has_doorbell(u64 phys, u64 size)
 {
 	/* Pairs with smp_store_release() in __pkvm_iommu_register_doorbell(). */
 	unsigned int i, nr = smp_load_acquire(&hyp_iommu_nr_doorbells);
 
 	for (i = 0; i < nr; i++)
-		if (hyp_iommu_doorbells[i] == phys)
+		if (hyp_iommu_doorbells[i] - phys < size)
 			return true;
 	return false;
 }
@@ -217,14 +219,14 @@ int __pkvm_iommu_register_doorbell(u64 phys)
 
 	hyp_spin_lock(&hyp_iommu_doorbell_lock);
 	nr = hyp_iommu_nr_doorbells;
-	if (hyp_iommu_is_doorbell(phys))
+	if (hyp_iommu_range_has_doorbell(phys, PAGE_SIZE))
 		goto unlock;
 	if (nr == HYP_IOMMU_MAX_DOORBELLS) {
 		ret = -ENOSPC;
 		goto unlock;
 	}
 	hyp_iommu_doorbells[nr] = phys;
-	/* Pairs with smp_load_acquire() in hyp_iommu_is_doorbell(). */
+	/* Pairs with smp_load_acquire() in hyp_iommu_range_has_doorbell(). */
 	smp_store_release(&hyp_iommu_nr_doorbells, nr + 1);
 unlock:
 	hyp_spin_unlock(&hyp_iommu_doorbell_lock);
@@ -630,8 +632,8 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 	/* A valid leaf, or one an earlier unmap retired and could not release. */
 	phys = kvm_pte_to_phys(ctx->old);
 	pte = 0;
-	/* A doorbell was never borrowed: nothing to give back. */
-	if (data->unshare && !hyp_iommu_is_doorbell(phys)) {
+	/* MMIO (a doorbell, a peer's BAR) was never counted: nothing to give back. */
+	if (data->unshare && addr_is_memory(phys)) {
 		if (!data->free_tables && kvm_phys_to_pte(phys)) {
 			/*
 			 * Retire the leaf: invalid, so the SMMUs ignore it,
@@ -1203,11 +1205,12 @@ static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *
  * @pages_needed: With -ENOMEM, pages the host must add with __pkvm_iommu_topup.
  *
  * At most PKVM_IOMMU_MAP_MAX_PAGES pages per call; the host repeats from
- * @iova + *@done. Every page must be host-owned (or shared with a
- * non-protected guest) now, and stays borrowed until it is unmapped. The
- * IOVA range must be unmapped. The one exception is an MSI doorbell
- * (__pkvm_iommu_register_doorbell()): one page on its own, write-only,
- * mapped as device memory and not borrowed.
+ * @iova + *@done. Every page of memory must be host-owned (or shared with a
+ * non-protected guest) now, and stays borrowed until it is unmapped. Device
+ * MMIO (a peer's BAR) must lie in one MMIO range, all of it the host's; it is
+ * mapped as device memory and nothing is counted (__pkvm_host_share_dma()).
+ * An MSI doorbell (__pkvm_iommu_register_doorbell()) is mapped one page on
+ * its own, write-only. The IOVA range must be unmapped.
  */
 int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		     u64 *done, u64 *pages_needed)
@@ -1219,7 +1222,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	};
 	struct hyp_iommu_domain *domain;
 	struct kvm_hyp_memcache mc = {};
-	bool doorbell;
+	bool mmio;
 	u64 end;
 	int ret;
 
@@ -1238,12 +1241,12 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	if (prot & PKVM_IOMMU_PROT_WRITE)
 		kprot |= KVM_PGTABLE_PROT_W;
 	/* A device only ever writes a doorbell, one page of it. */
-	doorbell = hyp_iommu_is_doorbell(phys);
-	if (doorbell) {
-		if (size != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE)
-			return -EPERM;
+	if (hyp_iommu_range_has_doorbell(phys, size) &&
+	    (size != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE))
+		return -EPERM;
+	mmio = !addr_is_memory(phys);
+	if (mmio)
 		kprot |= KVM_PGTABLE_PROT_DEVICE;
-	}
 
 	domain = hyp_iommu_get_paging_domain(domain_id);
 	if (IS_ERR(domain))
@@ -1260,14 +1263,10 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &check);
 	if (ret)
 		goto unlock;
-	ret = doorbell ? 0 : __pkvm_host_share_dma(phys, size);
+	ret = __pkvm_host_share_dma(phys, size);
 	if (ret)
 		goto unlock;
 	ret = kvm_pgtable_stage2_map(&domain->pgt, iova, size, phys, kprot, &mc, 0);
-	if (ret && doorbell) {
-		hyp_iommu_unmap_range_locked(domain, iova, iova + size, false);
-		goto unlock;
-	}
 	if (ret) {
 		/*
 		 * Cannot happen with the pages reserved; undo all the same: drop
@@ -1275,7 +1274,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		 * range, mapped or not. If an SMMU did not confirm, the pages
 		 * stay borrowed.
 		 */
-		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false))
+		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false) && !mmio)
 			__pkvm_host_unshare_dma(phys, size);
 		goto unlock;
 	}
