@@ -112,3 +112,24 @@ edu_fault_reported() {
 	done
 	dmesg | grep "$1" | tail -n 1
 }
+
+# edu_faults_reported LOG N: each "# fault expected: BDF iova 0xADDR" line of a
+# test's output LOG must have its SMMU report in the kernel log (event 0x10,
+# F_TRANSLATION, for the device's stream at that address), and there must be N
+# such lines. Prints each; returns 1 if one is missing.
+edu_faults_reported() {
+	_fail=0
+	for _f in $(sed -n 's/^# fault expected: \([^ ]*\) iova 0x\([0-9a-f]*\)$/\1,\2/p' "$1"); do
+		_sid=$(edu_sid "${_f%,*}")
+		_addr=$(printf '0x%016x' "0x${_f#*,}")
+		if edu_fault_reported "event 0x10 sid $_sid addr $_addr" >/dev/null; then
+			echo "reported: ${_f%,*} at $_addr"
+		else
+			echo "no translation fault reported for ${_f%,*} (sid $_sid) at $_addr"
+			_fail=1
+		fi
+	done
+	_n=$(grep -c '^# fault expected' "$1")
+	[ "$_n" = "$2" ] || { echo "expected $2 faulting DMAs in the test's output, found $_n"; _fail=1; }
+	return "$_fail"
+}

@@ -37,7 +37,7 @@
 #include "test_util.h"
 #include "ucall.h"
 #include "vgic.h"
-#include "vfio/lib/drivers/edu/registers.h"
+#include "vfio_edu.h"
 
 #define DMA_MEMSLOT	1
 #define BAR_MEMSLOT	2
@@ -64,8 +64,6 @@
 /* Written by the guest before the DMA aimed outside, then read back from the device. */
 #define CHECK_GPA	(DMA_GPA + 2 * EDU_BUF_SIZE)
 
-/* A DMA takes 100 ms of QEMU's virtual clock; one that is not done in 10 s never will. */
-#define EDU_DMA_TIMEOUT_S	10
 /* An interrupt status bit of the guest's choosing, raised through EDU_REG_IRQ_RAISE. */
 #define EDU_IRQ_RAISE_TEST	0x1
 
@@ -87,23 +85,7 @@ static u32 stray_intid;
 
 static u8 pattern(u64 i)
 {
-	return (i * 7 + 3) ^ (i >> 8);
-}
-
-static void guest_edu_dma(u64 src, u64 dst, u64 cmd)
-{
-	void *bar = (void *)BAR_GPA;
-	u64 freq = timer_get_cntfrq();
-	u64 start = timer_get_cntct(VIRTUAL);
-
-	writeq(src, bar + EDU_REG_DMA_SRC);
-	writeq(dst, bar + EDU_REG_DMA_DST);
-	writeq(EDU_BUF_SIZE, bar + EDU_REG_DMA_COUNT);
-	writeq(EDU_DMA_START | cmd, bar + EDU_REG_DMA_CMD);
-
-	while (readq(bar + EDU_REG_DMA_CMD) & EDU_DMA_START)
-		__GUEST_ASSERT(timer_get_cntct(VIRTUAL) - start < EDU_DMA_TIMEOUT_S * freq,
-			       "the DMA from 0x%lx to 0x%lx did not finish", src, dst);
+	return edu_pattern(0, i);
 }
 
 static void guest_irq_handler(struct ex_regs *regs)
@@ -169,8 +151,8 @@ static void guest_code(void)
 		src[i] = pattern(i);
 		dst[i] = 0;
 	}
-	guest_edu_dma(SRC_GPA, EDU_BUF_ADDR, 0);
-	guest_edu_dma(EDU_BUF_ADDR, DST_GPA, EDU_DMA_TO_RAM);
+	guest_edu_dma(bar, SRC_GPA, EDU_BUF_ADDR, 0);
+	guest_edu_dma(bar, EDU_BUF_ADDR, DST_GPA, EDU_DMA_TO_RAM);
 	for (i = 0; i < EDU_BUF_SIZE; i++)
 		__GUEST_ASSERT(dst[i] == pattern(i), "byte %lu of the copy is 0x%x, not 0x%x",
 			       i, dst[i], pattern(i));
@@ -180,17 +162,17 @@ static void guest_code(void)
 	 * The device still holds the pattern: send it where the guest has no
 	 * memory, then fetch the buffer back to show the device kept running.
 	 */
-	guest_edu_dma(EDU_BUF_ADDR, OUTSIDE_GPA, EDU_DMA_TO_RAM);
+	guest_edu_dma(bar, EDU_BUF_ADDR, OUTSIDE_GPA, EDU_DMA_TO_RAM);
 	for (i = 0; i < EDU_BUF_SIZE; i++)
 		check[i] = 0;
-	guest_edu_dma(EDU_BUF_ADDR, CHECK_GPA, EDU_DMA_TO_RAM);
+	guest_edu_dma(bar, EDU_BUF_ADDR, CHECK_GPA, EDU_DMA_TO_RAM);
 	for (i = 0; i < EDU_BUF_SIZE; i++)
 		__GUEST_ASSERT(check[i] == pattern(i), "byte %lu of the buffer is 0x%x, not 0x%x",
 			       i, check[i], pattern(i));
 	GUEST_SYNC(STAGE_OUTSIDE);
 
 	guest_setup_its();
-	guest_edu_dma(SRC_GPA, EDU_BUF_ADDR, EDU_DMA_IRQ);
+	guest_edu_dma(bar, SRC_GPA, EDU_BUF_ADDR, EDU_DMA_IRQ);
 	guest_wait_msis(1);
 	GUEST_ASSERT_EQ(READ_ONCE(msi_status), EDU_IRQ_DMA);
 	writel(EDU_IRQ_RAISE_TEST, bar + EDU_REG_IRQ_RAISE);
@@ -281,20 +263,14 @@ int main(int argc, char *argv[])
 	struct kvm_vcpu *vcpu;
 	struct iommu *iommu;
 	struct kvm_vm *vm;
-	u64 bar_size, i;
+	u64 i;
 	u8 *dst;
 
 	ksft_print_header();
 	ksft_set_plan(4);
 
 	iommu = iommu_init("iommufd");
-	device = vfio_pci_device_init(bdf, iommu);
-	TEST_REQUIRE(vfio_pci_device_match(device, EDU_VENDOR_ID, EDU_DEVICE_ID));
-	TEST_ASSERT(device->bars[0].vaddr, "%s: BAR0 cannot be mmapped", bdf);
-	bar_size = device->bars[0].info.size;
-	vfio_pci_config_writew(device, PCI_COMMAND,
-			       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-			       PCI_COMMAND_INTX_DISABLE);
+	device = vfio_edu_open(bdf, iommu);
 
 	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
 
@@ -308,9 +284,7 @@ int main(int argc, char *argv[])
 	};
 	iommu_map(iommu, &region);
 
-	vm_set_user_memory_region(vm, BAR_MEMSLOT, 0, BAR_GPA, bar_size,
-				  device->bars[0].vaddr);
-	virt_map(vm, BAR_GPA, BAR_GPA, bar_size / vm->page_size);
+	vfio_edu_map_bar(vm, device, BAR_MEMSLOT, BAR_GPA);
 
 	setup_its(vm, vcpu);
 	setup_msi_route(vm, device);

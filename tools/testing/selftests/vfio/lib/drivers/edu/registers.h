@@ -13,6 +13,7 @@
 #define EDU_REG_ID		0x00
 #define EDU_ID_MAGIC		0xed		/* low byte of the ID register */
 #define EDU_REG_LIVENESS	0x04		/* reads back the inverse of what was written */
+#define EDU_REG_FACTORIAL	0x08		/* computes the factorial of what was written */
 #define EDU_REG_IRQ_STATUS	0x24
 #define EDU_REG_IRQ_RAISE	0x60
 #define EDU_REG_IRQ_ACK		0x64
