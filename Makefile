@@ -5,6 +5,8 @@
 #   make check    run every test; the last line is "N passed, N failed, N skipped"
 #   make bench    optional: boot the eight-SMMU bench topology and write docs/benchmark.md
 #   make fuzz     optional: fuzz the EL2 hypercall bodies in userspace (FUZZ_SECONDS=600)
+#   make check-long  optional: the long boot tests (every fixture of the kernel's
+#                 vfio_pci_driver_test in every IOMMU mode), about 35 minutes
 #
 # Variables: PKVM_CACHE (where the Debian 13 root and all build outputs live,
 # default /var/cache/pkvm-smmu), MODE (hvhe or nvhe, for run), MODES (for check),
@@ -34,11 +36,11 @@ endif
 
 S := scripts
 
-.PHONY: all setup tree kernel initramfs run check bench fuzz unit clean distclean help
+.PHONY: all setup tree kernel initramfs run check check-long bench fuzz unit clean distclean help
 all: initramfs
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
 setup:
 	@bash $(S)/setup-root.sh
@@ -60,6 +62,12 @@ run: initramfs
 
 check:
 	@bash $(S)/check.sh
+
+# The boot tests in tests/boot/long, which make check leaves out, with the hypervisor
+# owning the SMMUs, in each mode.
+check-long:
+	@CHECK_UNIT=0 CHECK_TESTS=vfio-driver-selftest-full SMMUS=pkvm BOOT_TIMEOUT=3600 \
+		bash $(S)/check.sh
 
 bench:
 	@bash $(S)/bench.sh

@@ -186,7 +186,7 @@ def main():
     w(f"- Command: `{args.command}`")
     w(f"- QEMU: {args.qemu}")
     w(f"- Machine: {args.machine}")
-    w("- Program: `tools/testing/pkvm-smmu/bench/smmu_bench.c` (the kernel's VFIO")
+    w("- Program: `tools/testing/pkvm-smmu/vfio/smmu_bench.c` (the kernel's VFIO")
     w("  selftest library, iommufd), run by `tests/boot/bench/smmu-bench.sh`.")
     w("")
 

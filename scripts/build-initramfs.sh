@@ -48,6 +48,12 @@ for src in "$TOP"/tests/guest/*.c; do
 		die "building $src failed"
 	mv "$bin.tmp" "$bin"
 done
+# A program whose source went (moved elsewhere) must not be packed.
+for bin in "$OUT"/guest-bin/*; do
+	[ -e "$bin" ] || continue
+	name=${bin##*/}
+	[ "$name" = dma_map_benchmark ] || [ -e "$TOP/tests/guest/$name.c" ] || rm -f "$bin"
+done
 
 # The kernel's own DMA API benchmark (make bench), unchanged.
 bin=$OUT/guest-bin/dma_map_benchmark
@@ -58,10 +64,10 @@ if ! [ "$bin" -nt "$src" ] || ! [ "$bin" -nt "$KOUT/usr/include/linux/map_benchm
 	mv "$bin.tmp" "$bin"
 fi
 
-# The benchmark (make bench), with the VFIO selftest library.
-make -s -C "$TOP/tools/testing/pkvm-smmu/bench" KSRC="$KSRC" KHDR="$KOUT/usr/include" \
-	OUTPUT="$OUT/bench" CROSS_COMPILE=$CROSS >"$OUT/bench.log" 2>&1 ||
-	die "building smmu_bench failed (see $OUT/bench.log)"
+# The programs on the VFIO selftest library: edu_dma (boot tests), smmu_bench (make bench).
+make -s -C "$TOP/tools/testing/pkvm-smmu/vfio" KSRC="$KSRC" KHDR="$KOUT/usr/include" \
+	OUTPUT="$OUT/vfio-bin" CROSS_COMPILE=$CROSS >"$OUT/vfio-bin.log" 2>&1 ||
+	die "building edu_dma and smmu_bench failed (see $OUT/vfio-bin.log)"
 
 log "packing the initramfs"
 stage=$(mktemp -d "$OUT/initramfs.XXXXXX")
@@ -75,8 +81,7 @@ file -b "$stage/bin/busybox" 2>/dev/null | grep -q aarch64 ||
 cp "$TOP/tests/boot/init" "$stage/init"
 cp "$TOP/tests/boot/run-tests" "$TOP/tests/boot/kvm-selftest" "$TOP/tests/boot/lib-edu.sh" \
 	"$TOP/tests/boot/lib-hvc.sh" "$stage/tests/"
-cp -r "$TOP/tests/boot/cases" "$TOP/tests/boot/bench" "$stage/tests/"
-cp "$OUT/bench/smmu_bench" "$stage/tests/bin/"
+cp -r "$TOP/tests/boot/cases" "$TOP/tests/boot/bench" "$TOP/tests/boot/long" "$stage/tests/"
 for t in $KVM_SELFTESTS; do
 	cp "$OUT/kvm-selftests/$t" "$stage/tests/kvm/$t"
 done
@@ -84,6 +89,7 @@ for t in $VFIO_SELFTESTS; do
 	cp "$OUT/vfio-selftests/$t" "$stage/tests/vfio/$t"
 done
 cp "$OUT"/guest-bin/* "$stage/tests/bin/" 2>/dev/null || true
+cp "$OUT/vfio-bin/edu_dma" "$OUT/vfio-bin/smmu_bench" "$stage/tests/bin/"
 echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
 echo "root:x:0:" >"$stage/etc/group"
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) \

@@ -12,12 +12,7 @@ edus=$(edu_list)
 n=$(echo $edus | wc -w)
 [ "$n" -ge 1 ] || { echo "no edu device"; exit 1; }
 for e in $edus; do
-	d=/sys/bus/pci/devices/$e
-	if [ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" != vfio-pci ]; then
-		[ -e "$d/driver" ] && echo "$e" >"$d/driver/unbind"
-		echo vfio-pci >"$d/driver_override"
-		echo "$e" >/sys/bus/pci/drivers_probe
-	fi
+	vfio_bind "$e" || exit 1
 done
 smmus=
 for k in 1 2 4 8; do

@@ -8,8 +8,11 @@
  *                [--timeout-ms N] [--sabotage no-map|no-unmap] [--exec CMD]
  *                [--release BDF [--exec-released CMD]]
  *
- * All the devices share one address space: one VFIO container (type1) or one
- * iommufd IOAS. The checks, each printed as an "ok"/"not ok" line:
+ * All the devices share one address space: one VFIO container (type1v2) or one
+ * iommufd IOAS, set up by the kernel's VFIO selftest library
+ * (tools/testing/selftests/vfio/lib), which also opens the devices, maps
+ * their BARs and the buffers. The checks, each printed as an "ok"/"not ok"
+ * line:
  *  1. for each device: RAM (IOVA src) -> device buffer -> RAM (IOVA dst), and
  *     dst holds the pattern written at src (a pattern unique to this run and
  *     device, so stale device contents cannot pass);
@@ -34,10 +37,10 @@
  *
  * A device without a driver is bound to vfio-pci through driver_override; a
  * device bound to another driver is left alone (skip). Exit status: 0 all
- * checks passed, 1 a check or a step failed, 4 skip (the environment cannot
- * run the test; the last line says why).
+ * checks passed, 1 a check or a step failed (the library's assertions exit
+ * with 1 too), 4 skip (the environment cannot run the test; the last line
+ * says why).
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,44 +52,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/iommufd.h>
 #include <linux/pci_regs.h>
-#include <linux/vfio.h>
+
+#include <libvfio.h>
 
 #include "mmio.h"
 
 #define REPORT_PROG "edu_dma"
 #include "report.h"
-
-
-#define EDU_VENDOR		0x1234
-#define EDU_DEVICE		0x11e8
-
-/* BAR0 registers, from QEMU's docs/specs/edu.rst and hw/misc/edu.c. */
-#define EDU_REG_ID		0x00	/* 0xRRrr00ed: major, minor, magic */
-#define EDU_REG_LIVENESS	0x04	/* reads back the inverse of a write */
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_REG_DMA_CMD		0x98
-#define EDU_DMA_RUN		0x1	/* set to start; the device clears it when done */
-#define EDU_DMA_TO_RAM		0x2	/* clear: RAM to device buffer */
-#define EDU_ID_MAGIC		0xed
-#define EDU_BUF_ADDR		0x40000	/* device address of its buffer */
-#define EDU_BUF_SIZE		4096
+#include "vfio/lib/drivers/edu/registers.h"
 
 #define MAX_DEVICES		16
 #define DEFAULT_IOVA		0x1000000ULL
 #define IOVA_STRIDE		0x200000ULL	/* a last-level table per buffer */
 #define SYS_PCI			"/sys/bus/pci"
 
-enum api { API_GROUP, API_IOMMUFD };
 enum sabotage { SABOTAGE_NONE, SABOTAGE_NO_MAP, SABOTAGE_NO_UNMAP };
 enum buf_id { BUF_SRC, BUF_DST, BUF_CHK, NR_BUFS };
 
@@ -96,24 +81,13 @@ struct edu {
 	char bdf[32];
 	char smmu[64];
 	int group;
-	int group_fd;		/* owned by struct space */
-	int fd;			/* VFIO device */
-	__u32 hwpt;		/* iommufd: the domain the device is attached to */
-	uint8_t *bar;		/* BAR0, mapped */
+	struct vfio_pci_device *device;
+	uint8_t *bar;		/* BAR0, mapped by the library */
 	uint32_t pattern_seed;	/* what step 1 left in the device buffer */
 };
 
-struct space {
-	enum api api;
-	int container;		/* group API */
-	int groups[MAX_DEVICES];
-	int group_fds[MAX_DEVICES];
-	int nr_groups;
-	int iommufd;		/* iommufd API */
-	__u32 ioas;
-};
-
 struct buf {
+	struct dma_region region;	/* on the library's list while mapped */
 	uint8_t *va;
 	size_t len;
 	uint64_t iova;
@@ -134,7 +108,7 @@ static void print_help(FILE *f)
 		"usage: edu_dma [--api group|iommufd] [--devices BDF[,BDF...]] [--iova ADDR]\n"
 		"               [--timeout-ms N] [--sabotage no-map|no-unmap] [--exec CMD]\n"
 		"               [--release BDF [--exec-released CMD]]\n"
-		"  --api         group: VFIO group and type1 container (default);\n"
+		"  --api         group: VFIO group and type1v2 container (default);\n"
 		"                iommufd: /dev/iommu IOAS and VFIO device cdev\n"
 		"  --devices     edu devices, all in one address space (default: every edu)\n"
 		"  --iova        IOVA of the first of three buffers, 2 MiB apart (default 0x%llx)\n"
@@ -293,10 +267,10 @@ static bool is_edu(const char *bdf)
 	char path[PATH_MAX], val[32];
 
 	pathf(path, sizeof(path), SYS_PCI "/devices/%s/vendor", bdf);
-	if (sysfs_read(path, val, sizeof(val)) || strtoul(val, NULL, 16) != EDU_VENDOR)
+	if (sysfs_read(path, val, sizeof(val)) || strtoul(val, NULL, 16) != EDU_VENDOR_ID)
 		return false;
 	pathf(path, sizeof(path), SYS_PCI "/devices/%s/device", bdf);
-	return !sysfs_read(path, val, sizeof(val)) && strtoul(val, NULL, 16) == EDU_DEVICE;
+	return !sysfs_read(path, val, sizeof(val)) && strtoul(val, NULL, 16) == EDU_DEVICE_ID;
 }
 
 static int find_edus(struct edu *edus)
@@ -362,240 +336,32 @@ static int describe(struct edu *e)
 	return 0;
 }
 
-/* Group API: one container with the type1v2 backend, every device's group in it. */
-static int group_space_init(struct space *s, struct edu *edus, int nr)
+static void space_map(struct iommu *iommu, struct buf *b)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[64];
-	int i, j, fd;
-
-	s->container = open("/dev/vfio/vfio", O_RDWR);
-	if (s->container < 0)
-		return skip("cannot open /dev/vfio/vfio: %s (CONFIG_VFIO_CONTAINER?)",
-			    strerror(errno));
-	if (ioctl(s->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
-		return error("/dev/vfio/vfio speaks an unknown VFIO API version");
-	if (ioctl(s->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
-		return skip("the VFIO container has no type1v2 IOMMU backend");
-
-	for (i = 0; i < nr; i++) {
-		for (j = 0; j < s->nr_groups && s->groups[j] != edus[i].group; j++)
-			;
-		if (j < s->nr_groups) {
-			edus[i].group_fd = s->group_fds[j];
-			continue;
-		}
-		pathf(path, sizeof(path), "/dev/vfio/%d", edus[i].group);
-		fd = open(path, O_RDWR);
-		if (fd < 0)
-			return error("cannot open %s (group of %s): %s", path, edus[i].bdf,
-				     strerror(errno));
-		if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status))
-			return error("VFIO_GROUP_GET_STATUS on %s: %s", path, strerror(errno));
-		if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
-			return skip("IOMMU group %d of %s is not viable (a member has a driver)",
-				    edus[i].group, edus[i].bdf);
-		if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &s->container))
-			return error("VFIO_GROUP_SET_CONTAINER for group %d: %s", edus[i].group,
-				     strerror(errno));
-		if (s->nr_groups == 0 &&
-		    ioctl(s->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-			return error("VFIO_SET_IOMMU(type1v2): %s", strerror(errno));
-		s->groups[s->nr_groups] = edus[i].group;
-		s->group_fds[s->nr_groups++] = fd;
-		edus[i].group_fd = fd;
-	}
-	printf("# one type1v2 container holding %d group(s)\n", s->nr_groups);
-	return 0;
-}
-
-static int group_open_device(struct edu *e)
-{
-	e->fd = ioctl(e->group_fd, VFIO_GROUP_GET_DEVICE_FD, e->bdf);
-	if (e->fd < 0)
-		return error("VFIO_GROUP_GET_DEVICE_FD(%s): %s", e->bdf, strerror(errno));
-	return 0;
-}
-
-static int iommufd_space_init(struct space *s)
-{
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-
-	s->iommufd = open("/dev/iommu", O_RDWR);
-	if (s->iommufd < 0)
-		return skip("cannot open /dev/iommu: %s (CONFIG_IOMMUFD?)", strerror(errno));
-	if (ioctl(s->iommufd, IOMMU_IOAS_ALLOC, &alloc))
-		return error("IOMMU_IOAS_ALLOC: %s", strerror(errno));
-	s->ioas = alloc.out_ioas_id;
-	printf("# one iommufd IOAS, id %u\n", s->ioas);
-	return 0;
-}
-
-/* iommufd API: open the device's VFIO cdev, bind it to iommufd, attach it to the IOAS. */
-static int iommufd_open_device(struct space *s, struct edu *e)
-{
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	char dir[PATH_MAX], node[PATH_MAX];
-	struct dirent *d;
-	DIR *dp;
-
-	pathf(dir, sizeof(dir), SYS_PCI "/devices/%s/vfio-dev", e->bdf);
-	dp = opendir(dir);
-	if (!dp)
-		return skip("%s has no VFIO cdev (%s: %s; CONFIG_VFIO_DEVICE_CDEV?)", e->bdf,
-			    dir, strerror(errno));
-	node[0] = '\0';
-	while ((d = readdir(dp)))
-		if (!strncmp(d->d_name, "vfio", 4))
-			pathf(node, sizeof(node), "/dev/vfio/devices/%s", d->d_name);
-	closedir(dp);
-	if (!node[0])
-		return error("%s lists no vfioN cdev", dir);
-
-	e->fd = open(node, O_RDWR);
-	if (e->fd < 0)
-		return error("cannot open %s (cdev of %s): %s", node, e->bdf, strerror(errno));
-	bind.iommufd = s->iommufd;
-	if (ioctl(e->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		return error("VFIO_DEVICE_BIND_IOMMUFD(%s): %s", e->bdf, strerror(errno));
-	attach.pt_id = s->ioas;
-	if (ioctl(e->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
-		return error("VFIO_DEVICE_ATTACH_IOMMUFD_PT(%s, IOAS %u): %s", e->bdf, s->ioas,
-			     strerror(errno));
-	e->hwpt = attach.pt_id;
-	printf("# %s: %s, devid %u, attached to IOAS %u through hwpt %u\n", e->bdf, node,
-	       bind.out_devid, s->ioas, e->hwpt);
-	return 0;
-}
-
-/* After a failed IOMMU_IOAS_MAP, show which IOVAs the IOAS accepts. */
-static void show_iova_ranges(struct space *s)
-{
-	struct iommu_iova_range ranges[16];
-	struct iommu_ioas_iova_ranges req = {
-		.size = sizeof(req),
-		.ioas_id = s->ioas,
-		.num_iovas = 16,
-		.allowed_iovas = (uintptr_t)ranges,
-	};
-	unsigned int i;
-
-	if (ioctl(s->iommufd, IOMMU_IOAS_IOVA_RANGES, &req))
-		return;
-	printf("# IOAS %u accepts IOVAs (alignment 0x%llx):", s->ioas,
-	       (unsigned long long)req.out_iova_alignment);
-	for (i = 0; i < req.num_iovas && i < 16; i++)
-		printf(" 0x%llx-0x%llx", (unsigned long long)ranges[i].start,
-		       (unsigned long long)ranges[i].last);
-	printf("\n");
-}
-
-static int space_map(struct space *s, struct buf *b)
-{
-	if (s->api == API_GROUP) {
-		struct vfio_iommu_type1_dma_map map = {
-			.argsz = sizeof(map),
-			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-			.vaddr = (uintptr_t)b->va,
-			.iova = b->iova,
-			.size = b->len,
-		};
-
-		if (ioctl(s->container, VFIO_IOMMU_MAP_DMA, &map))
-			return error("VFIO_IOMMU_MAP_DMA(iova 0x%llx, 0x%zx bytes): %s",
-				     (unsigned long long)b->iova, b->len, strerror(errno));
-	} else {
-		struct iommu_ioas_map map = {
-			.size = sizeof(map),
-			.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-				 IOMMU_IOAS_MAP_WRITEABLE,
-			.ioas_id = s->ioas,
-			.user_va = (uintptr_t)b->va,
-			.length = b->len,
-			.iova = b->iova,
-		};
-
-		if (ioctl(s->iommufd, IOMMU_IOAS_MAP, &map)) {
-			int err = errno;
-
-			show_iova_ranges(s);
-			return error("IOMMU_IOAS_MAP(iova 0x%llx, 0x%zx bytes): %s",
-				     (unsigned long long)b->iova, b->len, strerror(err));
-		}
-	}
+	b->region = (struct dma_region) { .vaddr = b->va, .iova = b->iova, .size = b->len };
+	iommu_map(iommu, &b->region);
 	b->mapped = true;
-	return 0;
 }
 
-static int space_unmap(struct space *s, struct buf *b)
+static void space_unmap(struct iommu *iommu, struct buf *b)
 {
-	uint64_t done;
-
-	if (s->api == API_GROUP) {
-		struct vfio_iommu_type1_dma_unmap unmap = {
-			.argsz = sizeof(unmap),
-			.iova = b->iova,
-			.size = b->len,
-		};
-
-		if (ioctl(s->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
-			return error("VFIO_IOMMU_UNMAP_DMA(iova 0x%llx): %s",
-				     (unsigned long long)b->iova, strerror(errno));
-		done = unmap.size;
-	} else {
-		struct iommu_ioas_unmap unmap = {
-			.size = sizeof(unmap),
-			.ioas_id = s->ioas,
-			.iova = b->iova,
-			.length = b->len,
-		};
-
-		if (ioctl(s->iommufd, IOMMU_IOAS_UNMAP, &unmap))
-			return error("IOMMU_IOAS_UNMAP(iova 0x%llx): %s",
-				     (unsigned long long)b->iova, strerror(errno));
-		done = unmap.length;
-	}
-	if (done != b->len)
-		return error("unmapping iova 0x%llx removed 0x%llx bytes, not 0x%zx",
-			     (unsigned long long)b->iova, (unsigned long long)done, b->len);
+	iommu_unmap(iommu, &b->region);
 	b->mapped = false;
-	return 0;
 }
 
-/* Map BAR0, enable memory decoding and bus mastering, and check that it is an edu. */
-static int edu_setup(struct edu *e)
+/* Open the device in @iommu, enable memory decoding and bus mastering, check that it is an edu. */
+static int edu_setup(struct iommu *iommu, struct edu *e)
 {
-	struct vfio_region_info bar = { .argsz = sizeof(bar),
-					.index = VFIO_PCI_BAR0_REGION_INDEX };
-	struct vfio_region_info cfg = { .argsz = sizeof(cfg),
-					.index = VFIO_PCI_CONFIG_REGION_INDEX };
-	struct vfio_device_info info = { .argsz = sizeof(info) };
 	uint32_t id, live;
 	uint16_t cmd;
-	void *bar0;
 
-	if (ioctl(e->fd, VFIO_DEVICE_GET_INFO, &info))
-		return error("VFIO_DEVICE_GET_INFO(%s): %s", e->bdf, strerror(errno));
-	if (!(info.flags & VFIO_DEVICE_FLAGS_PCI))
-		return error("%s is not a VFIO PCI device", e->bdf);
-	if (ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, &bar) ||
-	    ioctl(e->fd, VFIO_DEVICE_GET_REGION_INFO, &cfg))
-		return error("VFIO_DEVICE_GET_REGION_INFO(%s): %s", e->bdf, strerror(errno));
-	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size < 0x100)
-		return error("BAR0 of %s cannot be mmapped (flags 0x%x, size 0x%llx)", e->bdf,
-			     bar.flags, (unsigned long long)bar.size);
-	bar0 = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, e->fd,
-		    bar.offset);
-	if (bar0 == MAP_FAILED)
-		return error("mmap of BAR0 of %s: %s", e->bdf, strerror(errno));
-	e->bar = bar0;
-
-	if (pread(e->fd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND) != sizeof(cmd))
-		return error("reading PCI_COMMAND of %s: %s", e->bdf, strerror(errno));
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	if (pwrite(e->fd, &cmd, sizeof(cmd), cfg.offset + PCI_COMMAND) != sizeof(cmd))
-		return error("enabling bus mastering on %s: %s", e->bdf, strerror(errno));
+	e->device = vfio_pci_device_init(e->bdf, iommu);
+	e->bar = e->device->bars[0].vaddr;
+	if (!e->bar || e->device->bars[0].info.size < 0x100)
+		return error("BAR0 of %s cannot be mmapped", e->bdf);
+	cmd = vfio_pci_config_readw(e->device, PCI_COMMAND);
+	vfio_pci_config_writew(e->device, PCI_COMMAND,
+			       cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 
 	id = rd32(e, EDU_REG_ID);
 	wr32(e, EDU_REG_LIVENESS, 0x5a5aa5a5);
@@ -622,15 +388,15 @@ static int edu_dma(struct edu *e, uint64_t iova, bool to_ram)
 	struct timespec pause = { .tv_nsec = 1000000 };
 	uint64_t deadline;
 
-	if (rd32(e, EDU_REG_DMA_CMD) & EDU_DMA_RUN)
+	if (rd32(e, EDU_REG_DMA_CMD) & EDU_DMA_START)
 		return error("%s: a DMA is already running", e->bdf);
 	dma_barrier();
 	wr64(e, EDU_REG_DMA_SRC, to_ram ? EDU_BUF_ADDR : iova);
 	wr64(e, EDU_REG_DMA_DST, to_ram ? iova : EDU_BUF_ADDR);
 	wr64(e, EDU_REG_DMA_COUNT, EDU_BUF_SIZE);
-	wr64(e, EDU_REG_DMA_CMD, EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0));
+	wr64(e, EDU_REG_DMA_CMD, EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0));
 	deadline = now_ms() + timeout_ms;
-	while (rd32(e, EDU_REG_DMA_CMD) & EDU_DMA_RUN) {
+	while (rd32(e, EDU_REG_DMA_CMD) & EDU_DMA_START) {
 		if (now_ms() > deadline)
 			return error("%s: DMA %s iova 0x%llx still running after %u ms", e->bdf,
 				     to_ram ? "to" : "from", (unsigned long long)iova,
@@ -660,11 +426,11 @@ static void explain(const struct buf *b, uint32_t want, const char *what,
 	       n, EDU_BUF_SIZE / 4, first, ((const uint32_t *)b->va)[first / 4]);
 }
 
-static int alloc_bufs(struct space *s, struct buf *bufs, uint64_t iova)
+static int alloc_bufs(struct iommu *s, struct buf *bufs, uint64_t iova)
 {
 	size_t page = sysconf(_SC_PAGESIZE);
 	size_t len = page > EDU_BUF_SIZE ? page : EDU_BUF_SIZE;
-	int i, ret;
+	int i;
 
 	for (i = 0; i < NR_BUFS; i++) {
 		bufs[i].len = len;
@@ -683,9 +449,7 @@ static int alloc_bufs(struct space *s, struct buf *bufs, uint64_t iova)
 			       (unsigned long long)bufs[i].iova);
 			continue;
 		}
-		ret = space_map(s, &bufs[i]);
-		if (ret)
-			return ret;
+		space_map(s, &bufs[i]);
 		printf("# mapped %s: iova 0x%llx -> va %p, 0x%zx bytes\n", buf_name[i],
 		       (unsigned long long)bufs[i].iova, (void *)bufs[i].va, len);
 	}
@@ -721,7 +485,7 @@ static int check_translation(struct edu *edus, int nr, struct buf *bufs, uint32_
 }
 
 /* 2. Every device writes to dst after dst was unmapped: nothing arrives. */
-static int check_unmapped_write(struct space *s, struct edu *edus, int nr, struct buf *bufs,
+static int check_unmapped_write(struct iommu *s, struct edu *edus, int nr, struct buf *bufs,
 				uint32_t guard_seed)
 {
 	static const char * const names[] = { "this device's pattern: the write went through" };
@@ -732,9 +496,7 @@ static int check_unmapped_write(struct space *s, struct edu *edus, int nr, struc
 	if (sabotage == SABOTAGE_NO_UNMAP) {
 		printf("# sabotage: dst and src stay mapped\n");
 	} else {
-		ret = space_unmap(s, dst);
-		if (ret)
-			return ret;
+		space_unmap(s, dst);
 		printf("# unmapped dst (iova 0x%llx)\n", (unsigned long long)dst->iova);
 	}
 	for (i = 0; i < nr; i++) {
@@ -763,7 +525,7 @@ static bool all_zero(const struct buf *b)
 }
 
 /* 3. Reads from unmapped src fetch nothing, and every device still does DMA. */
-static int check_unmapped_read(struct space *s, struct edu *edus, int nr, struct buf *bufs,
+static int check_unmapped_read(struct iommu *s, struct edu *edus, int nr, struct buf *bufs,
 			       uint32_t refill_seed, uint32_t poison_seed)
 {
 	static const char * const names[] = {
@@ -777,9 +539,7 @@ static int check_unmapped_read(struct space *s, struct edu *edus, int nr, struct
 
 	fill(src, refill_seed);
 	if (sabotage != SABOTAGE_NO_UNMAP && src->mapped) {
-		ret = space_unmap(s, src);
-		if (ret)
-			return ret;
+		space_unmap(s, src);
 		printf("# unmapped src (iova 0x%llx) after refilling it\n",
 		       (unsigned long long)src->iova);
 	}
@@ -804,12 +564,12 @@ static int check_unmapped_read(struct space *s, struct edu *edus, int nr, struct
 }
 
 /*
- * Release the device @release_bdf: unmap its BAR and close it (the BAR
- * mapping would keep the device open), which detaches it from the address
- * space; a group that no other device uses leaves the container. It is
- * dropped from @edus.
+ * Release the device @release_bdf: close it (its BAR unmapped, its VFIO file
+ * and, with the group API, its group closed, which takes the group out of
+ * the container), which detaches it from the address space. It is dropped
+ * from @edus.
  */
-static int release_device(struct space *s, struct edu *edus, int *nr)
+static int release_device(struct iommu *s, struct edu *edus, int *nr)
 {
 	struct edu *e;
 	int i, j;
@@ -821,37 +581,17 @@ static int release_device(struct space *s, struct edu *edus, int *nr)
 	if (*nr < 2)
 		return error("--release %s: no other device would be left", release_bdf);
 	e = &edus[i];
-	for (j = 0; s->api == API_GROUP && j < *nr; j++) {
-		if (j != i && edus[j].group == e->group)
-			return error("--release %s: its IOMMU group %d also holds %s", e->bdf,
-				     e->group, edus[j].bdf);
-	}
-	munmap(e->bar, sysconf(_SC_PAGESIZE));
-	if (close(e->fd))
-		return error("closing VFIO device %s: %s", e->bdf, strerror(errno));
-	e->fd = -1;
-	if (s->api == API_GROUP) {
-		if (ioctl(e->group_fd, VFIO_GROUP_UNSET_CONTAINER))
-			return error("VFIO_GROUP_UNSET_CONTAINER for group %d: %s", e->group,
-				     strerror(errno));
-		close(e->group_fd);
-		for (j = 0; j < s->nr_groups; j++) {
-			if (s->groups[j] == e->group) {
-				s->groups[j] = s->groups[--s->nr_groups];
-				s->group_fds[j] = s->group_fds[s->nr_groups];
-				break;
-			}
-		}
-	}
+	vfio_pci_device_cleanup(e->device);
+	e->device = NULL;
 	printf("# released %s (%s)%s\n", e->bdf, e->smmu,
-	       s->api == API_GROUP ? ", its group out of the container" : "");
+	       s->iommufd ? "" : ", its group out of the container");
 	for (j = i; j < *nr - 1; j++)
 		edus[j] = edus[j + 1];
 	(*nr)--;
 	return 0;
 }
 
-static int run(struct space *s, struct edu *edus, int nr, uint64_t iova)
+static int run(struct iommu *s, struct edu *edus, int *nr_edus, uint64_t iova)
 {
 	/* Patterns unique to this run: nothing left over from an earlier run matches. */
 	uint32_t run_seed = (uint32_t)time(NULL) * 2654435761u ^ (uint32_t)getpid() << 16;
@@ -859,7 +599,7 @@ static int run(struct space *s, struct edu *edus, int nr, uint64_t iova)
 	uint32_t refill_seed = run_seed ^ 0xbb67ae85;
 	uint32_t poison_seed = run_seed ^ 0x3c6ef372;
 	struct buf bufs[NR_BUFS];
-	int i, ret;
+	int i, ret, nr = *nr_edus;
 
 	ret = alloc_bufs(s, bufs, iova);
 	if (!ret)
@@ -871,7 +611,8 @@ static int run(struct space *s, struct edu *edus, int nr, uint64_t iova)
 		      exec_cmd, status);
 	}
 	if (!ret && release_bdf[0]) {
-		ret = release_device(s, edus, &nr);
+		ret = release_device(s, edus, nr_edus);
+		nr = *nr_edus;
 		if (!ret)
 			ret = check_translation(edus, nr, bufs, run_seed ^ 0x510e527f,
 						poison_seed);
@@ -888,7 +629,7 @@ static int run(struct space *s, struct edu *edus, int nr, uint64_t iova)
 		ret = check_unmapped_read(s, edus, nr, bufs, refill_seed, poison_seed);
 	for (i = 0; !ret && i < NR_BUFS; i++) {
 		if (bufs[i].mapped)
-			ret = space_unmap(s, &bufs[i]);
+			space_unmap(s, &bufs[i]);
 	}
 	return ret;
 }
@@ -930,19 +671,20 @@ int main(int argc, char **argv)
 		{ }
 	};
 	static struct edu edus[MAX_DEVICES];
-	struct space space = { .api = API_GROUP, .container = -1, .iommufd = -1 };
+	const char *mode = MODE_VFIO_TYPE1V2_IOMMU;
 	uint64_t iova = DEFAULT_IOVA;
 	char *devices = NULL, *end;
-	int c, i, j, nr, ret;
+	struct iommu *space;
+	int c, i, nr, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (!strcmp(optarg, "group"))
-				space.api = API_GROUP;
+				mode = MODE_VFIO_TYPE1V2_IOMMU;
 			else if (!strcmp(optarg, "iommufd"))
-				space.api = API_IOMMUFD;
+				mode = MODE_IOMMUFD;
 			else
 				return error("--api takes group or iommufd, not '%s'", optarg);
 			break;
@@ -1009,46 +751,27 @@ int main(int argc, char **argv)
 			return skip("no edu device (1234:11e8) in " SYS_PCI "/devices");
 	}
 	printf("# edu_dma: %d device(s), %s, iova 0x%llx\n", nr,
-	       space.api == API_GROUP ? "VFIO group API (type1)" : "iommufd + VFIO cdev",
+	       strcmp(mode, MODE_IOMMUFD) ? "VFIO group API (type1v2)" : "iommufd + VFIO cdev",
 	       (unsigned long long)iova);
 
 	for (i = 0; i < nr; i++) {
-		edus[i].fd = -1;
 		ret = describe(&edus[i]);
 		if (!ret)
 			ret = bind_vfio_pci(&edus[i]);
 		if (ret)
 			return ret;
 	}
-	if (space.api == API_GROUP)
-		ret = group_space_init(&space, edus, nr);
-	else
-		ret = iommufd_space_init(&space);
-	if (ret)
-		return ret;
+	space = iommu_init(mode);
 	for (i = 0; i < nr; i++) {
-		if (space.api == API_GROUP)
-			ret = group_open_device(&edus[i]);
-		else
-			ret = iommufd_open_device(&space, &edus[i]);
-		if (!ret)
-			ret = edu_setup(&edus[i]);
+		ret = edu_setup(space, &edus[i]);
 		if (ret)
 			return ret;
 	}
-	if (space.api == API_IOMMUFD) {
-		int domains = 0;
 
-		for (i = 0; i < nr; i++) {
-			for (j = 0; j < i && edus[j].hwpt != edus[i].hwpt; j++)
-				;
-			domains += j == i;
-		}
-		printf("# %d device(s) in IOAS %u use %d distinct hwpt(s)\n", nr, space.ioas,
-		       domains);
-	}
-
-	ret = run(&space, edus, nr, iova);
+	ret = run(space, edus, &nr, iova);
+	for (i = 0; i < nr; i++)
+		vfio_pci_device_cleanup(edus[i].device);
+	iommu_cleanup(space);
 	if (ret)
 		return ret;
 	printf("# %d check(s), %d failed%s\n", nr_checks, nr_failed,
