@@ -9,8 +9,9 @@
 # --smmu pkvm gives the SMMUs to the hypervisor (the default in protected mode);
 # stock leaves them to the host's stock arm-smmu-v3 driver (pkvm_smmu=off); refused gives
 # them to the hypervisor but has the host driver treat the third SMMU it probes as refused
-# (pkvm_smmu_test_refuse=2), to show that nothing then drives it. Boot tests declare which
-# configurations they need.
+# (pkvm_smmu_test_refuse=2) and defer the probe of the second until pKVM has finalised
+# (pkvm_smmu_test_defer=1), to show that nothing then drives either. Boot tests declare
+# which configurations they need.
 #
 # Topology (README.md): QEMU virt with EL2, GICv3, UEFI/ACPI, 2 vCPUs and four
 # SMMUv3: smmu0 on pcie.0 and smmu1..3 on pxb-pcie expander buses, with one edu device
@@ -120,7 +121,7 @@ fi
 append="console=ttyAMA0 acpi=force kvm-arm.mode=protected panic=-1 pkvm_test.mode=$MODE"
 append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE pkvm_test.smmu=$SMMU"
 [ "$SMMU" = stock ] && append+=" pkvm_smmu=off"
-[ "$SMMU" = refused ] && append+=" pkvm_smmu_test_refuse=2"
+[ "$SMMU" = refused ] && append+=" pkvm_smmu_test_refuse=2 pkvm_smmu_test_defer=1"
 
 qemu=(qemu-system-aarch64
 	-machine virt,virtualization=on,gic-version=3

@@ -70,4 +70,20 @@
 /* Input address bits of every domain. */
 #define PKVM_IOMMU_IAS			39
 
+#ifndef __KVM_NVHE_HYPERVISOR__
+/*
+ * Host side: called by finalize_pkvm() before the host loses its privileges.
+ * Hands the hypervisor every SMMUv3 that firmware describes and no driver
+ * took yet; an error stops pKVM from finalising.
+ */
+#ifdef CONFIG_PKVM_SMMU_V3
+int pkvm_smmu_finalize(void);
+#else
+static inline int pkvm_smmu_finalize(void)
+{
+	return 0;
+}
+#endif
+#endif
+
 #endif /* __ARM64_KVM_PKVM_SMMU_H__ */

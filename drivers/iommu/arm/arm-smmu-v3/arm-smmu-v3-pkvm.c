@@ -22,7 +22,10 @@
  * host either: its frame goes to the hypervisor anyway
  * (__pkvm_smmu_quarantine), which leaves it disabled and aborting, and this
  * driver stays bound to it so that the stock driver never programs it (the
- * stock driver also refuses every SMMU while this one is in charge).
+ * stock driver also refuses every SMMU while this one is in charge). An SMMU
+ * this driver has not probed when pKVM finalises (its probe deferred, say) is
+ * quarantined then (pkvm_smmu_finalize()); if that fails, pKVM does not
+ * finalise.
  */
 #include <linux/acpi.h>
 #include <linux/arm-smccc.h>
@@ -33,6 +36,7 @@
 #include <linux/kvm_host.h>
 #include <linux/of.h>
 #include <linux/of_address.h>
+#include <linux/of_device.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/ratelimit.h>
@@ -60,6 +64,8 @@ struct pkvm_smmu {
 	struct iommu_device	iommu;
 	phys_addr_t		mmio;
 	int			hyp_idx;
+	/* Given to the hypervisor for the stream table, queues and VMID bitmap. */
+	u64			hyp_pages;
 	/* Fault reports of this SMMU: a faulting device cannot flood the log. */
 	struct ratelimit_state	evt_rs;
 };
@@ -167,8 +173,36 @@ static bool pkvm_smmu_test_refused(void)
 
 	return probed++ == pkvm_smmu_test_refuse;
 }
+
+/*
+ * Test knob: "pkvm_smmu_test_defer=N" defers the probe of the N-th SMMU this
+ * driver probes (from 0) until pKVM has finalised, as a probe waiting for a
+ * resource could, to test that it is taken from the host all the same.
+ */
+static int pkvm_smmu_test_defer = -1;
+
+static int __init pkvm_smmu_test_defer_setup(char *arg)
+{
+	return kstrtoint(arg, 0, &pkvm_smmu_test_defer);
+}
+early_param("pkvm_smmu_test_defer", pkvm_smmu_test_defer_setup);
+
+static bool pkvm_smmu_test_deferred(struct device *dev)
+{
+	static struct device *deferred;
+	static int probed;
+
+	if (!deferred && probed++ == pkvm_smmu_test_defer)
+		deferred = dev;
+	return dev == deferred;
+}
 #else
 static bool pkvm_smmu_test_refused(void)
+{
+	return false;
+}
+
+static bool pkvm_smmu_test_deferred(struct device *dev)
 {
 	return false;
 }
@@ -298,6 +332,8 @@ static int pkvm_smmu_give_to_hyp(struct pkvm_smmu *smmu)
 	 */
 	if (ret == -EINVAL || ret == -ENOMEM || ret == -EPERM)
 		free_pages_exact(pages, needed << PAGE_SHIFT);
+	else if (ret >= 0)
+		smmu->hyp_pages = needed;
 	return ret;
 }
 
@@ -1008,45 +1044,94 @@ static void pkvm_smmu_debugfs_init(void)
 #endif
 
 /*
+ * Give the hypervisor the frame of the SMMU at @res, which it does not
+ * drive, to keep disabled and aborting. Returns 0 once it holds the frame,
+ * or an errno; *@what says which in words.
+ */
+static int pkvm_smmu_quarantine(struct resource *res, const char **what)
+{
+	u64 size = resource_size(res) >= PKVM_SMMU_MMIO_SIZE ? PKVM_SMMU_MMIO_SIZE : SZ_64K;
+	struct arm_smccc_res hvc;
+	long ret;
+
+	if (resource_size(res) < SZ_64K) {
+		*what = "NOT isolated (its frame is too small to take)";
+		return -EINVAL;
+	}
+	arm_smccc_1_1_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_smmu_quarantine), res->start, size, &hvc);
+	ret = (long)hvc.a1;
+	if (hvc.a0 != SMCCC_RET_SUCCESS) {
+		*what = "NOT isolated (pKVM has finalised: too late to hand it over)";
+		return -EPERM;
+	}
+	if (!ret) {
+		*what = "taken and stopped by it";
+		return 0;
+	}
+	if (ret == -EPERM) {
+		/* Not the host's frame: the hypervisor took it and stopped it. */
+		*what = "kept and stopped by it";
+		return 0;
+	}
+	*what = "NOT isolated (the hypervisor could not take its frame)";
+	return ret;
+}
+
+/*
  * The hypervisor did not take the SMMU at @res (@err says why): give it its
  * frame all the same, to keep disabled and aborting, and stay bound, so
  * that no host driver ever programs it. Its devices cannot DMA.
  */
 static int pkvm_smmu_refused(struct device *dev, struct resource *res, int err)
 {
-	u64 size = resource_size(res) >= PKVM_SMMU_MMIO_SIZE ? PKVM_SMMU_MMIO_SIZE : SZ_64K;
-	struct arm_smccc_res hvc;
 	const char *what;
-	long ret;
 
-	if (resource_size(res) < SZ_64K) {
-		what = "NOT isolated (its frame is too small to take)";
-	} else {
-		arm_smccc_1_1_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_smmu_quarantine),
-				  res->start, size, &hvc);
-		ret = (long)hvc.a1;
-		if (hvc.a0 != SMCCC_RET_SUCCESS)
-			what = "NOT isolated (pKVM has finalised: too late to hand it over)";
-		else if (!ret)
-			what = "taken and stopped by it";
-		else if (ret == -EPERM)
-			/* Not the host's frame: the hypervisor took it and stopped it. */
-			what = "kept and stopped by it";
-		else
-			what = "NOT isolated (the hypervisor could not take its frame)";
-	}
+	pkvm_smmu_quarantine(res, &what);
 	dev_err(dev, "SMMUv3 at %pa refused by the hypervisor (%d), %s: its devices cannot DMA\n",
 		&res->start, err, what);
 	return 0;
 }
 
-static int pkvm_smmu_probe(struct platform_device *pdev)
+/*
+ * Serialises probes (deferred ones run from a workqueue) with
+ * pkvm_smmu_finalize(): a probe sees either the SMMUs it may still hand over,
+ * or pkvm_smmu_finalised set and every unbound SMMU quarantined.
+ */
+static DEFINE_MUTEX(pkvm_smmu_probe_lock);
+/* Set by pkvm_smmu_finalize(): pKVM finalises, no SMMU can be handed over any more. */
+static bool pkvm_smmu_finalised;
+/* The SMMUs pkvm_smmu_finalize() quarantined, by the base of their frame. */
+static phys_addr_t pkvm_smmu_late[PKVM_SMMU_MAX];
+static unsigned int pkvm_smmu_nr_late;
+
+/*
+ * A probe once pKVM has finalised (one that was deferred until then): the
+ * SMMU is the hypervisor's if pkvm_smmu_finalize() quarantined it. Stay bound
+ * either way, so that no other driver programs it.
+ */
+static int pkvm_smmu_probe_late(struct device *dev, struct resource *res)
+{
+	unsigned int i;
+
+	for (i = 0; i < pkvm_smmu_nr_late && pkvm_smmu_late[i] != res->start; i++)
+		;
+	if (i < pkvm_smmu_nr_late)
+		dev_err(dev, "SMMUv3 at %pa probed after pKVM finalised: taken and stopped by the hypervisor then, its devices cannot DMA\n",
+			&res->start);
+	else
+		dev_err(dev, "SMMUv3 at %pa probed after pKVM finalised: NOT isolated, no driver programs it\n",
+			&res->start);
+	return 0;
+}
+
+static int pkvm_smmu_probe_locked(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
 	struct pkvm_smmu *smmu;
 	struct resource *res;
 	int ret;
 
+	lockdep_assert_held(&pkvm_smmu_probe_lock);
 	/* Not protected: the stock driver programs the SMMU itself. */
 	if (!is_protected_kvm_enabled() || !pkvm_smmu_enabled)
 		return -ENODEV;
@@ -1054,6 +1139,10 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
 	if (!res)
 		return dev_err_probe(dev, -EINVAL, "no MMIO region\n");
+	if (pkvm_smmu_finalised)
+		return pkvm_smmu_probe_late(dev, res);
+	if (pkvm_smmu_test_deferred(dev))
+		return -EPROBE_DEFER;
 	if (resource_size(res) < PKVM_SMMU_MMIO_SIZE) {
 		dev_err(dev, "MMIO region smaller than %u bytes\n", PKVM_SMMU_MMIO_SIZE);
 		return pkvm_smmu_refused(dev, res, -EINVAL);
@@ -1097,8 +1186,8 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
 	if (pkvm_smmu_setup_irqs(pdev, smmu))
 		dev_warn(dev, "cannot request the event interrupt: faults will not be reported\n");
 	pkvm_smmu_debugfs_init();
-	dev_info(dev, "SMMUv3 at %pa owned by the hypervisor (index %d)\n",
-		 &smmu->mmio, smmu->hyp_idx);
+	dev_info(dev, "SMMUv3 at %pa owned by the hypervisor (index %d, %llu pages)\n",
+		 &smmu->mmio, smmu->hyp_idx, smmu->hyp_pages);
 	return 0;
 
 err_unlist:
@@ -1112,6 +1201,16 @@ err_free:
 	dev_err(dev, "SMMUv3 at %pa owned by the hypervisor but not registered (%d): its devices cannot DMA\n",
 		&res->start, ret);
 	return 0;
+}
+
+static int pkvm_smmu_probe(struct platform_device *pdev)
+{
+	int ret;
+
+	mutex_lock(&pkvm_smmu_probe_lock);
+	ret = pkvm_smmu_probe_locked(pdev);
+	mutex_unlock(&pkvm_smmu_probe_lock);
+	return ret;
 }
 
 /*
@@ -1190,3 +1289,51 @@ static struct platform_driver pkvm_smmu_driver = {
 	.probe		= pkvm_smmu_probe,
 };
 builtin_platform_driver(pkvm_smmu_driver);
+
+/* An SMMUv3 that firmware describes and this driver did not take: quarantine it. */
+static int pkvm_smmu_take_unbound(struct device *dev, void *data)
+{
+	struct platform_device *pdev = to_platform_device(dev);
+	struct resource *res;
+	const char *what;
+	int *err = data, ret;
+
+	lockdep_assert_held(&pkvm_smmu_probe_lock);
+	if (strcmp(pdev->name, "arm-smmu-v3") && !of_match_device(pkvm_smmu_of_match, dev))
+		return 0;
+	if (dev->driver == &pkvm_smmu_driver.driver)
+		return 0;
+	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	if (!res || pkvm_smmu_nr_late == PKVM_SMMU_MAX) {
+		dev_err(dev, "SMMUv3 not probed when pKVM finalises, and it cannot be taken\n");
+		*err = -ENODEV;
+		return 0;
+	}
+	ret = pkvm_smmu_quarantine(res, &what);
+	dev_err(dev, "SMMUv3 at %pa not probed when pKVM finalises (driver %s): %s\n",
+		&res->start, dev->driver ? dev->driver->name : "none", what);
+	if (ret)
+		*err = ret;
+	else
+		pkvm_smmu_late[pkvm_smmu_nr_late++] = res->start;
+	return 0;
+}
+
+/*
+ * The last moment the host, still trusted, can hand SMMUs over: no SMMU that
+ * firmware describes may stay the host's. Each one this driver has not taken
+ * (its probe not run yet, or deferred) is quarantined: disabled, aborting,
+ * its frame the hypervisor's. If one cannot be, pKVM must not finalise.
+ */
+int pkvm_smmu_finalize(void)
+{
+	int err = 0;
+
+	if (!is_protected_kvm_enabled() || !pkvm_smmu_enabled)
+		return 0;
+	mutex_lock(&pkvm_smmu_probe_lock);
+	bus_for_each_dev(&platform_bus_type, NULL, &err, pkvm_smmu_take_unbound);
+	pkvm_smmu_finalised = true;
+	mutex_unlock(&pkvm_smmu_probe_lock);
+	return err;
+}
