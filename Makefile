@@ -5,8 +5,8 @@
 #   make check    run every test; the last line is "N passed, N failed, N skipped"
 #   make bench    optional: boot the eight-SMMU bench topology and write docs/benchmark.md
 #   make fuzz     optional: fuzz the EL2 hypercall bodies in userspace (FUZZ_SECONDS=600)
-#   make check-long  optional: the long boot tests (every fixture of the kernel's
-#                 vfio_pci_driver_test in every IOMMU mode), about 35 minutes
+#   make check-long  optional: the long boot tests (all of the kernel's
+#                 vfio_pci_driver_test, on every edu device), about 50 minutes
 #
 # Variables: PKVM_CACHE (where the Debian 13 root and all build outputs live,
 # default /var/cache/pkvm-smmu), MODE (hvhe or nvhe, for run), MODES (for check),

@@ -83,6 +83,17 @@ vfio_selftest_device() {
 	export VFIO_SELFTESTS_BDF=$1
 }
 
+# vfio_selftest_each TEST [ARGS...]: run a VFIO selftest on every edu device in turn
+# (each bound to vfio-pci first); anything but exit 0 sets VFIO_FAIL.
+vfio_selftest_each() {
+	_first=$VFIO_SELFTESTS_BDF
+	for _bdf in $(edu_list); do
+		vfio_bind "$_bdf" || { VFIO_FAIL=1; continue; }
+		VFIO_SELFTESTS_BDF=$_bdf vfio_selftest "$@"
+	done
+	VFIO_SELFTESTS_BDF=$_first
+}
+
 # vfio_selftest TEST [ARGS...]: run a VFIO selftest; anything but exit 0 sets VFIO_FAIL.
 vfio_selftest() {
 	echo "\$ $* (VFIO_SELFTESTS_BDF=$VFIO_SELFTESTS_BDF)"

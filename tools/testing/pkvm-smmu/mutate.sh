@@ -314,13 +314,13 @@ mutant el2_clear_ste_forgets_on_failure el2 "$SMMU_C" \
 mutant el2_install_over_pending_detach el2 "$SMMU_C" \
 	'	if ((le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V) || le64_to_cpu(ste->data[2]) ||
 	    le64_to_cpu(ste->data[3]))' '	if (le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V)'
-# A failed invalidation still gives the pages back.
 # A range that holds the doorbell is taken whole, and readable.
 mutant el2_doorbell_start_only el2 "$IOMMU_C" \
 	'if (hyp_iommu_doorbells[i] - phys < size)' 'if (hyp_iommu_doorbells[i] == phys)'
 # A peer's BAR, unmapped, is given back as if it were counted memory.
 mutant el2_unmap_unshares_mmio el2 "$IOMMU_C" \
 	'	if (data->unshare && addr_is_memory(phys)) {' '	if (data->unshare) {'
+# A failed invalidation still gives the pages back.
 mutant el2_unmap_error_unshares el2 "$IOMMU_C" "${UNMAP_ERROR_UNSHARES[@]}"
 # A rejected command is acknowledged but not reported.
 mutant el2_cmdq_error_not_reported el2 "$SMMU_C" \

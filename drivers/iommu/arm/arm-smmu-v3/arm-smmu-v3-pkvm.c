@@ -837,8 +837,8 @@ static int pkvm_smmu_of_xlate(struct device *dev,
 
 /*
  * The software MSI window: the IOMMU core maps the doorbell an MSI targets
- * there (the hypervisor lets domains map registered doorbells only), and no
- * IOVA allocator hands it out for DMA.
+ * there (the hypervisor maps a registered doorbell alone and write-only), and
+ * no IOVA allocator hands it out for DMA.
  */
 static void pkvm_smmu_get_resv_regions(struct device *dev, struct list_head *head)
 {
@@ -1078,44 +1078,82 @@ static int pkvm_smmu_quarantine(struct resource *res, const char **what)
 }
 
 /*
+ * Serialises probes (deferred ones run from a workqueue) with
+ * pkvm_smmu_finalize(), and guards the record below: a probe sees either the
+ * SMMUs it may still hand over, or pkvm_smmu_finalised set and every SMMU
+ * that firmware describes in the record.
+ */
+static DEFINE_MUTEX(pkvm_smmu_probe_lock);
+/* Set by pkvm_smmu_finalize(): pKVM finalises, no SMMU can be handed over any more. */
+static bool pkvm_smmu_finalised;
+
+/*
+ * The frames the hypervisor holds, by base: SMMUs it drives and SMMUs it
+ * keeps disabled (quarantined), with how they got there. What is not here
+ * when pKVM finalises is still the host's, whatever the device's driver
+ * binding says (a probe waiting for pkvm_smmu_probe_lock is bound already).
+ */
+enum pkvm_smmu_held_how { PKVM_SMMU_PROBED, PKVM_SMMU_AT_FINALISE };
+
+static struct {
+	phys_addr_t			base;
+	enum pkvm_smmu_held_how		how;
+} pkvm_smmu_held[2 * PKVM_SMMU_MAX];
+static unsigned int pkvm_smmu_nr_held;
+/* A frame the record could not hold: pkvm_smmu_finalize() must fail. */
+static bool pkvm_smmu_held_overflow;
+
+static int pkvm_smmu_held_find_locked(phys_addr_t base)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&pkvm_smmu_probe_lock);
+	for (i = 0; i < pkvm_smmu_nr_held; i++)
+		if (pkvm_smmu_held[i].base == base)
+			return i;
+	return -ENOENT;
+}
+
+/* Note that the hypervisor holds the frame at @base. */
+static void pkvm_smmu_held_add_locked(phys_addr_t base, enum pkvm_smmu_held_how how)
+{
+	lockdep_assert_held(&pkvm_smmu_probe_lock);
+	if (pkvm_smmu_nr_held == ARRAY_SIZE(pkvm_smmu_held)) {
+		pkvm_smmu_held_overflow = true;
+		return;
+	}
+	pkvm_smmu_held[pkvm_smmu_nr_held].base = base;
+	pkvm_smmu_held[pkvm_smmu_nr_held++].how = how;
+}
+
+/*
  * The hypervisor did not take the SMMU at @res (@err says why): give it its
  * frame all the same, to keep disabled and aborting, and stay bound, so
- * that no host driver ever programs it. Its devices cannot DMA.
+ * that no host driver ever programs it. Its devices cannot DMA. If the frame
+ * cannot be given, pkvm_smmu_finalize() tries again and fails.
  */
-static int pkvm_smmu_refused(struct device *dev, struct resource *res, int err)
+static int pkvm_smmu_refused_locked(struct device *dev, struct resource *res, int err)
 {
 	const char *what;
 
-	pkvm_smmu_quarantine(res, &what);
+	lockdep_assert_held(&pkvm_smmu_probe_lock);
+	if (!pkvm_smmu_quarantine(res, &what))
+		pkvm_smmu_held_add_locked(res->start, PKVM_SMMU_PROBED);
 	dev_err(dev, "SMMUv3 at %pa refused by the hypervisor (%d), %s: its devices cannot DMA\n",
 		&res->start, err, what);
 	return 0;
 }
 
 /*
- * Serialises probes (deferred ones run from a workqueue) with
- * pkvm_smmu_finalize(): a probe sees either the SMMUs it may still hand over,
- * or pkvm_smmu_finalised set and every unbound SMMU quarantined.
- */
-static DEFINE_MUTEX(pkvm_smmu_probe_lock);
-/* Set by pkvm_smmu_finalize(): pKVM finalises, no SMMU can be handed over any more. */
-static bool pkvm_smmu_finalised;
-/* The SMMUs pkvm_smmu_finalize() quarantined, by the base of their frame. */
-static phys_addr_t pkvm_smmu_late[PKVM_SMMU_MAX];
-static unsigned int pkvm_smmu_nr_late;
-
-/*
  * A probe once pKVM has finalised (one that was deferred until then): the
  * SMMU is the hypervisor's if pkvm_smmu_finalize() quarantined it. Stay bound
  * either way, so that no other driver programs it.
  */
-static int pkvm_smmu_probe_late(struct device *dev, struct resource *res)
+static int pkvm_smmu_probe_late_locked(struct device *dev, struct resource *res)
 {
-	unsigned int i;
+	int i = pkvm_smmu_held_find_locked(res->start);
 
-	for (i = 0; i < pkvm_smmu_nr_late && pkvm_smmu_late[i] != res->start; i++)
-		;
-	if (i < pkvm_smmu_nr_late)
+	if (i >= 0 && pkvm_smmu_held[i].how == PKVM_SMMU_AT_FINALISE)
 		dev_err(dev, "SMMUv3 at %pa probed after pKVM finalised: taken and stopped by the hypervisor then, its devices cannot DMA\n",
 			&res->start);
 	else
@@ -1140,20 +1178,20 @@ static int pkvm_smmu_probe_locked(struct platform_device *pdev)
 	if (!res)
 		return dev_err_probe(dev, -EINVAL, "no MMIO region\n");
 	if (pkvm_smmu_finalised)
-		return pkvm_smmu_probe_late(dev, res);
+		return pkvm_smmu_probe_late_locked(dev, res);
 	if (pkvm_smmu_test_deferred(dev))
 		return -EPROBE_DEFER;
 	if (resource_size(res) < PKVM_SMMU_MMIO_SIZE) {
 		dev_err(dev, "MMIO region smaller than %u bytes\n", PKVM_SMMU_MMIO_SIZE);
-		return pkvm_smmu_refused(dev, res, -EINVAL);
+		return pkvm_smmu_refused_locked(dev, res, -EINVAL);
 	}
 	if (pkvm_smmu_test_refused())
-		return pkvm_smmu_refused(dev, res, -ENODEV);
+		return pkvm_smmu_refused_locked(dev, res, -ENODEV);
 
 	/* Not devm: the SMMU stays the hypervisor's whatever happens below. */
 	smmu = kzalloc_obj(*smmu);
 	if (!smmu)
-		return pkvm_smmu_refused(dev, res, -ENOMEM);
+		return pkvm_smmu_refused_locked(dev, res, -ENOMEM);
 	smmu->dev = dev;
 	smmu->mmio = res->start;
 	ratelimit_state_init(&smmu->evt_rs, 5 * HZ, 50);
@@ -1161,10 +1199,11 @@ static int pkvm_smmu_probe_locked(struct platform_device *pdev)
 	ret = pkvm_smmu_give_to_hyp(smmu);
 	if (ret < 0) {
 		kfree(smmu);
-		return pkvm_smmu_refused(dev, res, ret);
+		return pkvm_smmu_refused_locked(dev, res, ret);
 	}
 	smmu->hyp_idx = ret;
 	platform_set_drvdata(pdev, smmu);
+	pkvm_smmu_held_add_locked(res->start, PKVM_SMMU_PROBED);
 
 	/*
 	 * From here on the SMMU is the hypervisor's whatever happens: stay
@@ -1217,8 +1256,8 @@ static int pkvm_smmu_probe(struct platform_device *pdev)
  * MSI doorbells: the GITS_TRANSLATER page (the second 64 KiB frame) of each
  * GIC ITS that firmware describes. The hypervisor learns them now, before
  * pKVM finalises and before the first SMMU probes (this initcall comes
- * first in this file, at the driver's level, after KVM's), and refuses to
- * map any other page that is not memory.
+ * first in this file, at the driver's level, after KVM's), and maps each
+ * one alone and write-only in paging domains, 1:1 in the identity domain.
  */
 static void __init pkvm_smmu_register_doorbell(phys_addr_t its_base)
 {
@@ -1290,8 +1329,8 @@ static struct platform_driver pkvm_smmu_driver = {
 };
 builtin_platform_driver(pkvm_smmu_driver);
 
-/* An SMMUv3 that firmware describes and this driver did not take: quarantine it. */
-static int pkvm_smmu_take_unbound(struct device *dev, void *data)
+/* An SMMUv3 that firmware describes and the hypervisor does not hold: quarantine it. */
+static int pkvm_smmu_take_late(struct device *dev, void *data)
 {
 	struct platform_device *pdev = to_platform_device(dev);
 	struct resource *res;
@@ -1301,29 +1340,30 @@ static int pkvm_smmu_take_unbound(struct device *dev, void *data)
 	lockdep_assert_held(&pkvm_smmu_probe_lock);
 	if (strcmp(pdev->name, "arm-smmu-v3") && !of_match_device(pkvm_smmu_of_match, dev))
 		return 0;
-	if (dev->driver == &pkvm_smmu_driver.driver)
-		return 0;
 	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
-	if (!res || pkvm_smmu_nr_late == PKVM_SMMU_MAX) {
-		dev_err(dev, "SMMUv3 not probed when pKVM finalises, and it cannot be taken\n");
+	if (!res) {
+		dev_err(dev, "SMMUv3 without an MMIO region: it cannot be taken, pKVM will not finalise\n");
 		*err = -ENODEV;
 		return 0;
 	}
+	if (pkvm_smmu_held_find_locked(res->start) >= 0)
+		return 0;
 	ret = pkvm_smmu_quarantine(res, &what);
-	dev_err(dev, "SMMUv3 at %pa not probed when pKVM finalises (driver %s): %s\n",
-		&res->start, dev->driver ? dev->driver->name : "none", what);
+	if (!ret)
+		pkvm_smmu_held_add_locked(res->start, PKVM_SMMU_AT_FINALISE);
+	dev_err(dev, "SMMUv3 at %pa not probed when pKVM finalises: %s\n", &res->start, what);
 	if (ret)
 		*err = ret;
-	else
-		pkvm_smmu_late[pkvm_smmu_nr_late++] = res->start;
 	return 0;
 }
 
 /*
  * The last moment the host, still trusted, can hand SMMUs over: no SMMU that
- * firmware describes may stay the host's. Each one this driver has not taken
- * (its probe not run yet, or deferred) is quarantined: disabled, aborting,
- * its frame the hypervisor's. If one cannot be, pKVM must not finalise.
+ * firmware describes may stay the host's. Each one whose frame the
+ * hypervisor does not hold yet (its probe not run, deferred, or waiting for
+ * the lock; a refusal whose quarantine failed) is quarantined: disabled,
+ * aborting, its frame the hypervisor's. If one cannot be, pKVM must not
+ * finalise.
  */
 int pkvm_smmu_finalize(void)
 {
@@ -1332,7 +1372,13 @@ int pkvm_smmu_finalize(void)
 	if (!is_protected_kvm_enabled() || !pkvm_smmu_enabled)
 		return 0;
 	mutex_lock(&pkvm_smmu_probe_lock);
-	bus_for_each_dev(&platform_bus_type, NULL, &err, pkvm_smmu_take_unbound);
+	/* A frame the record lost could be a live SMMU's: never quarantine by guess. */
+	if (pkvm_smmu_held_overflow) {
+		pr_err("pkvm-smmu: more SMMUs than the driver can keep track of: pKVM will not finalise\n");
+		err = -ENOSPC;
+	} else {
+		bus_for_each_dev(&platform_bus_type, NULL, &err, pkvm_smmu_take_late);
+	}
 	pkvm_smmu_finalised = true;
 	mutex_unlock(&pkvm_smmu_probe_lock);
 	return err;

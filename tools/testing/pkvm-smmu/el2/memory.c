@@ -354,8 +354,10 @@ int __pkvm_host_share_dma(u64 phys, u64 size)
 	u64 a;
 	int ret;
 
-	/* Host device MMIO: checked, not counted. */
+	/* Host device MMIO: checked, not counted; only once MMIO owners are fixed. */
 	if (!el2_is_memory(phys)) {
+		if (!kvm_protected_mode_initialized.enabled)
+			return -EPERM;
 		hyp_spin_lock(&el2_host_lock);
 		ret = host_check_shareable_mmio_locked(phys, phys + size);
 		hyp_spin_unlock(&el2_host_lock);

@@ -297,9 +297,13 @@ static void test_ranges(void)
 	CHECK_EQ(__pkvm_host_donate_hyp(hyp_phys_to_pfn(0x09000000), 1), -EPERM);
 	CHECK_EQ(__pkvm_host_share_dma(last, 2 * PAGE_SIZE), -EINVAL);
 	/*
-	 * Host MMIO (a peer's BAR): shareable, in one MMIO range, never a frame
-	 * the hypervisor took (mem_protect.c: host_check_shareable_mmio_locked()).
+	 * Host MMIO (a peer's BAR): shareable once pKVM has finalised, in one
+	 * MMIO range, never a frame the hypervisor took (mem_protect.c:
+	 * host_check_shareable_mmio_locked()).
 	 */
+	kvm_protected_mode_initialized.enabled = false;
+	CHECK_EQ(__pkvm_host_share_dma(0x09000000, PAGE_SIZE), -EPERM);
+	kvm_protected_mode_initialized.enabled = true;
 	CHECK_EQ(__pkvm_host_share_dma(0x09000000, PAGE_SIZE), 0);
 	CHECK_EQ(__pkvm_host_share_dma(0x09000000, PAGE_SIZE), 0);
 	CHECK_EQ(__pkvm_host_share_dma(EL2_MEM_BASE - PAGE_SIZE, 2 * PAGE_SIZE), -EINVAL);

@@ -1207,10 +1207,11 @@ static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *
  * At most PKVM_IOMMU_MAP_MAX_PAGES pages per call; the host repeats from
  * @iova + *@done. Every page of memory must be host-owned (or shared with a
  * non-protected guest) now, and stays borrowed until it is unmapped. Device
- * MMIO (a peer's BAR) must lie in one MMIO range, all of it the host's; it is
- * mapped as device memory and nothing is counted (__pkvm_host_share_dma()).
- * An MSI doorbell (__pkvm_iommu_register_doorbell()) is mapped one page on
- * its own, write-only. The IOVA range must be unmapped.
+ * MMIO (a peer's BAR) must lie in one MMIO range, all of it the host's, and
+ * pKVM must have finalised; it is mapped as device memory and nothing is
+ * counted (__pkvm_host_share_dma()). An MSI doorbell
+ * (__pkvm_iommu_register_doorbell()) is mapped one page on its own,
+ * write-only, at any time. The IOVA range must be unmapped.
  */
 int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		     u64 *done, u64 *pages_needed)
@@ -1222,7 +1223,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	};
 	struct hyp_iommu_domain *domain;
 	struct kvm_hyp_memcache mc = {};
-	bool mmio;
+	bool doorbell, mmio;
 	u64 end;
 	int ret;
 
@@ -1241,8 +1242,8 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	if (prot & PKVM_IOMMU_PROT_WRITE)
 		kprot |= KVM_PGTABLE_PROT_W;
 	/* A device only ever writes a doorbell, one page of it. */
-	if (hyp_iommu_range_has_doorbell(phys, size) &&
-	    (size != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE))
+	doorbell = hyp_iommu_range_has_doorbell(phys, size);
+	if (doorbell && (size != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE))
 		return -EPERM;
 	mmio = !addr_is_memory(phys);
 	if (mmio)
@@ -1263,7 +1264,8 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &check);
 	if (ret)
 		goto unlock;
-	ret = __pkvm_host_share_dma(phys, size);
+	/* A doorbell, named while the host was trusted, is host MMIO for good. */
+	ret = doorbell ? 0 : __pkvm_host_share_dma(phys, size);
 	if (ret)
 		goto unlock;
 	ret = kvm_pgtable_stage2_map(&domain->pgt, iova, size, phys, kprot, &mc, 0);

@@ -18,17 +18,26 @@
  *    side of each DMA and the factorial's argument stay in range.)
  *  - unmap_in_flight: the guest starts a DMA into a page and the VMM unmaps
  *    the page from the IOAS before the device gets to it (a DMA takes 100 ms
- *    of QEMU's clock): once the unmap returned, nothing reaches the page.
- *  - close_in_flight: the guest starts a DMA and the VMM closes the device's
- *    VFIO file under it: once closed, nothing reaches the page.
+ *    of QEMU's clock): once the unmap returned, nothing reaches the page,
+ *    although the SMMU had cached its translation (a copy into it first).
+ *    A run whose DMA landed before the unmap is repeated, a few times.
+ *  - detach_in_flight: the same, the VMM detaching the device from the IOAS
+ *    (bus mastering stays on): once detached, nothing reaches the page.
+ *  - close_in_flight: the same, the VMM closing the device's VFIO file (which
+ *    also turns bus mastering off): once closed, nothing reaches the page.
  *  - released: then the VM and the IOAS go, and with them every domain.
  *
  * Whoever runs the test checks that the host kernel reported the faults and
  * logged no warning.
  */
 #include <stdio.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <linux/vfio.h>
 
 #include <linux/sizes.h>
 
@@ -170,11 +179,13 @@ static void check_copy(u8 *dma, u64 seed)
 /*
  * The guest starts a DMA into the victim page; @revoke takes the page from
  * the device. Once it returned, the page must not change. Whether the DMA
- * got there before (allowed: it was still mapped) is reported. A copy into
+ * got there before (allowed: it was still mapped) is returned. A copy into
  * the page first, so that the SMMU caches its translation.
  */
-static void dma_under(u8 *victim, void (*revoke)(void *), void *arg, bool resume)
+static bool dma_under(u8 *victim, void (*revoke)(void *), void *arg, bool resume)
 {
+	bool landed;
+
 	u8 *snapshot = malloc(EDU_BUF_SIZE);
 
 	TEST_ASSERT(snapshot, "malloc");
@@ -196,10 +207,11 @@ static void dma_under(u8 *victim, void (*revoke)(void *), void *arg, bool resume
 		    "the DMA reached the page after it was taken from the device");
 	TEST_ASSERT(all(victim + EDU_BUF_SIZE, VICTIM_SIZE - EDU_BUF_SIZE, CANARY),
 		    "the rest of the page changed");
-	printf("# the DMA %s\n", all(victim, EDU_BUF_SIZE, CANARY) ?
-	       "did not reach the page (it faulted, or never ran)" :
-	       "landed before the page was taken");
+	landed = !all(victim, EDU_BUF_SIZE, CANARY);
+	printf("# the DMA %s\n", landed ? "landed before the page was taken" :
+	       "did not reach the page (it faulted, or never ran)");
 	free(snapshot);
+	return landed;
 }
 
 static struct iommu *iommu;
@@ -216,6 +228,53 @@ static void close_device(void *arg)
 	device = NULL;
 }
 
+/* Take the device out of the IOAS (its streams blocked), its file still open. */
+static void detach_device(void *arg)
+{
+	struct vfio_device_detach_iommufd_pt detach = { .argsz = sizeof(detach) };
+
+	TEST_ASSERT(!ioctl(device->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach),
+		    "VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", strerror(errno));
+}
+
+static void attach_device(void)
+{
+	struct vfio_device_attach_iommufd_pt attach = {
+		.argsz = sizeof(attach),
+		.pt_id = iommu->ioas_id,
+	};
+
+	TEST_ASSERT(!ioctl(device->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach),
+		    "VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", strerror(errno));
+}
+
+#define MAX_TRIES	5
+
+/* dma_under(), repeated until the DMA did not land before @revoke (each run undone by @redo). */
+static void dma_under_until_faulted(u8 *victim, void (*revoke)(void *), void *arg,
+				    void (*redo)(void *), const char *what)
+{
+	int i;
+
+	for (i = 0; i < MAX_TRIES; i++) {
+		if (!dma_under(victim, revoke, arg, true))
+			return;
+		redo(arg);
+	}
+	TEST_FAIL("%s: the DMA landed before the page was taken %d times out of %d",
+		  what, MAX_TRIES, MAX_TRIES);
+}
+
+static void remap_victim(void *arg)
+{
+	iommu_map(iommu, arg);
+}
+
+static void reattach(void *arg)
+{
+	attach_device();
+}
+
 int main(int argc, char *argv[])
 {
 	const char *bdf = vfio_selftests_get_bdf(&argc, argv);
@@ -223,7 +282,7 @@ int main(int argc, char *argv[])
 	int i;
 
 	ksft_print_header();
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 
 	iommu = iommu_init("iommufd");
 	device = vfio_edu_open(bdf, iommu);
@@ -257,13 +316,17 @@ int main(int argc, char *argv[])
 	check_copy(dma.vaddr, 1);
 	ksft_test_result_pass("garbage: random registers and DMAs; the device still copies\n");
 
-	dma_under(victim.vaddr, unmap_victim, &victim, true);
-	printf("# a fault may follow: %s iova 0x%lx (if the DMA did not land)\n", bdf,
-	       VICTIM_GPA);
+	dma_under_until_faulted(victim.vaddr, unmap_victim, &victim, remap_victim, "unmap");
+	printf("# fault expected: %s iova 0x%lx\n", bdf, VICTIM_GPA);
 	check_copy(dma.vaddr, 2);
 	ksft_test_result_pass("unmap_in_flight: nothing lands once the unmap returned\n");
 
 	iommu_map(iommu, &victim);
+	dma_under_until_faulted(victim.vaddr, detach_device, NULL, reattach, "detach");
+	attach_device();
+	check_copy(dma.vaddr, 3);
+	ksft_test_result_pass("detach_in_flight: nothing lands once the device is detached\n");
+
 	dma_under(victim.vaddr, close_device, NULL, false);
 	ksft_test_result_pass("close_in_flight: nothing lands once the device is closed\n");
 
