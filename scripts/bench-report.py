@@ -34,6 +34,8 @@ DMAB = re.compile(r"^DMABENCH domain=(\S+) granule=(\d+) threads=(\d+) map_us=([
 INVS = re.compile(r"^INVS (\S+) readers=(\d+) writer=(\S+) reads_per_s=(\d+)"
                   r" writes_per_s=(\d+)")
 MEM = re.compile(r"^MEM (\S+) smmus=(\d+) mapped_pages=(\d+) hyp_pages=(-?\d+)")
+# The host driver's line for each SMMU it gave the hypervisor.
+REG = re.compile(r"SMMUv3 at 0x[0-9a-f]+ owned by the hypervisor \(index (\d+), (\d+) pages\)")
 UNMAPS = ["unmap-4k", "unmap-64k", "unmap-1m", "unmap-2m"]
 STRATEGIES = ["shared", "per-smmu"]
 TLBIS = {"TLBI_S2_IPA", "TLBI_S12_VMALL", "TLBI_NH_ALL", "TLBI_NSNH_ALL", "TLBI_EL2_ALL",
@@ -91,7 +93,8 @@ def parse_trace(path):
 
 def parse_log(path):
     """MARK lines by id, BENCH-like lines by (case, K, pages), MEM lines by
-    (strategy, K) -> (mapped pages, hyp pages)."""
+    (strategy, K) -> (mapped pages, hyp pages), and each SMMU's registration
+    as ("registration", index) -> (0, pages)."""
     marks, bench, mems = {}, {}, {}
     for line in read_lines(path):
         m = DMAB.match(line)
@@ -108,6 +111,10 @@ def parse_log(path):
         m = MEM.match(line)
         if m:
             mems[(m.group(1), int(m.group(2)))] = (int(m.group(3)), int(m.group(4)))
+            continue
+        m = REG.search(line)
+        if m:
+            mems[("registration", int(m.group(1)))] = (0, int(m.group(2)))
             continue
         m = MARK.match(line)
         if m:
@@ -281,6 +288,28 @@ def main():
             continue
         w(f"| {k} | {sh[1]} | {pe[1] if pe else '-'} | "
           f"{f'{pe[1] / sh[1]:.2f}' if pe and sh[1] > 0 else '-'} |")
+    w("")
+    w("### Hypervisor memory per attached SMMU")
+    w("")
+    regs = sorted(v[1] for key, v in mems.items() if key[0] == "registration")
+    if regs:
+        w(f"- Once per SMMU, at registration (stream table, command and event queues,")
+        w(f"  VMID bitmap), from the host driver's log: "
+          + (f"{regs[0]} pages each" if len(set(regs)) == 1 else
+             ", ".join(str(r) for r in regs) + " pages")
+          + f" ({len(regs)} SMMUs).")
+    ks = [k for k in smmu_counts if mems.get(("shared", k)) and mems.get(("per-smmu", k))]
+    if len(ks) > 1:
+        lo, hi = ks[0], ks[-1]
+        for name, label in (("shared", "one domain shared by all"),
+                            ("per-smmu", "one domain per SMMU")):
+            extra = (mems[(name, hi)][1] - mems[(name, lo)][1]) / (hi - lo)
+            w(f"- Each further SMMU a domain spans, {label}: {extra:g} pages "
+              f"(from {lo} to {hi} SMMUs, with 1 MiB mapped).")
+    w("- A shared domain records each SMMU it spans in its invalidation array, a 12-byte")
+    w("  entry in the array's one page; the first stream attached in a span of 64 stream")
+    w("  ids takes one page for its level-2 stream table, kept for good (not in the")
+    w("  counts above, which start after the first pass installed them).")
     w("")
 
     w("## Attach and detach (QEMU's count)")
