@@ -317,6 +317,10 @@ mutant el2_install_over_pending_detach el2 "$SMMU_C" \
 # A range that holds the doorbell is taken whole, and readable.
 mutant el2_doorbell_start_only el2 "$IOMMU_C" \
 	'if (hyp_iommu_doorbells[i] - phys < size)' 'if (hyp_iommu_doorbells[i] == phys)'
+# A peer's BAR is mapped as normal memory (cacheable, speculative reads).
+mutant el2_mmio_mapped_normal el2 "$IOMMU_C" \
+	'	if (mmio)
+		kprot |= KVM_PGTABLE_PROT_DEVICE;' ''
 # A peer's BAR, unmapped, is given back as if it were counted memory.
 mutant el2_unmap_unshares_mmio el2 "$IOMMU_C" \
 	'	if (data->unshare && addr_is_memory(phys)) {' '	if (data->unshare) {'

@@ -495,6 +495,11 @@ static void test_peer_mmio(void)
 
 	CHECK_EQ(__pkvm_iommu_register_doorbell(DOORBELL), 0);
 	CHECK_EQ(map(domain_id, PEER_IOVA, PEER_BAR, PEER_PAGES * PAGE_SIZE, rw), 0);
+	/* Device memory (MemAttr[3:2] == 0), unlike a page of memory beside it. */
+	CHECK_EQ(map(domain_id, PEER_IOVA + 32 * PAGE_SIZE, map_phys, PAGE_SIZE, rw), 0);
+	CHECK_EQ(smmu_model_memattr(models[0], smmu_sid[0], PEER_IOVA) & ~3, 0);
+	CHECK_EQ(smmu_model_memattr(models[0], smmu_sid[0], PEER_IOVA + 32 * PAGE_SIZE),
+		 MT_S2_NORMAL);
 	for (i = 0; i < NR_SMMUS; i++) {
 		for (p = 0; p < PEER_PAGES; p++) {
 			CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i],
@@ -516,8 +521,9 @@ static void test_peer_mmio(void)
 	CHECK_EQ(pa, DOORBELL + 0x40);
 	CHECK(smmu_model_dma(models[0], smmu_sid[0], iova + 0x40, false, &pa) < 0);
 
-	CHECK_EQ(__pkvm_iommu_unmap(domain_id, PEER_IOVA, 17 * PAGE_SIZE, &done), 0);
-	CHECK_EQ(done, 17 * PAGE_SIZE);
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, PEER_IOVA, 33 * PAGE_SIZE, &done), 0);
+	CHECK_EQ(done, 33 * PAGE_SIZE);
+	CHECK_EQ(el2_page(map_phys)->share_dma_count, 0);
 	for (i = 0; i < NR_SMMUS; i++) {
 		CHECK(!smmu_model_tlb_reaches(models[i], PEER_BAR));
 		CHECK(smmu_model_dma(models[i], smmu_sid[i], PEER_IOVA, true, &pa) < 0);

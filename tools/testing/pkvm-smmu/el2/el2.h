@@ -100,6 +100,8 @@ int smmu_model_dma(struct smmu_model *m, u32 sid, u64 iova, bool write,
 /* What that DMA would do now, without filling a cache or counting it. */
 int smmu_model_probe(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		     phys_addr_t *pa);
+/* MemAttr[3:0] of the leaf a walk for @iova finds now (no cache), or a negative fault. */
+int smmu_model_memattr(struct smmu_model *m, u32 sid, u64 iova);
 /* CR0.SMMUEN: off, it aborts or bypasses everything as GBPA says. */
 bool smmu_model_translating(struct smmu_model *m);
 

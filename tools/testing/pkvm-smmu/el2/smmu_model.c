@@ -54,6 +54,7 @@ struct smmu_model_tlb {
 	u64	iova;		/* page */
 	u64	pa;		/* page */
 	bool	r, w;
+	u8	memattr;	/* the leaf's MemAttr[3:0] */
 };
 
 struct smmu_model {
@@ -584,6 +585,7 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 		out->iova = iova & PAGE_MASK;
 		out->r = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R;
 		out->w = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W;
+		out->memattr = FIELD_GET(KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR, desc);
 		return 0;
 	}
 }
@@ -665,6 +667,23 @@ int smmu_model_probe(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		     phys_addr_t *pa)
 {
 	return model_translate(m, sid, iova, write, pa, false);
+}
+
+int smmu_model_memattr(struct smmu_model *m, u32 sid, u64 iova)
+{
+	struct smmu_model_tlb t = {};
+	const u64 *ste;
+	int ret;
+
+	hyp_spin_lock(&m->lock);
+	ste = ste_fetch(m, sid, false);
+	if (!ste || !(ste[0] & STRTAB_STE_0_V) ||
+	    FIELD_GET(STRTAB_STE_0_CFG, ste[0]) != STRTAB_STE_0_CFG_S2_TRANS)
+		ret = -EPERM;
+	else
+		ret = s2_walk(ste, iova, &t) ?: t.memattr;
+	hyp_spin_unlock(&m->lock);
+	return ret;
 }
 
 /* A translation cached before the hypervisor took @vmid (a previous user's). */
