@@ -118,8 +118,11 @@ def parse_log(path):
             continue
         m = MARK.match(line)
         if m:
-            marks[int(m.group(1))] = (m.group(2), int(m.group(3)), int(m.group(4)),
-                                      int(m.group(5)))
+            mark = (m.group(2), int(m.group(3)), int(m.group(4)), int(m.group(5)))
+            if marks.get(int(m.group(1)), mark) != mark:
+                die(f"{path}: marker {m.group(1)} names two cases: "
+                    f"{marks[int(m.group(1))][0]} and {mark[0]}")
+            marks[int(m.group(1))] = mark
             continue
         m = BENCH.match(line)
         if m:
@@ -142,6 +145,14 @@ def per_smmu(counts):
         cfgi = sum(v for k, v in c.items() if k.startswith("CFGI"))
         out[base] = (tlbi, sync, cfgi, sum(c.values()))
     return out
+
+
+def strat_floor_miss(ps, k, ops):
+    """Did an unmap call on K SMMUs miss one TLBI and one CMD_SYNC per SMMU?"""
+    tl = {v[0] for v in ps.values()}
+    sy = {v[1] for v in ps.values()}
+    return not (len(ps) == k and len(tl) == 1 and len(sy) == 1 and
+                max(tl) == ops and max(sy) == ops)
 
 
 def fmt(x):
@@ -270,6 +281,42 @@ def main():
     w("")
     w("![unmap latency](benchmark-unmap.png)")
     w("")
+
+    guest_cases = [c for c in UNMAPS if any(k[0] == f"guest:{c}" for k in timing)]
+    if guest_cases:
+        w("## A VMM unmapping its guest's memory (QEMU's count and times)")
+        w("")
+        w("`vfio_edu_unmap_perf_test` (a KVM selftest, with the VFIO selftest library):")
+        w("a VM whose memory slot its guest has touched in full (under pKVM every page")
+        w("is shared with the guest as well as borrowed by the domain), K edu devices")
+        w("behind K SMMUs assigned to it in one iommufd IOAS, and part of its memory")
+        w("mapped at IOVA = GPA and unmapped again by the VMM. Commands per unmap call")
+        w("and per SMMU; median time, and its ratio to the same unmap of memory that")
+        w("no guest uses (smmu_bench's `shared` rows above), in the same boot.")
+        w("")
+        w("| unmap | K | SMMUs invalidated | TLBIs per SMMU | CMD_SYNCs per SMMU | guest us | x shared | stock us |")
+        w("|---|---|---|---|---|---|---|---|")
+        for case in guest_cases:
+            for k in smmu_counts:
+                med = median(timing, f"guest:{case}", k)
+                if med is None:
+                    continue
+                key = next((x for x in by_case if x[0] == f"guest:{case}" and x[1] == k),
+                           None)
+                cnt = "| - | - | - |"
+                if key:
+                    ops, ps = by_case[key]
+                    if ps:
+                        t = max(v[0] for v in ps.values()) / ops
+                        sy = max(v[1] for v in ps.values()) / ops
+                        cnt = f"| {len(ps)} | {fmt(t)} | {fmt(sy)} |"
+                        if strat_floor_miss(ps, k, ops):
+                            floor_misses.append((f"guest {case}", k, t, sy))
+                sh = median(timing, f"shared:{case}", k)
+                smed = median(stock, f"guest:{case}", k)
+                w(f"| {case} | {k} {cnt} {us(med)} | {f'{med / sh:.2f}' if sh else '-'} | "
+                  f"{us(smed) if smed else '-'} |")
+        w("")
 
     w("## Hypervisor memory per domain")
     w("")

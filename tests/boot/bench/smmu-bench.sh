@@ -3,7 +3,8 @@
 # smmu: pkvm stock
 # The DMA invalidation benchmark (make bench, on the bench8 topology): smmu_bench on
 # one edu per SMMU, for domains spanning 1, 2, 4 and 8 SMMUs, then (pkvm only) the same
-# with one domain per SMMU, memcache top-ups, the kernel's dma_map_benchmark, and a
+# with one domain per SMMU, memcache top-ups, a KVM guest's VMM unmapping its memory
+# from the IOAS (vfio_edu_unmap_perf_test), the kernel's dma_map_benchmark, and a
 # protected guest faulting its memory in (pvm_dma --bench). Their BENCH, MARK, MEM
 # and DMABENCH lines are
 # what scripts/bench.sh reads, with the SMMU commands QEMU traced between the markers.
@@ -23,6 +24,12 @@ topup=
 [ "$PKVM_SMMU" = pkvm ] && topup="--topup 1,16,256,1024 --per-smmu"
 echo "\$ smmu_bench --devices $(echo $edus | tr ' ' ,) --smmus $smmus --iters 256 $topup"
 smmu_bench --devices "$(echo $edus | tr ' ' ,)" --smmus "$smmus" --iters 256 $topup || exit 1
+
+# A VMM unmapping its guest's memory (every page shared with the guest) from the IOAS
+# of devices assigned to it, behind 1, 2, 4 and 8 SMMUs (case 2c); marker ids from
+# 2000, away from smmu_bench's and the protected guest's below.
+echo "\$ vfio_edu_unmap_perf_test -i 128 -m 2000 $edus"
+/tests/kvm-selftest arm64/vfio_edu_unmap_perf_test -i 128 -m 2000 $edus || exit 1
 
 # The kernel's DMA API benchmark (tools/dma) on the first edu, through its default
 # domain: the hypervisor's identity domain (pkvm) or the stock driver's translated
