@@ -447,7 +447,7 @@ mutant fuzz_host_gained_no_map fuzz "$IOMMU_C" \
 			       KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W, NULL, 0);' ''
 # Map does not borrow the pages (no ownership check).
 mutant fuzz_map_no_ownership_check fuzz "$IOMMU_C" \
-	'	ret = __pkvm_host_share_dma(phys, size);' '	ret = 0;'
+	'	ret = doorbell ? 0 : __pkvm_host_share_dma(phys, size);' '	ret = 0;'
 mutant fuzz_detach_no_vmid_tlbi fuzz "$IOMMU_C" \
 	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
 # The STE stays valid after detach.

@@ -116,7 +116,6 @@ struct fz_range {
 	u64	phys;
 	u64	pages;
 	u64	prot;
-	bool	mmio;	/* not counted: a doorbell or a peer's BAR */
 };
 
 struct fz_domain {
@@ -300,7 +299,7 @@ static struct fz_range *fz_range_at(struct fz_domain *d, u64 iova)
 }
 
 static void fz_range_add(struct fz_domain *d, u64 iova, u64 phys, u64 pages,
-			 u64 prot, bool mmio)
+			 u64 prot)
 {
 	unsigned int i = d->nr_ranges;
 
@@ -310,7 +309,7 @@ static void fz_range_add(struct fz_domain *d, u64 iova, u64 phys, u64 pages,
 		d->ranges[i] = d->ranges[i - 1];
 		i--;
 	}
-	d->ranges[i] = (struct fz_range){ iova, phys, pages, prot, mmio };
+	d->ranges[i] = (struct fz_range){ iova, phys, pages, prot };
 	d->nr_ranges++;
 }
 
@@ -330,10 +329,10 @@ static void fz_range_remove(struct fz_domain *d, u64 start, u64 end)
 		d->nr_ranges--;
 		if (r.iova < start)
 			fz_range_add(d, r.iova, r.phys, (start - r.iova) >> PAGE_SHIFT,
-				     r.prot, r.mmio);
+				     r.prot);
 		if (rend > end)
 			fz_range_add(d, end, r.phys + (end - r.iova),
-				     (rend - end) >> PAGE_SHIFT, r.prot, r.mmio);
+				     (rend - end) >> PAGE_SHIFT, r.prot);
 		i = -1;	/* the array moved: start again */
 	}
 }
@@ -496,7 +495,8 @@ static void fz_leaf_shadow(void *arg, u64 iova, u64 pte, u64 size)
 				fz_fail("dying domain %d maps %#llx -> %#llx, never mapped so",
 					c->d->id, (unsigned long long)a,
 					(unsigned long long)pa);
-			if (!rg->mmio)
+			/* MMIO (a doorbell, a peer's BAR) is not counted. */
+			if (fz_is_memory(pa))
 				c->share[FZ_PAGE_IDX(pa)]++;
 			continue;
 		}
@@ -1302,7 +1302,7 @@ static void op_map(struct fz_in *in)
 	if (!d || d->dying)
 		fz_fail("map into domain %#llx succeeded, which the host cannot map",
 			(unsigned long long)id);
-	fz_range_add(d, iova, phys, done >> PAGE_SHIFT, prot, mmio);
+	fz_range_add(d, iova, phys, done >> PAGE_SHIFT, prot);
 }
 
 static void op_unmap(struct fz_in *in)
