@@ -118,8 +118,8 @@ L2_STRTAB_NOT_ZEROED=(
 }
 
 static void *hyp_iommu_zalloc_page(void *arg)' \
-	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);' \
-	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, &mc);')
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, mc);' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, mc);')
 UNMAP_ERROR_UNSHARES=(
 	'		if (ret)
 			return ret;
@@ -270,7 +270,7 @@ mutant el2_zalloc_no_memset el2 "$IOMMU_C" "${ZALLOC_NO_MEMSET[@]}"
 # Only the level-2 stream table is not zeroed: el2_l2_strtab_zeroed alone.
 mutant el2_l2_strtab_not_zeroed el2 "$IOMMU_C" "${L2_STRTAB_NOT_ZEROED[@]}"
 mutant el2_flush_no_tlbi el2 "$IOMMU_C" \
-	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;' '(void)size;'
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;' '(void)size;'
 mutant el2_detach_no_vmid_tlbi el2 "$IOMMU_C" \
 	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
 mutant el2_attach_no_fresh_vmid_tlbi el2 "$IOMMU_C" \
@@ -324,6 +324,28 @@ mutant el2_mmio_mapped_normal el2 "$IOMMU_C" \
 # A peer's BAR, unmapped, is given back as if it were counted memory.
 mutant el2_unmap_unshares_mmio el2 "$IOMMU_C" \
 	'	if (data->unshare && addr_is_memory(phys)) {' '	if (data->unshare) {'
+# A protected VM's stage-2 changes do not reach the SMMUs that walk it.
+mutant el2_pvm_no_smmu_flush el2 "$IOMMU_C" \
+	'	domain = hyp_iommu_pvm_domain(mmu);
+	if (domain &&' '	domain = NULL;
+	if (domain &&'
+# A block leaves the VM's stage-2, and only its first page the SMMUs' TLBs.
+mutant el2_pvm_flush_first_page el2 "$IOMMU_C" \
+	'	size = kvm_granule_size(level);' '	size = PAGE_SIZE;'
+# The VM's changes invalidate level-3 leaves only: a cached block survives.
+mutant el2_pvm_flush_leaf3 el2 "$IOMMU_C" \
+	'if (domain && __hyp_iommu_flush(domain, ipa, size, 0))' \
+	'if (domain && __hyp_iommu_flush(domain, ipa, size, HYP_SMMU_TLBI_LEAF3))'
+# The teardown leaves the streams translating through the dead VM's table.
+mutant el2_pvm_teardown_keeps_streams el2 "$IOMMU_C" \
+	'	while (domain->nr_streams) {' '	while (0) {'
+# A stream assigned to a VM that is not protected, or being torn down.
+mutant el2_pvm_assign_any_vm el2 "$IOMMU_C" \
+	'	if (!pkvm_hyp_vm_is_protected(vm) || vm->kvm.arch.pkvm.is_dying)' '	if (0)'
+# An SMMU without S2FWB walks FWB-encoded leaves.
+mutant el2_pvm_fwb_unchecked el2 "$IOMMU_C" \
+	'	return !hyp_iommu_table_fwb(pgt) || (smmu->features & HYP_SMMU_FEAT_FWB);' \
+	'	return true;'
 # A failed invalidation still gives the pages back.
 mutant el2_unmap_error_unshares el2 "$IOMMU_C" "${UNMAP_ERROR_UNSHARES[@]}"
 # A rejected command is acknowledged but not reported.
@@ -341,31 +363,31 @@ mutant el2_sync_timeout_ignored el2 "$SMMU_C" \
 # The real hypercall bodies raced from four CPUs under TSan (el2/stress.c).
 # Unmap invalidates nothing: its oracle sees the TLB entry of a live VMID.
 mutant el2stress_flush_no_tlbi el2stress "$IOMMU_C" \
-	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;' '(void)size;'
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;' '(void)size;'
 # Attach installs the STE before it publishes the array with the new SMMU:
 # an unmap in between does not invalidate an SMMU that already translates.
 mutant el2stress_attach_ste_before_publish el2stress "$IOMMU_C" \
 	'		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
 		if (!ret)
-			ret = hyp_iommu_invs_add_locked(domain, smmu_idx, ref->tag, &mc);' \
+			ret = hyp_iommu_invs_add_locked(domain, idx, ref->tag, mc);' \
 	'		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
 		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
 		if (!ret)
-			ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);
+			ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, mc);
 		if (!ret)
-			ret = hyp_iommu_invs_add_locked(domain, smmu_idx, ref->tag, &mc);
+			ret = hyp_iommu_invs_add_locked(domain, idx, ref->tag, mc);
 		if (!ret) {
 			domain->nr_streams++;
-			goto unlock;
+			return 0;
 		}'
 # Detach drops the SMMU from the array before it clears the STE.
 mutant el2stress_detach_unref_before_ste_clear el2stress "$IOMMU_C" \
 	'	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);' \
 	'	if (ref->users == 1)
-		hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
+		hyp_iommu_invs_del_locked(domain, idx, ref->tag);
 	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);' \
 	'	if (last == 1)
-		hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
+		hyp_iommu_invs_del_locked(domain, idx, ref->tag);
 	/*' '	/*'
 # The VMID freed without invalidation: seen at teardown only (a later attach
 # that takes the VMID invalidates it anyway).
@@ -376,8 +398,12 @@ mutant el2stress_attach_no_fresh_vmid_tlbi el2stress "$IOMMU_C" \
 	'ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);' 'ret = 0;'
 # Unmap reads the array outside a grace period: a detach frees it meanwhile.
 mutant el2stress_flush_no_read_lock el2stress "$IOMMU_C" \
-	'	hyp_assert_lock_held(&domain->pgt_lock);
-	hyp_iommu_read_lock();' '	hyp_assert_lock_held(&domain->pgt_lock);'
+	'	int ret = 0;
+	u32 i;
+
+	hyp_iommu_read_lock();' '	int ret = 0;
+	u32 i;
+'
 # The array published with a plain store: its entries race with the readers.
 mutant el2stress_publish_not_release el2stress "$INVS_H" \
 	'smp_store_release(slot, (struct smmu_invs __force __rcu *)invs);' \
@@ -423,7 +449,7 @@ mutant el2shim_unshare_dma_no_warn el2shim "$MEMORY_C" \
 # The same code, fuzzed (el2/fuzz.c): the oracles must see each breakage
 # from the seed corpus or within the bounded run.
 mutant fuzz_flush_no_tlbi fuzz "$IOMMU_C" \
-	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;' '(void)size;'
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;' '(void)size;'
 # Only the first page of an unmapped range is invalidated.
 mutant fuzz_flush_first_page_only fuzz "$IOMMU_C" \
 	'		ret = hyp_iommu_flush(domain, data.mapped_start,

@@ -43,6 +43,19 @@ bool el2_mmio_hyp_owned(u64 start, u64 end);
 int el2_host_register_smmu(phys_addr_t mmio);
 void el2_host_free(phys_addr_t phys, u64 nr_pages);
 u64 el2_count_state(enum el2_state host, enum el2_state hyp);
+
+struct smmu_model;
+
+/* nvhe/pkvm.c's VM table (the VM's handle is in kvm.arch.pkvm). */
+#define EL2_VM_HANDLE_OFFSET	0x1000
+#define EL2_MAX_VMS		8
+struct pkvm_hyp_vm;
+int el2_vm_insert(struct pkvm_hyp_vm *vm);
+/* __pkvm_start_teardown_vm(): 0, or a negative errno and the VM lives on. */
+int el2_vm_start_teardown(unsigned int handle);
+/* el2/pvm.c: a protected VM's device assignment, on @n SMMUs; nonzero if it failed. */
+int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
+		 u64 (*topup)(u64));
 extern u64 el2_cpu_tlbi_count;
 extern u64 el2_dcache_flush_count;
 

@@ -18,7 +18,7 @@ KBUILD		?= /var/cache/pkvm-smmu/build
 
 EL2_SRCS	:= $(HYP)/nvhe/iommu.c $(HYP)/nvhe/smmu_v3.c $(SRCS) \
 		   $(KSRC)/arch/arm64/kvm/hyp/pgtable.c
-EL2_HARNESS	:= el2/memory.c el2/smmu_model.c el2/el2.c
+EL2_HARNESS	:= el2/memory.c el2/smmu_model.c el2/el2.c el2/pvm.c
 EL2_HDRS	:= $(wildcard el2/shim/*/*.h el2/*.h) $(HDRS) \
 		   $(HYP)/include/nvhe/iommu.h $(HYP)/include/nvhe/smmu_v3.h \
 		   $(SRCTREE)/arch/arm64/include/asm/kvm_pkvm_smmu.h

@@ -32,6 +32,7 @@
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
 #include <nvhe/mm.h>
+#include <nvhe/pkvm.h>
 #include <nvhe/smmu_v3.h>
 #include <nvhe/spinlock.h>
 
@@ -157,10 +158,15 @@ struct el2_page *el2_page(phys_addr_t phys)
 	return &el2_pages[(phys - EL2_MEM_BASE) >> PAGE_SHIFT];
 }
 
-/* kvm_pgtable's CPU TLB maintenance: the IOMMU code must never need it. */
+/*
+ * kvm_pgtable's CPU TLB maintenance, counted: the IOMMU code must never need
+ * it for its own domains. A guest's stage-2 needs it, and then the SMMUs
+ * that walk it are invalidated as nvhe/tlb.c does (patch 0017).
+ */
 void __kvm_tlb_flush_vmid_ipa(struct kvm_s2_mmu *mmu, phys_addr_t ipa, int level)
 {
 	__atomic_fetch_add(&el2_cpu_tlbi_count, 1, __ATOMIC_RELAXED);
+	pkvm_iommu_s2_flush_ipa(mmu, ipa, level);
 }
 
 void __kvm_tlb_flush_vmid_ipa_nsh(struct kvm_s2_mmu *mmu, phys_addr_t ipa, int level)
@@ -171,12 +177,73 @@ void __kvm_tlb_flush_vmid_ipa_nsh(struct kvm_s2_mmu *mmu, phys_addr_t ipa, int l
 void __kvm_tlb_flush_vmid(struct kvm_s2_mmu *mmu)
 {
 	__atomic_fetch_add(&el2_cpu_tlbi_count, 1, __ATOMIC_RELAXED);
+	pkvm_iommu_s2_flush_vmid(mmu);
 }
 
 void __kvm_tlb_flush_vmid_range(struct kvm_s2_mmu *mmu, phys_addr_t start,
 				unsigned long pages)
 {
 	__atomic_fetch_add(&el2_cpu_tlbi_count, 1, __ATOMIC_RELAXED);
+	pkvm_iommu_s2_flush_range(mmu, start, pages);
+}
+
+/* nvhe/pkvm.c's VM table, by handle from EL2_VM_HANDLE_OFFSET. */
+static struct pkvm_hyp_vm *el2_vms[EL2_MAX_VMS];
+static DEFINE_HYP_SPINLOCK(el2_vm_table_lock);
+
+int el2_vm_insert(struct pkvm_hyp_vm *vm)
+{
+	unsigned int idx = vm->kvm.arch.pkvm.handle - EL2_VM_HANDLE_OFFSET;
+	int ret = -EINVAL;
+
+	hyp_spin_lock(&el2_vm_table_lock);
+	if (idx < EL2_MAX_VMS && !el2_vms[idx]) {
+		el2_vms[idx] = vm;
+		ret = 0;
+	}
+	hyp_spin_unlock(&el2_vm_table_lock);
+	return ret;
+}
+
+struct pkvm_hyp_vm *get_pkvm_hyp_vm(pkvm_handle_t handle)
+{
+	unsigned int idx = handle - EL2_VM_HANDLE_OFFSET;
+	struct pkvm_hyp_vm *vm = NULL;
+
+	hyp_spin_lock(&el2_vm_table_lock);
+	if (idx < EL2_MAX_VMS)
+		vm = el2_vms[idx];
+	if (vm)
+		vm->refcount++;
+	hyp_spin_unlock(&el2_vm_table_lock);
+	return vm;
+}
+
+void put_pkvm_hyp_vm(struct pkvm_hyp_vm *vm)
+{
+	hyp_spin_lock(&el2_vm_table_lock);
+	vm->refcount--;
+	hyp_spin_unlock(&el2_vm_table_lock);
+}
+
+/* __pkvm_start_teardown_vm(), with patch 0017. */
+int el2_vm_start_teardown(pkvm_handle_t handle)
+{
+	unsigned int idx = handle - EL2_VM_HANDLE_OFFSET;
+	struct pkvm_hyp_vm *vm = NULL;
+	int ret = -EINVAL;
+
+	hyp_spin_lock(&el2_vm_table_lock);
+	if (idx < EL2_MAX_VMS)
+		vm = el2_vms[idx];
+	if (!vm || vm->refcount || vm->kvm.arch.pkvm.is_dying)
+		goto unlock;
+	ret = pkvm_iommu_teardown_vm(vm);
+	if (!ret)
+		vm->kvm.arch.pkvm.is_dying = true;
+unlock:
+	hyp_spin_unlock(&el2_vm_table_lock);
+	return ret;
 }
 
 /* mem_protect.c: pfn_range_is_valid(). */

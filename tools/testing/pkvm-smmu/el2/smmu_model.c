@@ -55,6 +55,7 @@ struct smmu_model_tlb {
 	u64	pa;		/* page */
 	bool	r, w;
 	u8	memattr;	/* the leaf's MemAttr[3:0] */
+	u8	level;		/* of the leaf: a page, or a page of a block */
 };
 
 struct smmu_model {
@@ -216,14 +217,20 @@ static struct smmu_model *model_of(const volatile void *addr, u32 *off)
 	abort();
 }
 
-static void tlb_inv(struct smmu_model *m, bool all, u16 vmid, u64 start, u64 end)
+/*
+ * Drop what is cached of [start, end) under @vmid (or every VMID), of leaves
+ * at level @ttl only if it is not 0: a TTL hint that names another level
+ * leaves an entry in place, as the architecture allows.
+ */
+static void tlb_inv(struct smmu_model *m, bool all, u16 vmid, u64 start, u64 end,
+		    unsigned int ttl)
 {
 	unsigned int i;
 
 	for (i = 0; i < SMMU_MODEL_TLB_SIZE; i++) {
 		struct smmu_model_tlb *e = &m->tlb[i];
 
-		if (!e->valid || (!all && e->vmid != vmid))
+		if (!e->valid || (!all && e->vmid != vmid) || (ttl && e->level != ttl))
 			continue;
 		if (e->iova + PAGE_SIZE <= start || e->iova >= end)
 			continue;
@@ -241,6 +248,7 @@ static bool cmd_exec(struct smmu_model *m, const u64 *cmd)
 {
 	u8 op = FIELD_GET(CMDQ_0_OP, cmd[0]);
 	u16 vmid = FIELD_GET(CMDQ_TLBI_0_VMID, cmd[0]);
+	unsigned int ttl;
 	u64 addr, pages;
 
 	if (m->fault == SMMU_MODEL_REJECT_CMD) {
@@ -263,16 +271,18 @@ static bool cmd_exec(struct smmu_model *m, const u64 *cmd)
 		return true;
 	case CMDQ_OP_TLBI_NSNH_ALL:
 	case CMDQ_OP_TLBI_EL2_ALL:
-		tlb_inv(m, true, 0, 0, U64_MAX);
+		tlb_inv(m, true, 0, 0, U64_MAX, 0);
 		return true;
 	case CMDQ_OP_TLBI_S12_VMALL:
-		tlb_inv(m, false, vmid, 0, U64_MAX);
+		tlb_inv(m, false, vmid, 0, U64_MAX, 0);
 		m->stats.tlbi_vmall++;
 		return true;
 	case CMDQ_OP_TLBI_S2_IPA:
 		addr = cmd[1] & CMDQ_TLBI_1_IPA_MASK;
 		pages = 1;
+		ttl = 0;
 		if (FIELD_GET(CMDQ_TLBI_1_TG, cmd[1])) {
+			ttl = FIELD_GET(CMDQ_TLBI_1_TTL, cmd[1]);
 			if (!m->range_inv)
 				return false;
 			/* 4 KiB granule only (TG 1). */
@@ -281,7 +291,7 @@ static bool cmd_exec(struct smmu_model *m, const u64 *cmd)
 			pages = (FIELD_GET(CMDQ_TLBI_0_NUM, cmd[0]) + 1) <<
 				FIELD_GET(CMDQ_TLBI_0_SCALE, cmd[0]);
 		}
-		tlb_inv(m, false, vmid, addr, addr + (pages << PAGE_SHIFT));
+		tlb_inv(m, false, vmid, addr, addr + (pages << PAGE_SHIFT), ttl);
 		m->stats.tlbi_ipa++;
 		return true;
 	case CMDQ_OP_CMD_SYNC:
@@ -549,7 +559,7 @@ static const u64 *ste_fetch(struct smmu_model *m, u32 sid, bool fill)
 	return m->cfg[sid].ste;
 }
 
-/* The stage-2 walk (4 KiB granule, no concatenation beyond one page). */
+/* The stage-2 walk (4 KiB granule; up to 16 concatenated start tables). */
 static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 {
 	u64 vtcr = FIELD_GET(STRTAB_STE_2_VTCR, ste[2]);
@@ -565,8 +575,8 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 	for (level = start;; level++) {
 		shift = 12 + 9 * (3 - level);
 		bits = level == start ? ias - shift : 9;
-		if (bits > 9)
-			return -EINVAL;	/* concatenated start tables: not used */
+		if (bits > 9 + 4)
+			return -EINVAL;
 		desc = model_read64(table + ((iova >> shift) & ((1ULL << bits) - 1)) * 8);
 		if (!(desc & KVM_PTE_VALID))
 			return -ENOENT;
@@ -586,6 +596,7 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 		out->r = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R;
 		out->w = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W;
 		out->memattr = FIELD_GET(KVM_PTE_LEAF_ATTR_LO_S2_MEMATTR, desc);
+		out->level = level;
 		return 0;
 	}
 }

@@ -32,7 +32,15 @@
  * done; the identity domain is only created before pKVM finalises, while the
  * host is trusted.
  *
- * Lock order: hyp_iommu_identity_lock (creating the identity domain), then
+ * Protected VMs: a domain may also be a protected VM's, whose table is the
+ * VM's own stage-2 (struct pkvm_hyp_vm's pgt), never mapped or unmapped
+ * here: every change pKVM makes to that stage-2 reaches its CPU TLB
+ * maintenance (nvhe/tlb.c), which also invalidates every SMMU in the
+ * domain's array (pkvm_iommu_s2_flush_*()). docs/pvm-device-assignment.md
+ * has the design.
+ *
+ * Lock order: vm_table_lock (a protected VM's teardown), then
+ * hyp_iommu_identity_lock (creating the identity domain), then
  * domain->lock (attach, detach), then domain->pgt_lock (the page table: map,
  * unmap), then hyp_iommu_lock (domain table, memcache, grace period), then the
  * host and hyp component locks (page ownership). The identity domain's
@@ -57,6 +65,7 @@
 #include <nvhe/memory.h>
 #include <nvhe/mm.h>
 #include <nvhe/hyp_gp.h>
+#include <nvhe/pkvm.h>
 #include <nvhe/smmu_invs.h>
 #include <nvhe/smmu_tags.h>
 #include <nvhe/smmu_v3.h>
@@ -78,6 +87,14 @@
  * one, so it is never mapped.
  */
 #define HYP_IOMMU_MAX_PA	(kvm_lpa2_is_enabled() ? BIT_ULL(50) : BIT_ULL(52))
+/* Protected VMs with a domain, and streams assigned to one of them, at most. */
+#define HYP_IOMMU_MAX_PVMS		16
+#define HYP_IOMMU_PVM_MAX_STREAMS	32
+
+struct hyp_iommu_stream {
+	u16	smmu;
+	u32	sid;
+};
 
 struct hyp_iommu_domain {
 	/* hyp_iommu_lock */
@@ -106,6 +123,14 @@ struct hyp_iommu_domain {
 	 * domain->lock and the SMMU's lock held, so either is enough to read.
 	 */
 	struct smmu_tag_ref	vmids[PKVM_SMMU_MAX];
+	/*
+	 * A protected VM's domain: the SMMUs walk the VM's stage-2, not pgt
+	 * (unused). Set at creation. The domain has no id, so the host can
+	 * name it only through the VM; it dies with the VM's teardown, which
+	 * detaches the streams recorded here (domain->lock).
+	 */
+	struct pkvm_hyp_vm	*vm;
+	struct hyp_iommu_stream	pvm_streams[HYP_IOMMU_PVM_MAX_STREAMS];
 };
 
 static DEFINE_HYP_SPINLOCK(hyp_iommu_lock);
@@ -129,6 +154,16 @@ static DEFINE_PER_CPU(unsigned int, hyp_iommu_cpu);
 static struct hyp_iommu_domain *hyp_iommu_domains[PKVM_IOMMU_MAX_DOMAINS];
 /* Pages the host gave for domains, page tables and stream tables; hyp_iommu_lock. */
 static struct kvm_hyp_memcache hyp_iommu_mc;
+/*
+ * The stage-2 MMU of each protected VM that has a domain, and that domain:
+ * the CPU TLB maintenance of every stage-2 looks its MMU up here without a
+ * lock, comparing pointers only. Written under hyp_iommu_lock, the domain
+ * first and the MMU last (release); cleared MMU first at the VM's teardown,
+ * when nothing holds a reference to the VM, so no flush of it runs.
+ */
+static const struct kvm_s2_mmu *hyp_iommu_pvm_mmus[HYP_IOMMU_MAX_PVMS];
+static struct hyp_iommu_domain *hyp_iommu_pvm_domains[HYP_IOMMU_MAX_PVMS];
+static unsigned int hyp_iommu_nr_pvms;
 
 /*
  * The MSI doorbells (the GITS_TRANSLATER page of each GIC ITS): host MMIO
@@ -414,14 +449,29 @@ static void hyp_iommu_put_domain(struct hyp_iommu_domain *domain)
 	hyp_spin_unlock(&hyp_iommu_lock);
 }
 
+/* The table the SMMUs walk for @domain: its own, or its protected VM's. */
+static const struct kvm_pgtable *hyp_iommu_table(struct hyp_iommu_domain *domain)
+{
+	return domain->vm ? &domain->vm->pgt : &domain->pgt;
+}
+
+/* Do @pgt's leaves use the FWB encoding of memory attributes? */
+static bool hyp_iommu_table_fwb(const struct kvm_pgtable *pgt)
+{
+	return cpus_have_final_cap(ARM64_HAS_STAGE2_FWB) &&
+	       !(pgt->flags & KVM_PGTABLE_S2_NOFWB);
+}
+
 static void hyp_iommu_s2_cfg(struct hyp_iommu_domain *domain, u16 vmid,
 			     struct hyp_smmu *smmu, struct hyp_smmu_s2_cfg *cfg)
 {
-	cfg->root = hyp_virt_to_phys(domain->pgt.pgd);
-	cfg->ias = domain->pgt.ia_bits;
-	cfg->sl0 = FIELD_GET(VTCR_EL2_SL0_MASK, domain->mmu.vtcr);
-	/* The tables use the non-FWB encoding (KVM_PGTABLE_S2_NOFWB). */
-	cfg->fwb = false;
+	const struct kvm_pgtable *pgt = hyp_iommu_table(domain);
+
+	cfg->root = hyp_virt_to_phys(pgt->pgd);
+	cfg->ias = pgt->ia_bits;
+	cfg->sl0 = FIELD_GET(VTCR_EL2_SL0_MASK, pgt->mmu->vtcr);
+	/* Paging domains never use it (KVM_PGTABLE_S2_NOFWB). */
+	cfg->fwb = hyp_iommu_table_fwb(pgt);
 	cfg->vmid = vmid;
 }
 
@@ -683,7 +733,8 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
  * unmap that no longer sees the entry has nothing left to invalidate there.
  * The array stays valid while this CPU is inside EL2 (grace period).
  */
-static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
+static int __hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova,
+			     u64 size, unsigned int tlbi_flags)
 {
 	const struct smmu_inv *inv;
 	struct smmu_invs *invs;
@@ -691,7 +742,6 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 	int ret = 0;
 	u32 i;
 
-	hyp_assert_lock_held(&domain->pgt_lock);
 	hyp_iommu_read_lock();
 	invs = smmu_invs_deref_for_inv(&domain->invs);
 	smmu_invs_for_each(invs, i, inv) {
@@ -708,10 +758,17 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 				ret = -EIO;
 			continue;
 		}
-		ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size) ?: ret;
+		ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;
 	}
 	hyp_iommu_read_unlock();
 	return ret;
+}
+
+/* A paging or identity domain: level-3 leaves only (force_pte), no table freed. */
+static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
+{
+	hyp_assert_lock_held(&domain->pgt_lock);
+	return __hyp_iommu_flush(domain, iova, size, HYP_SMMU_TLBI_LEAF3);
 }
 
 /* How __hyp_iommu_unmap_locked() finishes an unmap. */
@@ -1421,22 +1478,82 @@ static void hyp_iommu_invs_del_locked(struct hyp_iommu_domain *domain, u16 idx,
 	hyp_iommu_unreserve(&mc);
 }
 
-/**
- * __pkvm_iommu_attach() - Translate stream @sid of SMMU @smmu_idx with a domain.
- *
+/*
+ * Translate stream @sid of @smmu (index @idx, both checked) with @domain.
  * The first stream of the domain on an SMMU takes a VMID from that SMMU's
  * own space, invalidates it before use and publishes the domain's new
  * invalidation array with it; only then is the STE installed, so an unmap
  * that runs meanwhile already invalidates this SMMU (see hyp_iommu_flush()).
+ * @mc holds a page for a level-2 stream table if the stream needs one, and
+ * one for the array. Counts the stream in domain->nr_streams on success, and
+ * on the failure that leaves the STE in place.
+ */
+static int hyp_iommu_attach_locked(struct hyp_iommu_domain *domain,
+				   struct hyp_smmu *smmu, u16 idx, u32 sid,
+				   struct kvm_hyp_memcache *mc)
+{
+	struct hyp_smmu_s2_cfg cfg;
+	struct smmu_tag_ref *ref;
+	int ret = 0, fresh, last;
+
+	hyp_assert_lock_held(&domain->lock);
+	ref = &domain->vmids[idx];
+	hyp_spin_lock(&smmu->lock);
+	fresh = smmu_tag_get_locked(&smmu->vmids, ref);
+	hyp_spin_unlock(&smmu->lock);
+	if (fresh < 0)
+		return fresh;
+	/* A recycled VMID may still have entries of its previous domain. */
+	if (fresh) {
+		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
+		if (!ret)
+			ret = hyp_iommu_invs_add_locked(domain, idx, ref->tag, mc);
+		/* Not published: nothing to take back below. */
+		if (ret)
+			fresh = 0;
+	}
+	if (!ret) {
+		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
+		ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, mc);
+		/*
+		 * The STE went in but the SMMU did not confirm it: it may use the
+		 * domain's tables. Fail closed: count the stream as attached, so
+		 * the domain and its VMID live on until the host detaches it.
+		 */
+		if (ret && ret != -EBUSY && ret != -ENOMEM) {
+			domain->nr_streams++;
+			return ret;
+		}
+	}
+	if (ret) {
+		hyp_spin_lock(&smmu->lock);
+		last = smmu_tag_put_locked(&smmu->vmids, ref);
+		hyp_spin_unlock(&smmu->lock);
+		if (last == 1) {
+			/* No STE used it: the SMMU cached nothing under it since the flush. */
+			if (fresh)
+				hyp_iommu_invs_del_locked(domain, idx, ref->tag);
+			hyp_spin_lock(&smmu->lock);
+			smmu_tag_release_locked(&smmu->vmids, ref);
+			hyp_spin_unlock(&smmu->lock);
+		}
+		return ret;
+	}
+	domain->nr_streams++;
+	return 0;
+}
+
+/**
+ * __pkvm_iommu_attach() - Translate stream @sid of SMMU @smmu_idx with a domain.
+ *
+ * See hyp_iommu_attach_locked().
  */
 int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 {
 	struct hyp_iommu_domain *domain;
 	struct kvm_hyp_memcache mc = {};
-	struct hyp_smmu_s2_cfg cfg;
-	struct smmu_tag_ref *ref;
 	struct hyp_smmu *smmu;
-	int ret, fresh, last;
+	int ret;
 
 	smmu = hyp_smmu_get(smmu_idx);
 	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
@@ -1451,103 +1568,45 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 		return -ENOENT;
 	/* A level-2 stream table if missing, and a new invalidation array. */
 	ret = hyp_iommu_reserve(&mc, hyp_smmu_ste_pages(smmu, sid) + 1, pages_needed);
-	if (ret) {
-		hyp_iommu_put_domain(domain);
-		return ret;
-	}
-
-	hyp_spin_lock(&domain->lock);
-	ref = &domain->vmids[smmu_idx];
-	hyp_spin_lock(&smmu->lock);
-	fresh = smmu_tag_get_locked(&smmu->vmids, ref);
-	hyp_spin_unlock(&smmu->lock);
-	if (fresh < 0) {
-		ret = fresh;
-		goto unlock;
-	}
-	/* A recycled VMID may still have entries of its previous domain. */
-	if (fresh) {
-		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
-		if (!ret)
-			ret = hyp_iommu_invs_add_locked(domain, smmu_idx, ref->tag, &mc);
-		/* Not published: nothing to take back below. */
-		if (ret)
-			fresh = 0;
-	}
 	if (!ret) {
-		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
-		ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, &mc);
-		/*
-		 * The STE went in but the SMMU did not confirm it: it may use the
-		 * domain's tables. Fail closed: count the stream as attached, so
-		 * the domain and its VMID live on until the host detaches it.
-		 */
-		if (ret && ret != -EBUSY && ret != -ENOMEM) {
-			domain->nr_streams++;
-			goto unlock;
-		}
+		hyp_spin_lock(&domain->lock);
+		ret = hyp_iommu_attach_locked(domain, smmu, smmu_idx, sid, &mc);
+		hyp_spin_unlock(&domain->lock);
 	}
-	if (ret) {
-		hyp_spin_lock(&smmu->lock);
-		last = smmu_tag_put_locked(&smmu->vmids, ref);
-		hyp_spin_unlock(&smmu->lock);
-		if (last == 1) {
-			/* No STE used it: the SMMU cached nothing under it since the flush. */
-			if (fresh)
-				hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
-			hyp_spin_lock(&smmu->lock);
-			smmu_tag_release_locked(&smmu->vmids, ref);
-			hyp_spin_unlock(&smmu->lock);
-		}
-		goto unlock;
-	}
-	domain->nr_streams++;
-unlock:
-	hyp_spin_unlock(&domain->lock);
 	hyp_iommu_put_domain(domain);
 	hyp_iommu_unreserve(&mc);
 	return ret;
 }
 
-/**
- * __pkvm_iommu_detach() - Make stream @sid abort again.
- *
- * Clears the STE and syncs it first; then, after the domain's last stream on
- * this SMMU, drops the SMMU from the invalidation array, invalidates the
- * VMID and frees it.
+/*
+ * Make stream @sid of @smmu (index @idx, both checked) abort again. Clears
+ * the STE and syncs it first; then, after the domain's last stream on this
+ * SMMU, drops the SMMU from the invalidation array, invalidates the VMID and
+ * frees it. Return: 0, -ENOENT (the stream does not translate through
+ * @domain), or the error of an SMMU that did not confirm: still attached.
  */
-int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
+static int hyp_iommu_detach_locked(struct hyp_iommu_domain *domain,
+				   struct hyp_smmu *smmu, u16 idx, u32 sid)
 {
-	struct hyp_iommu_domain *domain;
 	struct hyp_smmu_s2_cfg cfg;
 	struct smmu_tag_ref *ref;
-	struct hyp_smmu *smmu;
 	int ret, last;
 
-	smmu = hyp_smmu_get(smmu_idx);
-	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
-		return -EINVAL;
-	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
-	domain = hyp_iommu_get_domain(domain_id);
-	if (!domain)
-		return -ENOENT;
-
-	hyp_spin_lock(&domain->lock);
-	ref = &domain->vmids[smmu_idx];
-	ret = -ENOENT;
+	hyp_assert_lock_held(&domain->lock);
+	ref = &domain->vmids[idx];
 	if (!ref->users)
-		goto unlock;
+		return -ENOENT;
 	hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
 	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);
 	if (ret)
-		goto unlock;
+		return ret;
 
 	hyp_spin_lock(&smmu->lock);
 	last = smmu_tag_put_locked(&smmu->vmids, ref);
 	hyp_spin_unlock(&smmu->lock);
 	/* STE cleared and synced; now the array entry, then the VMID. */
 	if (last == 1)
-		hyp_iommu_invs_del_locked(domain, smmu_idx, ref->tag);
+		hyp_iommu_invs_del_locked(domain, idx, ref->tag);
 	/*
 	 * Free the VMID only once the SMMU confirmed that nothing tagged with
 	 * it is cached; if it did not, the VMID stays allocated for good.
@@ -1558,7 +1617,31 @@ int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
 		hyp_spin_unlock(&smmu->lock);
 	}
 	domain->nr_streams--;
-unlock:
+	return 0;
+}
+
+/**
+ * __pkvm_iommu_detach() - Make stream @sid abort again.
+ *
+ * See hyp_iommu_detach_locked(). A protected VM's streams cannot be named:
+ * its domain has no id.
+ */
+int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
+{
+	struct hyp_iommu_domain *domain;
+	struct hyp_smmu *smmu;
+	int ret;
+
+	smmu = hyp_smmu_get(smmu_idx);
+	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+		return -EINVAL;
+	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
+	domain = hyp_iommu_get_domain(domain_id);
+	if (!domain)
+		return -ENOENT;
+
+	hyp_spin_lock(&domain->lock);
+	ret = hyp_iommu_detach_locked(domain, smmu, smmu_idx, sid);
 	hyp_spin_unlock(&domain->lock);
 	hyp_iommu_put_domain(domain);
 	return ret;
@@ -1587,5 +1670,265 @@ int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2])
 	info[1] = hyp_virt_to_phys(domain->pgt.pgd);
 	hyp_spin_unlock(&domain->lock);
 	hyp_iommu_put_domain(domain);
+	return 0;
+}
+
+/*
+ * Protected VMs' domains (docs/pvm-device-assignment.md): the SMMUs walk the
+ * VM's own stage-2, with a VMID of each SMMU's own. pKVM changes that table
+ * only at EL2, under the guest lock, through kvm_pgtable, which invalidates
+ * the CPU's TLBs (nvhe/tlb.c) before the page it unmapped changes owner; the
+ * hooks below invalidate the SMMUs there too:
+ *
+ *   stage-2 change                     assign (__pkvm_iommu_assign_pvm)
+ *   W pte                              W binding, domain->invs (release)
+ *   CPU TLBI + DSB                     dsb (STE write path)
+ *   smp_mb(); R binding, invs          W STE; the SMMU walks, R pte
+ *   SMMU TLBI + CMD_SYNC per entry
+ *   ... only then the page changes owner
+ *
+ * as hyp_iommu_flush() argues for the paging domains. The invalidation
+ * covers any level and the walk caches: the VM's table has blocks, and
+ * kvm_pgtable frees tables of it.
+ */
+
+/* The domain of the protected VM whose stage-2 MMU is @mmu, or NULL. */
+static struct hyp_iommu_domain *hyp_iommu_pvm_domain(const struct kvm_s2_mmu *mmu)
+{
+	int i;
+
+	if (!READ_ONCE(hyp_iommu_nr_pvms))
+		return NULL;
+	for (i = 0; i < HYP_IOMMU_MAX_PVMS; i++) {
+		/* Pairs with smp_store_release() in hyp_iommu_pvm_get_domain(). */
+		if (smp_load_acquire(&hyp_iommu_pvm_mmus[i]) == mmu)
+			return READ_ONCE(hyp_iommu_pvm_domains[i]);
+	}
+	return NULL;
+}
+
+/*
+ * [@ipa, @ipa + @size) of the stage-2 @mmu changed and the CPU's TLBs were
+ * invalidated: if it is a protected VM's with assigned streams, invalidate
+ * every SMMU of its domain (@size 0: the whole VMID). Cannot fail: an SMMU
+ * that does not confirm is stopped (hyp_iommu_fail_closed()).
+ */
+static void hyp_iommu_pvm_flush(const struct kvm_s2_mmu *mmu, u64 ipa, u64 size)
+{
+	struct hyp_iommu_domain *domain;
+
+	/* The descriptor write before the read of the binding and the array. */
+	smp_mb();
+	domain = hyp_iommu_pvm_domain(mmu);
+	if (domain && __hyp_iommu_flush(domain, ipa, size, 0))
+		hyp_iommu_fail_closed(domain);
+}
+
+/* __kvm_tlb_flush_vmid_ipa(): the leaf or table at @level that maps @ipa. */
+void pkvm_iommu_s2_flush_ipa(const struct kvm_s2_mmu *mmu, u64 ipa, int level)
+{
+	u64 size;
+
+	/* TLBI_TTL_UNKNOWN: a table of unknown level went, the whole VMID. */
+	if (level < KVM_PGTABLE_FIRST_LEVEL || level > KVM_PGTABLE_LAST_LEVEL) {
+		hyp_iommu_pvm_flush(mmu, 0, 0);
+		return;
+	}
+	size = kvm_granule_size(level);
+	hyp_iommu_pvm_flush(mmu, ALIGN_DOWN(ipa, size), size);
+}
+
+/* __kvm_tlb_flush_vmid_range(). */
+void pkvm_iommu_s2_flush_range(const struct kvm_s2_mmu *mmu, u64 start, u64 pages)
+{
+	if (!pages || pages > (U64_MAX >> PAGE_SHIFT))
+		pages = 0;
+	hyp_iommu_pvm_flush(mmu, start, pages << PAGE_SHIFT);
+}
+
+/* __kvm_tlb_flush_vmid(). */
+void pkvm_iommu_s2_flush_vmid(const struct kvm_s2_mmu *mmu)
+{
+	hyp_iommu_pvm_flush(mmu, 0, 0);
+}
+
+/*
+ * The domain of protected VM @vm (the caller holds a reference to it),
+ * created and bound to the VM's MMU in a page of @mc if it has none.
+ */
+static struct hyp_iommu_domain *hyp_iommu_pvm_get_domain(struct pkvm_hyp_vm *vm,
+							 struct kvm_hyp_memcache *mc)
+{
+	const struct kvm_s2_mmu *mmu = &vm->kvm.arch.mmu;
+	struct hyp_iommu_domain *domain;
+	int i, slot = -1;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	for (i = 0; i < HYP_IOMMU_MAX_PVMS; i++) {
+		if (hyp_iommu_pvm_mmus[i] == mmu) {
+			domain = hyp_iommu_pvm_domains[i];
+			goto unlock;
+		}
+		if (!hyp_iommu_pvm_mmus[i] && slot < 0)
+			slot = i;
+	}
+	domain = ERR_PTR(-ENOSPC);
+	if (slot < 0)
+		goto unlock;
+	/* The caller reserved the page. */
+	domain = hyp_iommu_zalloc_page(mc) ?: ERR_PTR(-ENOMEM);
+	if (IS_ERR(domain))
+		goto unlock;
+	hyp_spin_lock_init(&domain->lock);
+	hyp_spin_lock_init(&domain->pgt_lock);
+	domain->vm = vm;
+	WRITE_ONCE(hyp_iommu_pvm_domains[slot], domain);
+	/* Last: from here on the VM's stage-2 changes reach the domain. */
+	smp_store_release(&hyp_iommu_pvm_mmus[slot], mmu);
+	WRITE_ONCE(hyp_iommu_nr_pvms, hyp_iommu_nr_pvms + 1);
+unlock:
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return domain;
+}
+
+/* Can @smmu walk @pgt as the CPU built it? */
+static bool hyp_iommu_pvm_walkable(struct hyp_smmu *smmu, const struct kvm_pgtable *pgt)
+{
+	if (!hyp_smmu_s2_compatible(smmu, pgt->ia_bits))
+		return false;
+	/* The attributes of FWB-encoded leaves mean something else without STE.S2FWB. */
+	return !hyp_iommu_table_fwb(pgt) || (smmu->features & HYP_SMMU_FEAT_FWB);
+}
+
+/**
+ * __pkvm_iommu_assign_pvm() - Let a stream reach a protected VM's memory.
+ * @handle:	The protected VM.
+ * @smmu_idx:	The SMMU of the stream.
+ * @sid:	The stream.
+ * @pages_needed: Set with -ENOMEM.
+ *
+ * From now on stream @sid of SMMU @smmu_idx translates through the VM's own
+ * stage-2, so the device reaches what the VM's stage-2 maps, nothing else;
+ * every change pKVM makes to that table invalidates the SMMU too. There is
+ * no unassign: the VM's teardown (pkvm_iommu_teardown_vm()) makes every
+ * assigned stream abort before any of the VM's memory goes back.
+ *
+ * Return: 0, or -ENODEV, -EINVAL (no such SMMU or stream, not a protected
+ * VM, a VM being torn down), -ENOENT (no such VM), -EOPNOTSUPP (the SMMU
+ * cannot walk the VM's table), -EBUSY (the stream translates already),
+ * -ENOSPC (too many VMs or streams), -ENOMEM.
+ */
+int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed)
+{
+	struct hyp_iommu_domain *domain;
+	struct kvm_hyp_memcache mc = {};
+	struct pkvm_hyp_vm *vm;
+	struct hyp_smmu *smmu;
+	u32 before;
+	int ret;
+
+	if (!hyp_iommu_enabled())
+		return -ENODEV;
+	smmu = hyp_smmu_get(smmu_idx);
+	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+		return -EINVAL;
+	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
+	if (handle > U32_MAX)
+		return -ENOENT;
+	vm = get_pkvm_hyp_vm(handle);
+	if (!vm)
+		return -ENOENT;
+	/*
+	 * Our reference keeps the VM from dying meanwhile
+	 * (__pkvm_start_teardown_vm() wants none).
+	 */
+	ret = -EINVAL;
+	if (!pkvm_hyp_vm_is_protected(vm) || vm->kvm.arch.pkvm.is_dying)
+		goto put_vm;
+	ret = -EOPNOTSUPP;
+	if (!hyp_iommu_pvm_walkable(smmu, &vm->pgt))
+		goto put_vm;
+	/* The domain if new, a level-2 stream table if missing, an array. */
+	ret = hyp_iommu_reserve(&mc, 1 + hyp_smmu_ste_pages(smmu, sid) + 1,
+				pages_needed);
+	if (ret)
+		goto put_vm;
+
+	domain = hyp_iommu_pvm_get_domain(vm, &mc);
+	ret = PTR_ERR_OR_ZERO(domain);
+	if (ret)
+		goto unreserve;
+	hyp_spin_lock(&domain->lock);
+	before = domain->nr_streams;
+	ret = -ENOSPC;
+	if (before < HYP_IOMMU_PVM_MAX_STREAMS)
+		ret = hyp_iommu_attach_locked(domain, smmu, smmu_idx, sid, &mc);
+	/* Attached, or its STE unconfirmed: the teardown detaches it. */
+	if (domain->nr_streams != before) {
+		domain->pvm_streams[before].smmu = smmu_idx;
+		domain->pvm_streams[before].sid = sid;
+	}
+	hyp_spin_unlock(&domain->lock);
+unreserve:
+	hyp_iommu_unreserve(&mc);
+put_vm:
+	put_pkvm_hyp_vm(vm);
+	return ret;
+}
+
+/**
+ * pkvm_iommu_teardown_vm() - Make every stream assigned to @vm abort.
+ * @vm:		A protected VM about to be marked dying.
+ *
+ * Called by __pkvm_start_teardown_vm() with vm_table_lock held, on a VM
+ * nothing holds a reference to (no vCPU loaded, no hypercall on it), before
+ * any of its memory can go back to the host. Bounded: at most
+ * HYP_IOMMU_PVM_MAX_STREAMS detaches.
+ *
+ * Return: 0 once no SMMU reaches the VM's memory (its domain is freed), or
+ * the error of an SMMU that did not confirm a detach: that stream and the
+ * ones not yet detached stay, the VM must not die, and a later call goes on.
+ */
+int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm)
+{
+	struct hyp_iommu_domain *domain = hyp_iommu_pvm_domain(&vm->kvm.arch.mmu);
+	const struct hyp_iommu_stream *stream;
+	struct smmu_invs *invs;
+	struct hyp_smmu *smmu;
+	int i, ret = 0;
+
+	if (!domain)
+		return 0;
+	hyp_spin_lock(&domain->lock);
+	while (domain->nr_streams) {
+		stream = &domain->pvm_streams[domain->nr_streams - 1];
+		smmu = hyp_smmu_get(stream->smmu);
+		/* A broken SMMU cannot confirm: the VM stays (fail closed). */
+		ret = smmu ? hyp_iommu_detach_locked(domain, smmu, stream->smmu,
+						     stream->sid) : -EIO;
+		if (ret)
+			break;
+	}
+	hyp_spin_unlock(&domain->lock);
+	if (ret)
+		return ret;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	for (i = 0; i < HYP_IOMMU_MAX_PVMS; i++) {
+		if (hyp_iommu_pvm_domains[i] != domain)
+			continue;
+		WRITE_ONCE(hyp_iommu_pvm_mmus[i], NULL);
+		WRITE_ONCE(hyp_iommu_pvm_domains[i], NULL);
+		WRITE_ONCE(hyp_iommu_nr_pvms, hyp_iommu_nr_pvms - 1);
+	}
+	/*
+	 * No reader left: only this VM's stage-2 changes read its domain, and
+	 * the VM has no reference left that could make one.
+	 */
+	invs = smmu_invs_deref_locked(&domain->invs);
+	if (invs)
+		push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)invs, hyp_virt_to_phys);
+	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+	hyp_spin_unlock(&hyp_iommu_lock);
 	return 0;
 }

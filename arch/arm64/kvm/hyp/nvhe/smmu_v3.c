@@ -1055,13 +1055,14 @@ int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid)
 
 /*
  * Range invalidation (IDR3.RIL): TLBI_S2_IPA covering (NUM + 1) << SCALE
- * pages from @iova, 4 KiB granule (TG 1), leaf entries at level 3 (TTL 3).
- * A range of n pages takes one command per run of set bits in n: at most
- * a handful, whatever its size.
+ * pages from @iova, 4 KiB granule (TG 1); with @leaf3, leaf entries at
+ * level 3 only (LEAF, TTL 3), otherwise entries of any level, walk caches
+ * included (TTL 0). A range of n pages takes one command per run of set
+ * bits in n: at most a handful, whatever its size.
  */
 static unsigned int smmu_make_range_tlbi(struct arm_smmu_cmd *cmds,
 					 unsigned int max, u16 vmid, u64 iova,
-					 u64 pages)
+					 u64 pages, bool leaf3)
 {
 	unsigned int n = 0;
 	u64 scale, num;
@@ -1073,10 +1074,11 @@ static unsigned int smmu_make_range_tlbi(struct arm_smmu_cmd *cmds,
 		cmds[n] = arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S2_IPA, 0, vmid);
 		cmds[n].data[0] |= FIELD_PREP(CMDQ_TLBI_0_NUM, num - 1) |
 				   FIELD_PREP(CMDQ_TLBI_0_SCALE, scale);
-		cmds[n].data[1] |= CMDQ_TLBI_1_LEAF |
-				   FIELD_PREP(CMDQ_TLBI_1_TTL, 3) |
-				   FIELD_PREP(CMDQ_TLBI_1_TG, 1) |
+		cmds[n].data[1] |= FIELD_PREP(CMDQ_TLBI_1_TG, 1) |
 				   (iova & CMDQ_TLBI_1_IPA_MASK);
+		if (leaf3)
+			cmds[n].data[1] |= CMDQ_TLBI_1_LEAF |
+					   FIELD_PREP(CMDQ_TLBI_1_TTL, 3);
 		iova += (num << scale) << PAGE_SHIFT;
 		pages -= num << scale;
 		n++;
@@ -1086,21 +1088,32 @@ static unsigned int smmu_make_range_tlbi(struct arm_smmu_cmd *cmds,
 
 /**
  * hyp_smmu_tlbi_range() - Invalidate [@iova, @iova + @size) tagged @vmid.
+ * @smmu:	The SMMU.
+ * @vmid:	The VMID whose entries go.
+ * @iova:	Start of the range.
+ * @size:	Bytes in the range, or 0 for every entry of @vmid.
+ * @flags:	HYP_SMMU_TLBI_LEAF3 if every entry of the range is a level-3
+ *		leaf and no table of it was freed (a paging domain's unmap);
+ *		otherwise blocks and walk caches are invalidated too.
  *
  * One batch of commands and one CMD_SYNC: on return 0 the SMMU holds no
  * translation of the range. With range invalidation the batch is a few
  * range commands; without, one command per page up to
- * HYP_SMMU_TLBI_MAX_PAGES, and the whole VMID beyond.
+ * HYP_SMMU_TLBI_MAX_PAGES, and the whole VMID beyond. A @size of 0
+ * invalidates the whole VMID.
  */
-int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size)
+int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,
+			unsigned int flags)
 {
+	bool leaf3 = flags & HYP_SMMU_TLBI_LEAF3;
 	struct arm_smmu_cmd cmds[HYP_SMMU_TLBI_MAX_PAGES];
 	u64 pages = size >> PAGE_SHIFT;
 	unsigned int i, n = 0;
 	int ret;
 
 	if (pages && (smmu->features & HYP_SMMU_FEAT_RANGE_INV))
-		n = smmu_make_range_tlbi(cmds, ARRAY_SIZE(cmds), vmid, iova, pages);
+		n = smmu_make_range_tlbi(cmds, ARRAY_SIZE(cmds), vmid, iova, pages,
+					 leaf3);
 	else if (pages && pages <= HYP_SMMU_TLBI_MAX_PAGES)
 		n = pages;
 	if (!n)
@@ -1108,7 +1121,7 @@ int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size)
 
 	for (i = 0; !(smmu->features & HYP_SMMU_FEAT_RANGE_INV) && i < n; i++) {
 		cmds[i] = arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S2_IPA, 0, vmid);
-		cmds[i].data[1] |= CMDQ_TLBI_1_LEAF |
+		cmds[i].data[1] |= (leaf3 ? CMDQ_TLBI_1_LEAF : 0) |
 				   ((iova + ((u64)i << PAGE_SHIFT)) & CMDQ_TLBI_1_IPA_MASK);
 	}
 	hyp_spin_lock(&smmu->lock);

@@ -8,6 +8,9 @@
 
 #include <linux/types.h>
 
+struct kvm_s2_mmu;
+struct pkvm_hyp_vm;
+
 #ifdef CONFIG_PKVM_SMMU_V3
 int pkvm_iommu_init(void);
 int __pkvm_iommu_register_doorbell(u64 phys);
@@ -26,6 +29,11 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done);
 int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys);
 int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
+int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed);
+int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm);
+void pkvm_iommu_s2_flush_ipa(const struct kvm_s2_mmu *mmu, u64 ipa, int level);
+void pkvm_iommu_s2_flush_range(const struct kvm_s2_mmu *mmu, u64 start, u64 pages);
+void pkvm_iommu_s2_flush_vmid(const struct kvm_s2_mmu *mmu);
 #else
 static inline int pkvm_iommu_init(void) { return 0; }
 static inline int __pkvm_iommu_register_doorbell(u64 phys) { return -ENODEV; }
@@ -47,6 +55,14 @@ static inline int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size,
 static inline int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys) { return -ENODEV; }
 static inline int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx,
 					   u64 info[2]) { return -ENODEV; }
+static inline int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid,
+					  u64 *pages_needed) { return -ENODEV; }
+static inline int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm) { return 0; }
+static inline void pkvm_iommu_s2_flush_ipa(const struct kvm_s2_mmu *mmu, u64 ipa,
+					   int level) { }
+static inline void pkvm_iommu_s2_flush_range(const struct kvm_s2_mmu *mmu, u64 start,
+					     u64 pages) { }
+static inline void pkvm_iommu_s2_flush_vmid(const struct kvm_s2_mmu *mmu) { }
 #endif
 
 #endif /* __ARM64_KVM_NVHE_IOMMU_H__ */

@@ -106,7 +106,10 @@ int hyp_smmu_install_ste(struct hyp_smmu *smmu, u32 sid,
 int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
 		       const struct hyp_smmu_s2_cfg *cfg);
 int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid);
-int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size);
+/* hyp_smmu_tlbi_range(): only level-3 leaves, no table freed. */
+#define HYP_SMMU_TLBI_LEAF3	BIT(0)
+int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,
+			unsigned int flags);
 int hyp_smmu_abort_all(struct hyp_smmu *smmu);
 #else
 static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Device assignment to a protected VM, at EL2 (docs/pvm-device-assignment.md,
+ * first step): the SMMUs walk the VM's own stage-2, built by the kernel's
+ * kvm_pgtable as pKVM builds a guest's (40-bit IPA, two concatenated start
+ * tables, blocks), and every change kvm_pgtable makes to it reaches the
+ * SMMUs through the CPU TLB maintenance hooks (patch 0017, el2/memory.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <asm/kvm_hyp.h>
+#include <asm/kvm_pkvm_smmu.h>
+#include <nvhe/iommu.h>
+#include <nvhe/mem_protect.h>
+#include <nvhe/memory.h>
+#include <nvhe/pkvm.h>
+#include <nvhe/smmu_v3.h>
+
+#include "arm-smmu-v3.h"
+#include "el2.h"
+#include "../tap.h"
+
+#define PVM_IPA_BITS	40
+/*
+ * The VM's memory: pages at PVM_PAGES_IPA, a 2 MiB block at PVM_BLOCK_IPA
+ * and a page after it, so that unmapping the block frees no table.
+ */
+#define PVM_PAGES_IPA	(BIT_ULL(PVM_IPA_BITS) - 0x200000ULL)
+#define PVM_NR_PAGES	4
+#define PVM_BLOCK_IPA	0x40000000ULL
+#define PVM_BLOCK_SIZE	0x200000ULL
+/* Streams assigned to the VM, one per SMMU, away from el2.c's. */
+static const u32 pvm_sid[] = { 0x21, 0x221 };
+
+/* The VM's table pages: from the pool, refcounted as pKVM's hyp_pool does. */
+static void *pvm_zalloc_page(void *arg)
+{
+	phys_addr_t pa = el2_host_alloc(1, 1);
+
+	if (!pa)
+		return NULL;
+	memset(hyp_phys_to_virt(pa), 0, PAGE_SIZE);
+	el2_page(pa)->refcount = 1;
+	return hyp_phys_to_virt(pa);
+}
+
+static void *pvm_zalloc_pages_exact(size_t size)
+{
+	u64 nr = size >> PAGE_SHIFT, i;
+	phys_addr_t pa = el2_host_alloc(nr, nr);
+
+	if (!pa)
+		return NULL;
+	memset(hyp_phys_to_virt(pa), 0, size);
+	for (i = 0; i < nr; i++)
+		el2_page(pa + (i << PAGE_SHIFT))->refcount = 1;
+	return hyp_phys_to_virt(pa);
+}
+
+static void pvm_free_pages_exact(void *addr, size_t size)
+{
+	u64 nr = size >> PAGE_SHIFT, i;
+
+	for (i = 0; i < nr; i++)
+		el2_page(hyp_virt_to_phys(addr) + (i << PAGE_SHIFT))->refcount = 0;
+	el2_host_free(hyp_virt_to_phys(addr), nr);
+}
+
+static void pvm_get_page(void *addr)
+{
+	el2_page(hyp_virt_to_phys(addr))->refcount++;
+}
+
+static void pvm_put_page(void *addr)
+{
+	phys_addr_t pa = hyp_virt_to_phys(addr) & PAGE_MASK;
+
+	if (!--el2_page(pa)->refcount)
+		el2_host_free(pa, 1);
+}
+
+static int pvm_page_count(void *addr)
+{
+	return el2_page(hyp_virt_to_phys(addr) & PAGE_MASK)->refcount;
+}
+
+static void pvm_cmo(void *addr, size_t size)
+{
+}
+
+/*
+ * A VM with @handle, protected or not, whose stage-2 uses the FWB encoding
+ * or not (@s2_flags), in the VM table.
+ */
+static struct pkvm_hyp_vm *pvm_create(unsigned int handle, bool protected,
+				      enum kvm_pgtable_stage2_flags s2_flags)
+{
+	struct pkvm_hyp_vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm)
+		abort();
+	vm->kvm.arch.pkvm.handle = handle;
+	vm->kvm.arch.pkvm.is_protected = protected;
+	vm->kvm.arch.mmu.vtcr = kvm_get_vtcr(id_aa64mmfr0_el1_sys_val,
+					     id_aa64mmfr1_el1_sys_val, PVM_IPA_BITS);
+	vm->mm_ops = (struct kvm_pgtable_mm_ops) {
+		.zalloc_page		= pvm_zalloc_page,
+		.zalloc_pages_exact	= pvm_zalloc_pages_exact,
+		.free_pages_exact	= pvm_free_pages_exact,
+		.get_page		= pvm_get_page,
+		.put_page		= pvm_put_page,
+		.page_count		= pvm_page_count,
+		.phys_to_virt		= hyp_phys_to_virt,
+		.virt_to_phys		= hyp_virt_to_phys,
+		.dcache_clean_inval_poc	= pvm_cmo,
+		.icache_inval_pou	= pvm_cmo,
+	};
+	hyp_spin_lock_init(&vm->lock);
+	CHECK_EQ(__kvm_pgtable_stage2_init(&vm->pgt, &vm->kvm.arch.mmu, &vm->mm_ops,
+					   s2_flags, NULL), 0);
+	vm->kvm.arch.mmu.pgt = &vm->pgt;
+	CHECK_EQ(el2_vm_insert(vm), 0);
+	return vm;
+}
+
+/* Guest memory: host pages donated to the VM (the host has no access). */
+static phys_addr_t pvm_donate(u64 nr, u64 align)
+{
+	phys_addr_t pa = el2_host_alloc(nr, align);
+	u64 i;
+
+	CHECK(pa);
+	for (i = 0; i < nr; i++)
+		el2_page(pa + (i << PAGE_SHIFT))->host = EL2_NOPAGE;
+	return pa;
+}
+
+static int pvm_map(struct pkvm_hyp_vm *vm, u64 ipa, phys_addr_t pa, u64 size)
+{
+	int ret;
+
+	hyp_spin_lock(&vm->lock);
+	/* Table pages come from the pool: the memcache argument only needs to exist. */
+	ret = kvm_pgtable_stage2_map(&vm->pgt, ipa, size, pa, KVM_PGTABLE_PROT_RW,
+				     vm, 0);
+	hyp_spin_unlock(&vm->lock);
+	return ret;
+}
+
+/* Without FEAT_S2FWB the CPU invalidates each leaf as it goes, by level. */
+static void pvm_set_s2fwb(bool on)
+{
+	u64 bit = 1ULL << (ARM64_HAS_STAGE2_FWB % 64);
+
+	if (on)
+		el2_cpucaps[ARM64_HAS_STAGE2_FWB / 64] |= bit;
+	else
+		el2_cpucaps[ARM64_HAS_STAGE2_FWB / 64] &= ~bit;
+}
+
+static int pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size)
+{
+	int ret;
+
+	hyp_spin_lock(&vm->lock);
+	ret = kvm_pgtable_stage2_unmap(&vm->pgt, ipa, size);
+	hyp_spin_unlock(&vm->lock);
+	return ret;
+}
+
+static int pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
+{
+	u64 needed;
+	int ret;
+
+	while ((ret = __pkvm_iommu_assign_pvm(handle, smmu, sid, &needed)) == -ENOMEM)
+		if (!topup(needed))
+			break;
+	return ret;
+}
+
+struct pvm_ste {
+	u32	sid;
+	u64	root;
+	u16	vmid;
+	bool	found;
+};
+
+static void pvm_find_ste(void *arg, u32 sid, const u64 *ste, bool cached)
+{
+	struct pvm_ste *s = arg;
+
+	if (cached || sid != s->sid)
+		return;
+	s->root = ste[3] & STRTAB_STE_3_S2TTB_MASK;
+	s->vmid = FIELD_GET(STRTAB_STE_2_S2VMID, ste[2]);
+	s->found = true;
+}
+
+/*
+ * Two streams behind two SMMUs assigned to one protected VM: both reach the
+ * VM's pages and its block by IPA through the VM's own table (one root),
+ * each with its SMMU's VMID; the host can neither map the VM's pages, nor
+ * take the streams, nor assign them to anything but a live protected VM
+ * whose table the SMMU decodes. Unmapping a page or the block in the VM's
+ * stage-2 (a relinquish, a reclaim) removes it from both SMMUs' TLBs before
+ * kvm_pgtable returns; the teardown makes both streams abort.
+ */
+int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
+		 u64 (*topup)(u64))
+{
+	struct pkvm_hyp_vm *vm;
+	phys_addr_t pages, block, pa;
+	u64 done, needed, ipa;
+	unsigned int i, p;
+	int host_domain, ret;
+
+	/* This file's CHECK()s count here (tap.h's state is per file). */
+	tap_cur_failed = 0;
+	CHECK(n == ARRAY_SIZE(pvm_sid));
+	vm = pvm_create(EL2_VM_HANDLE_OFFSET, true, KVM_PGTABLE_S2_NOFWB);
+	pvm_create(EL2_VM_HANDLE_OFFSET + 1, false, KVM_PGTABLE_S2_NOFWB);
+	pvm_create(EL2_VM_HANDLE_OFFSET + 2, true, 0);
+	/* As pKVM's guests: two concatenated start tables. */
+	CHECK_EQ(kvm_pgtable_stage2_pgd_size(vm->kvm.arch.mmu.vtcr), 2 * PAGE_SIZE);
+
+	pages = pvm_donate(PVM_NR_PAGES, 1);
+	block = pvm_donate(PVM_BLOCK_SIZE >> PAGE_SHIFT, PVM_BLOCK_SIZE >> PAGE_SHIFT);
+	for (p = 0; p < PVM_NR_PAGES; p++)
+		CHECK_EQ(pvm_map(vm, PVM_PAGES_IPA + p * PAGE_SIZE, pages + p * PAGE_SIZE,
+				 PAGE_SIZE), 0);
+	CHECK_EQ(pvm_map(vm, PVM_BLOCK_IPA, block, PVM_BLOCK_SIZE), 0);
+	CHECK_EQ(pvm_map(vm, PVM_BLOCK_IPA + PVM_BLOCK_SIZE, pages, PAGE_SIZE), 0);
+
+	/* What the host may not assign. */
+	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET + 7, idx[0], pvm_sid[0], topup), -ENOENT);
+	CHECK_EQ(pvm_assign(1ULL << 32 | EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup),
+		 -ENOENT);
+	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET + 1, idx[0], pvm_sid[0], topup), -EINVAL);
+	/* FWB-encoded leaves, and no SMMU with STE.S2FWB. */
+	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET + 2, idx[0], pvm_sid[0], topup),
+		 -EOPNOTSUPP);
+	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, PKVM_SMMU_MAX, pvm_sid[0], topup), -EINVAL);
+	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], 1U << 31, topup), -EINVAL);
+
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), 0);
+		CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), -EBUSY);
+	}
+	CHECK_EQ(vm->refcount, 0);
+
+	for (i = 0; i < n; i++) {
+		struct pvm_ste ste = { .sid = pvm_sid[i] };
+
+		/* The VM's own table, no copy; a VMID of this SMMU's own. */
+		smmu_model_visit_stes(models[i], pvm_find_ste, &ste);
+		CHECK(ste.found);
+		CHECK_EQ(ste.root, hyp_virt_to_phys(vm->pgt.pgd));
+		CHECK(ste.vmid != 0);
+		for (p = 0; p < PVM_NR_PAGES; p++) {
+			CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i],
+						PVM_PAGES_IPA + p * PAGE_SIZE + 8, true, &pa), 0);
+			CHECK_EQ(pa, pages + p * PAGE_SIZE + 8);
+		}
+		for (ipa = PVM_BLOCK_IPA; ipa < PVM_BLOCK_IPA + PVM_BLOCK_SIZE; ipa += 0x81000) {
+			CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], ipa, false, &pa), 0);
+			CHECK_EQ(pa, block + ipa - PVM_BLOCK_IPA);
+		}
+		/* Nothing else: an IPA the VM's stage-2 does not map faults. */
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_BLOCK_IPA - PAGE_SIZE,
+				     false, &pa) < 0);
+	}
+
+	/* The host cannot map the VM's pages, nor take its streams. */
+	host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	while (host_domain == -ENOMEM && topup(needed))
+		host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	CHECK(host_domain >= 0);
+	CHECK_EQ(__pkvm_iommu_map(host_domain, 0x100000, pages, PAGE_SIZE,
+				  PKVM_IOMMU_PROT_READ, &done, &needed), -EPERM);
+	for (i = 0; i < n; i++) {
+		while ((ret = __pkvm_iommu_attach(host_domain, idx[i], pvm_sid[i] + 1,
+						  &needed)) == -ENOMEM && topup(needed))
+			;
+		CHECK_EQ(ret, 0);
+		CHECK_EQ(__pkvm_iommu_attach(host_domain, idx[i], pvm_sid[i], &needed),
+			 -EBUSY);
+		CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[i], pvm_sid[i]), -ENOENT);
+		CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[i], pvm_sid[i] + 1), 0);
+	}
+	CHECK_EQ(__pkvm_iommu_free_domain(host_domain), 0);
+
+	/*
+	 * A page leaves the VM's stage-2: gone from both SMMUs' TLBs at once.
+	 * With FEAT_S2FWB and range TLBIs, kvm_pgtable invalidates the range
+	 * after its walk; without, each leaf as it clears it, by level.
+	 */
+	for (i = 0; i < n; i++)
+		CHECK(smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
+	CHECK_EQ(pvm_unmap(vm, PVM_PAGES_IPA + PAGE_SIZE, PAGE_SIZE), 0);
+	for (i = 0; i < n; i++) {
+		CHECK(!smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA + PAGE_SIZE,
+				     false, &pa) < 0);
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA, false, &pa), 0);
+	}
+	/* So does the block, every page of it the SMMUs cached. */
+	pvm_set_s2fwb(false);
+	CHECK_EQ(pvm_unmap(vm, PVM_BLOCK_IPA, PVM_BLOCK_SIZE), 0);
+	pvm_set_s2fwb(true);
+	for (i = 0; i < n; i++) {
+		for (ipa = PVM_BLOCK_IPA; ipa < PVM_BLOCK_IPA + PVM_BLOCK_SIZE; ipa += 0x81000)
+			CHECK(!smmu_model_tlb_reaches(models[i], block + ipa - PVM_BLOCK_IPA));
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_BLOCK_IPA, false, &pa) < 0);
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_BLOCK_IPA + PVM_BLOCK_SIZE,
+					false, &pa), 0);
+	}
+
+	/* Teardown: refused while referenced; then both streams abort. */
+	CHECK(get_pkvm_hyp_vm(EL2_VM_HANDLE_OFFSET) == vm);
+	CHECK_EQ(el2_vm_start_teardown(EL2_VM_HANDLE_OFFSET), -EINVAL);
+	put_pkvm_hyp_vm(vm);
+	CHECK_EQ(el2_vm_start_teardown(EL2_VM_HANDLE_OFFSET), 0);
+	CHECK(vm->kvm.arch.pkvm.is_dying);
+	for (i = 0; i < n; i++) {
+		struct pvm_ste ste = { .sid = pvm_sid[i] };
+
+		smmu_model_visit_stes(models[i], pvm_find_ste, &ste);
+		CHECK(!ste.found);
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA, false, &pa) < 0);
+		CHECK(!smmu_model_tlb_reaches(models[i], pages));
+	}
+	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup), -EINVAL);
+	/* The VM's stage-2 changes reach no SMMU any more. */
+	CHECK_EQ(pvm_unmap(vm, PVM_PAGES_IPA, PVM_NR_PAGES * PAGE_SIZE), 0);
+
+	/* The streams are free for the host's domains again. */
+	host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	while (host_domain == -ENOMEM && topup(needed))
+		host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	CHECK(host_domain >= 0);
+	CHECK_EQ(__pkvm_iommu_attach(host_domain, idx[0], pvm_sid[0], &needed), 0);
+	CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[0], pvm_sid[0]), 0);
+	CHECK_EQ(__pkvm_iommu_free_domain(host_domain), 0);
+
+	for (p = 0; p < PVM_NR_PAGES; p++)
+		el2_page(pages + p * PAGE_SIZE)->host = EL2_OWNED;
+	for (p = 0; p < PVM_BLOCK_SIZE >> PAGE_SHIFT; p++)
+		el2_page(block + p * PAGE_SIZE)->host = EL2_OWNED;
+	el2_host_free(pages, PVM_NR_PAGES);
+	el2_host_free(block, PVM_BLOCK_SIZE >> PAGE_SHIFT);
+	return tap_cur_failed;
+}
