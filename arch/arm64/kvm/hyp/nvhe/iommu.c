@@ -913,6 +913,7 @@ static bool hyp_iommu_free_step_locked(struct hyp_iommu_domain *domain,
 
 /**
  * __pkvm_iommu_free_domain() - Destroy a domain with no stream attached.
+ * @domain_id:	The host's id of the domain.
  *
  * Whatever it still maps is unmapped and given back to the host first; its
  * tables go back to the IOMMU memcache. The first call makes the domain
@@ -1145,6 +1146,8 @@ static DEFINE_PER_CPU(struct hyp_iommu_lost_batch, hyp_iommu_lost_batch);
 
 /**
  * pkvm_iommu_host_lost() - The host no longer has [@addr, @addr + @size).
+ * @addr:	Physical address of the first page.
+ * @size:	Bytes, a multiple of the page size.
  *
  * Called with the host lock held whenever pages stop being the host's
  * (donated to the hypervisor or a guest). On return, no SMMU translates them
@@ -1257,6 +1260,10 @@ static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *
 
 /**
  * __pkvm_iommu_map() - Map [@phys, @phys + @size) at @iova in a domain.
+ * @domain_id:	The host's id of a paging domain.
+ * @iova:	Where, page aligned.
+ * @phys:	What: host-owned memory or device MMIO, page aligned.
+ * @size:	Bytes, page aligned, at most PKVM_IOMMU_MAP_MAX_PAGES pages.
  * @prot:	PKVM_IOMMU_PROT_READ and/or PKVM_IOMMU_PROT_WRITE.
  * @done:	Bytes mapped from the start of the range.
  * @pages_needed: With -ENOMEM, pages the host must add with __pkvm_iommu_topup.
@@ -1347,6 +1354,9 @@ unlock:
 
 /**
  * __pkvm_iommu_unmap() - Unmap [@iova, @iova + @size) from a domain.
+ * @domain_id:	The host's id of a paging domain.
+ * @iova:	Start, page aligned.
+ * @size:	Bytes, page aligned, at most PKVM_IOMMU_MAP_MAX_PAGES pages.
  * @done:	Bytes of the range dealt with (holes count).
  *
  * On return, no SMMU translates the unmapped part any more and its pages are
@@ -1545,6 +1555,10 @@ static int hyp_iommu_attach_locked(struct hyp_iommu_domain *domain,
 
 /**
  * __pkvm_iommu_attach() - Translate stream @sid of SMMU @smmu_idx with a domain.
+ * @domain_id:	The host's id of the domain.
+ * @smmu_idx:	The SMMU.
+ * @sid:	The stream, which must be aborting.
+ * @pages_needed: Set with -ENOMEM.
  *
  * See hyp_iommu_attach_locked().
  */
@@ -1622,6 +1636,9 @@ static int hyp_iommu_detach_locked(struct hyp_iommu_domain *domain,
 
 /**
  * __pkvm_iommu_detach() - Make stream @sid abort again.
+ * @domain_id:	The host's id of the domain the stream is attached to.
+ * @smmu_idx:	The SMMU.
+ * @sid:	The stream.
  *
  * See hyp_iommu_detach_locked(). A protected VM's streams cannot be named:
  * its domain has no id.
@@ -1649,6 +1666,8 @@ int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
 
 /**
  * __pkvm_iommu_domain_info() - Debug view of a domain on one SMMU.
+ * @domain_id:	The host's id of the domain.
+ * @smmu_idx:	The SMMU.
  * @info:	[0]: VMID (bits 15:0) and streams on that SMMU (bits 47:16);
  *		[1]: physical address of the domain's root table.
  */

@@ -944,6 +944,11 @@ static void smmu_make_s2_ste(struct hyp_smmu *smmu, const struct hyp_smmu_s2_cfg
 
 /**
  * hyp_smmu_install_ste() - Point stream @sid at a stage-2 translation.
+ * @smmu:	The SMMU.
+ * @sid:	The stream, checked by the caller.
+ * @cfg:	The translation.
+ * @alloc:	Gives a zeroed page for a missing level-2 stream table.
+ * @arg:	@alloc's argument.
  *
  * The stream must be aborting (no valid STE): moving a stream from one
  * domain to another goes through detach. The words are written with the
@@ -989,6 +994,9 @@ unlock:
 
 /**
  * hyp_smmu_clear_ste() - Make stream @sid abort again.
+ * @smmu:	The SMMU.
+ * @sid:	The stream, checked by the caller.
+ * @cfg:	The translation the stream must have.
  *
  * Only an STE that translates through @cfg (same table and VMID) is cleared,
  * so a stream is detached only from the domain it is attached to. On return
