@@ -32,24 +32,9 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
-#include "mmio.h"
-
-#define EDU_REG_ID		0x00
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_CNT		0x90
-#define EDU_REG_DMA_CMD		0x98
-#define EDU_DMA_START		0x1
-#define EDU_DMA_TO_RAM		0x2
-#define EDU_BUF_ADDR		0x40000
-#define EDU_ID_MAGIC		0xed
-
-#define PCI_COMMAND		0x04
-#define PCI_COMMAND_MEMORY	0x2
-#define PCI_COMMAND_MASTER	0x4
+#include "edu.h"
 
 #define DMA_LEN			64
-#define POLL_MS			3000
 
 static const char *bdf;
 
@@ -75,24 +60,6 @@ static uint64_t virt_to_phys(void *p)
 		die("no physical address for the buffer (not root?)");
 	}
 	return (ent & ((1ULL << 55) - 1)) * psz + va % psz;
-}
-
-static void enable_bus_master(void)
-{
-	char path[256];
-	uint16_t cmd;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		die("open config space");
-	if (pread(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
-		die("read the command register");
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	if (pwrite(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
-		die("write the command register");
-	close(fd);
 }
 
 /* Claim the device through iommufd and attach nothing: the blocking domain. */
@@ -128,21 +95,13 @@ static void block_through_iommufd(int *iommufd, int *devfd)
 	printf("edu %s: bound to an iommufd, attached to nothing (blocking domain)\n", bdf);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
 int main(int argc, char **argv)
 {
 	int expect_landed = 0, block = 0, iommufd = -1, devfd = -1;
-	uint64_t phys = 0, target = 0, deadline;
+	uint64_t phys = 0, target = 0;
 	unsigned char *buf;
-	char path[256], *regs;
-	int fd, i, landed;
+	char *regs;
+	int i, landed;
 
 	for (i = 1; i < argc - 1; i++) {
 		if (!strcmp(argv[i], "--expect") && i + 1 < argc - 1) {
@@ -168,19 +127,11 @@ int main(int argc, char **argv)
 	if (block)
 		block_through_iommufd(&iommufd, &devfd);
 	/* Memory decoding first: a device with no driver may have it off. */
-	enable_bus_master();
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", bdf);
-	fd = open(path, O_RDWR | O_SYNC);
-	if (fd < 0)
-		die("open BAR0");
-	regs = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (regs == MAP_FAILED)
-		die("mmap BAR0");
-	if ((mmio_read32(regs + EDU_REG_ID) & 0xff) != EDU_ID_MAGIC) {
-		errno = ENODEV;
-		die("not an edu device");
-	}
+	if (edu_enable(bdf))
+		die("enable memory decoding and bus mastering in config space");
+	regs = edu_map(bdf);
+	if (!regs)
+		die("map BAR0 of an edu device");
 
 	buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
@@ -193,23 +144,8 @@ int main(int argc, char **argv)
 
 	printf("edu %s: DMA of %d bytes from the device to physical 0x%llx\n",
 	       bdf, DMA_LEN, (unsigned long long)target);
-	/* The pattern is in memory before the device is told to write there. */
-	__sync_synchronize();
-	mmio_write64(regs + EDU_REG_DMA_SRC, EDU_BUF_ADDR);
-	mmio_write64(regs + EDU_REG_DMA_DST, target);
-	mmio_write64(regs + EDU_REG_DMA_CNT, DMA_LEN);
-	mmio_write64(regs + EDU_REG_DMA_CMD, EDU_DMA_START | EDU_DMA_TO_RAM);
-
-	deadline = now_ms() + POLL_MS;
-	while (mmio_read32(regs + EDU_REG_DMA_CMD) & EDU_DMA_START) {
-		if (now_ms() > deadline) {
-			errno = ETIMEDOUT;
-			die("the DMA did not complete");
-		}
-		usleep(1000);
-	}
-	/* Read the buffer only after seeing the DMA complete. */
-	__sync_synchronize();
+	if (edu_dma(regs, target, 0, DMA_LEN, true))
+		die("the DMA did not complete");
 	if (iommufd >= 0) {
 		close(devfd);
 		close(iommufd);
