@@ -112,6 +112,14 @@ edu_sid() {
 	printf '0x%x' $(( (_bus << 8) | (_dev << 3) | ${1##*.} ))
 }
 
+# edu_smmu_idx BDF: the hypervisor's index of the SMMU in front of the device, from
+# the pKVM host driver's "SMMUv3 at ADDR owned by the hypervisor (index N" line.
+edu_smmu_idx() {
+	_iommu=$(basename "$(readlink "/sys/bus/pci/devices/$1/iommu")")
+	dmesg | sed -n "s/.*SMMUv3 at ${_iommu#smmu3.} owned by the hypervisor (index \([0-9]*\),.*/\1/p" |
+		tail -n 1
+}
+
 # edu_fault_reported PATTERN: wait up to 2 s for an SMMU event in the kernel log that
 # matches PATTERN (the pKVM host driver's "event 0xNN sid 0xS addr 0xA" lines); print it.
 edu_fault_reported() {

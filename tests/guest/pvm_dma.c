@@ -3,7 +3,7 @@
  * pvm_dma: a page that pKVM has donated to a protected guest cannot be mapped
  * into an IOMMU domain, so no device can DMA into protected-guest memory.
  *
- * usage: pvm_dma [--sabotage no-guest] | --bench N
+ * usage: pvm_dma [--dma [--assign BDF,SMMU,SID]] [--sabotage no-guest] | --bench N
  *
  * The program creates a protected VM (KVM_VM_TYPE_ARM_PROTECTED) with one
  * memslot over an anonymous buffer and runs a tiny guest in it: it stores to
@@ -22,6 +22,28 @@
  *  5. the domain is freed.
  * --sabotage no-guest never runs the guest, so the pages stay the host's and
  * the checks of 1 and 2 must fail: the test can fail.
+ *
+ * --dma makes the VM one whose stage-2 the SMMUs can walk
+ * (KVM_VM_TYPE_ARM_PROTECTED_DMA: the IPA size of its type, no FWB encoding)
+ * and checks first what KVM accepts: the type without KVM_VM_TYPE_ARM_PROTECTED
+ * or with an IPA size above the host's is refused; the default IPA size is
+ * 40 bits (a memslot that ends above 2^40 is refused, as one below is taken),
+ * where a protected VM without it has the host's. Then the same checks run
+ * on the DMA VM.
+ *
+ * --assign BDF,SMMU,SID (with --dma; test kernels only,
+ * CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST) shows an SMMU walking the VM's own
+ * stage-2 instead. The edu device BDF, with no driver, stream SID behind
+ * SMMU (the hypervisor's index), is detached from the identity domain and
+ * assigned to the VM (__pkvm_iommu_assign_pvm, through debugfs/hvc) while
+ * the guest waits in an MMIO exit, after it stored to its pages. The edu,
+ * driven here, then copies the first word of guest page 1 to guest page 2
+ * by IPA, and reads a page the guest never touched (no stage-2 entry: a
+ * translation fault, printed as "# fault expected" for the caller to find
+ * in the kernel log). The guest, resumed, reads page 2 back: it must hold
+ * page 1's word. Once the VM is destroyed, a DMA to the same IPA reaches
+ * nothing, and the stream goes back to the identity domain, through which
+ * a host DMA lands again.
  *
  * --bench N (make bench) only runs a guest that stores to N pages, and
  * prints how long its KVM_RUN took, N faults each donating a page:
@@ -51,8 +73,31 @@
 #define REPORT_PROG "pvm_dma"
 #include "report.h"
 #include "hvc.h"
+#include "edu.h"
 
 #define PAGE			4096UL
+
+/*
+ * --assign: as guest_code, then an MMIO exit (a store below GUEST_BASE)
+ * during which the VMM has the device copy page 1's first word to page 2;
+ * resumed, the guest loads page 2's first word into x6.
+ */
+static const uint32_t assign_code[] = {
+	0x10000004,	/* 0: adr  x4, 0b              x4 = GUEST_BASE */
+	0xd503201f,	/*    nop                      x5 = pages, set by the VMM */
+	0x91400484,	/* 1: add  x4, x4, #1, lsl #12  next page */
+	0xf9000084,	/*    str  x4, [x4]             the fault donates it */
+	0xf10004a5,	/*    subs x5, x5, #1 */
+	0x54ffffa1,	/*    b.ne 1b */
+	0x10ffff44,	/*    adr  x4, 0b */
+	0xd1400487,	/*    sub  x7, x4, #1, lsl #12  no memslot there */
+	0xf90000e4,	/*    str  x4, [x7]             MMIO exit: the VMM's DMAs */
+	0xf9500086,	/*    ldr  x6, [x4, #0x2000]    page 2's first word */
+	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
+	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
+	0xd4000002,	/*    hvc  #0 */
+	0x14000000,	/*    b    . */
+};
 
 /* Guest physical layout: the code page, then the pages the guest stores to. */
 #define GUEST_BASE		0x80000000UL
@@ -92,6 +137,10 @@ struct pvm {
 };
 
 static bool sabotage_no_guest;
+/* --assign: the edu device, its SMMU (hypervisor index) and stream. */
+static char assign_bdf[32];
+static unsigned int assign_smmu, assign_sid;
+static unsigned long vm_type = KVM_VM_TYPE_ARM_PROTECTED;
 
 static int set_pc(struct pvm *p, uint64_t pc)
 {
@@ -148,11 +197,10 @@ static int pvm_create(struct pvm *p)
 	if (p->kvm < 0)
 		return error("cannot open /dev/kvm: %s (CONFIG_KVM? KVM needs EL2)",
 			     strerror(errno));
-	p->vm = ioctl(p->kvm, KVM_CREATE_VM, KVM_VM_TYPE_ARM_PROTECTED);
+	p->vm = ioctl(p->kvm, KVM_CREATE_VM, vm_type);
 	if (p->vm < 0)
-		return error("cannot create a protected VM: KVM_CREATE_VM(%s): %s (%s)",
-			     "KVM_VM_TYPE_ARM_PROTECTED", strerror(errno),
-			     "pKVM needs kvm-arm.mode=protected");
+		return error("cannot create a protected VM: KVM_CREATE_VM(0x%lx): %s (%s)",
+			     vm_type, strerror(errno), "pKVM needs kvm-arm.mode=protected");
 	if (ioctl(p->vm, KVM_SET_USER_MEMORY_REGION, &slot))
 		return error("KVM_SET_USER_MEMORY_REGION(%lu pages at 0x%lx): %s",
 			     p->slot_pages, GUEST_BASE, strerror(errno));
@@ -326,8 +374,132 @@ static int pvm_alloc(struct pvm *p)
 	if (p->mem == MAP_FAILED)
 		return error("cannot allocate %lu pages of guest memory: %s", p->slot_pages,
 			     strerror(errno));
-	memcpy(p->mem, guest_code, sizeof(guest_code));
-	__builtin___clear_cache((char *)p->mem, (char *)p->mem + sizeof(guest_code));
+	if (assign_bdf[0])
+		memcpy(p->mem, assign_code, sizeof(assign_code));
+	else
+		memcpy(p->mem, guest_code, sizeof(guest_code));
+	__builtin___clear_cache((char *)p->mem, (char *)p->mem + PAGE);
+	return 0;
+}
+
+/* One KVM_RUN to the next exit, retried on a signal. */
+static int pvm_enter(struct pvm *p)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (!ioctl(p->vcpu, KVM_RUN, 0))
+			return 0;
+		if (errno != EINTR && errno != EAGAIN)
+			break;
+	}
+	return error("pKVM could not run the protected guest: KVM_RUN: %s", strerror(errno));
+}
+
+/*
+ * --assign: detach the edu's stream from the identity domain @idn, then
+ * assign it to the only protected VM there is; the handle is found by
+ * trying each (-ENOENT: no VM with it).
+ */
+static int assign_stream(int idn)
+{
+	long r[3];
+	int h, ret;
+
+	ret = hvc(r, "iommu_detach %d %u 0x%x", idn, assign_smmu, assign_sid);
+	if (ret)
+		return ret;
+	check(r[0] == 0, "stream 0x%x of SMMU %u detached from the identity domain: %ld",
+	      assign_sid, assign_smmu, r[0]);
+	for (h = 0x1000; h < 0x1100; h++) {
+		ret = hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, assign_smmu,
+				assign_sid);
+		if (ret)
+			return ret;
+		if (r[0] != -ENOENT)
+			break;
+	}
+	if (r[0] == -EOPNOTSUPP)
+		return error("__pkvm_iommu_assign_pvm: -EOPNOTSUPP (%s)",
+			     "CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST, or an SMMU that cannot walk the VM's stage-2");
+	check(r[0] == 0, "stream 0x%x of SMMU %u assigned to the protected VM 0x%x: %ld",
+	      assign_sid, assign_smmu, h, r[0]);
+	return r[0] ? KSFT_FAIL : 0;
+}
+
+static int test_assign(struct pvm *p)
+{
+	const uint64_t page1 = GUEST_BASE + PAGE, page2 = GUEST_BASE + 2 * PAGE;
+	const uint64_t untouched = GUEST_BASE + CONTROL_PAGE * PAGE;
+	uint64_t x6 = 0, src, dst;
+	long r[3];
+	int idn, ret;
+	char *regs;
+
+	if (edu_enable(assign_bdf))
+		return error("enabling edu %s in its config space: %s", assign_bdf,
+			     strerror(errno));
+	regs = edu_map(assign_bdf);
+	if (!regs)
+		return error("mapping BAR0 of edu %s: %s", assign_bdf, strerror(errno));
+	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", 2);
+	if (ret)
+		return ret;
+	idn = r[0];
+	if (idn < 0)
+		return error("no identity domain: %d", idn);
+
+	ret = pvm_alloc(p) ?: pvm_create(p) ?: pvm_enter(p);
+	if (ret)
+		return ret;
+	if (p->run->exit_reason != KVM_EXIT_MMIO)
+		return error("the guest exited with reason %u, not on MMIO after its stores",
+			     p->run->exit_reason);
+	printf("# the guest stored to its pages and waits at MMIO 0x%llx\n",
+	       (unsigned long long)p->run->mmio.phys_addr);
+
+	ret = assign_stream(idn);
+	if (ret)
+		return ret;
+	/* Page 1's first word to page 2, through the VM's stage-2. */
+	if (edu_dma(regs, page1, 0, 8, false) || edu_dma(regs, page2, 0, 8, true))
+		return error("edu %s DMA by IPA: %s", assign_bdf, strerror(errno));
+	/* No stage-2 entry: a translation fault at that IPA. */
+	if (edu_dma(regs, untouched, 0x100, 8, false))
+		return error("edu %s DMA from an untouched IPA: %s", assign_bdf, strerror(errno));
+	printf("# fault expected: %s iova 0x%llx\n", assign_bdf, (unsigned long long)untouched);
+
+	ret = pvm_enter(p) ?: get_xreg(p, 6, &x6);
+	if (ret)
+		return ret;
+	check(p->run->exit_reason == KVM_EXIT_SYSTEM_EVENT && x6 == page1,
+	      "the guest reads page 1's word in page 2, copied by the device (exit %u, x6 0x%llx, want 0x%llx)",
+	      p->run->exit_reason, (unsigned long long)x6, (unsigned long long)page1);
+
+	/* The VM goes: its streams abort before its pages come back. */
+	pvm_destroy(p);
+	memset(p->mem + 2 * PAGE, 0x5a, PAGE);
+	if (edu_dma(regs, page2, 0, 8, true))
+		return error("edu %s DMA after the VM: %s", assign_bdf, strerror(errno));
+	check(p->mem[2 * PAGE] == 0x5a && p->mem[2 * PAGE + 7] == 0x5a,
+	      "once the VM is destroyed, a DMA to its IPA reaches nothing (page 2 byte 0: 0x%02x)",
+	      p->mem[2 * PAGE]);
+
+	ret = hvc_topup(r, 1, "iommu_attach %d %u 0x%x", idn, assign_smmu, assign_sid);
+	if (ret)
+		return ret;
+	check(r[0] == 0, "the stream is back in the identity domain: %ld", r[0]);
+	/* A host DMA lands again: page 3's first word to page 4, by physical address. */
+	memset(p->mem + 4 * PAGE, 0, PAGE);
+	*(uint64_t *)(p->mem + 3 * PAGE) = 0x1234abcd5678ef00ULL;
+	if (virt_to_phys(p->mem + 3 * PAGE, &src) || virt_to_phys(p->mem + 4 * PAGE, &dst))
+		return KSFT_FAIL;
+	if (edu_dma(regs, src, 0, 8, false) || edu_dma(regs, dst, 0, 8, true))
+		return error("edu %s host DMA: %s", assign_bdf, strerror(errno));
+	check(*(uint64_t *)(p->mem + 4 * PAGE) == 0x1234abcd5678ef00ULL,
+	      "a host DMA through the identity domain lands again: 0x%llx",
+	      (unsigned long long)*(uint64_t *)(p->mem + 4 * PAGE));
+	munmap(regs, 4096);
 	return 0;
 }
 
@@ -351,6 +523,54 @@ static int bench_pvm(struct pvm *p)
 	return 0;
 }
 
+/* Does a VM of @type take a memslot of one page at @gpa? -1: no such VM. */
+static int vm_takes_slot(int kvm, unsigned long type, uint64_t gpa, void *mem)
+{
+	struct kvm_userspace_memory_region slot = {
+		.guest_phys_addr = gpa, .memory_size = PAGE,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	int vm = ioctl(kvm, KVM_CREATE_VM, type), ret;
+
+	if (vm < 0)
+		return -1;
+	ret = !ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot);
+	close(vm);
+	return ret;
+}
+
+/* --dma: what KVM accepts of KVM_VM_TYPE_ARM_PROTECTED_DMA. */
+static int check_dma_types(struct pvm *p)
+{
+	const unsigned long dma = KVM_VM_TYPE_ARM_PROTECTED | KVM_VM_TYPE_ARM_PROTECTED_DMA;
+	int kvm = open("/dev/kvm", O_RDWR), limit, vm;
+
+	if (kvm < 0)
+		return error("cannot open /dev/kvm: %s", strerror(errno));
+	limit = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
+	printf("# host IPA size limit: %d bits\n", limit);
+	vm = ioctl(kvm, KVM_CREATE_VM, KVM_VM_TYPE_ARM_PROTECTED_DMA);
+	check(vm < 0 && errno == EINVAL,
+	      "KVM_VM_TYPE_ARM_PROTECTED_DMA without KVM_VM_TYPE_ARM_PROTECTED refused: %d (%s)",
+	      vm, vm < 0 ? strerror(errno) : "created");
+	if (vm >= 0)
+		close(vm);
+	vm = ioctl(kvm, KVM_CREATE_VM, dma | (limit + 1));
+	check(vm < 0 && errno == EINVAL, "a DMA VM of %d IPA bits refused: %d (%s)",
+	      limit + 1, vm, vm < 0 ? strerror(errno) : "created");
+	if (vm >= 0)
+		close(vm);
+	check(vm_takes_slot(kvm, dma, (1ULL << 40) - PAGE, p->mem) == 1,
+	      "a DMA VM takes a memslot below 2^40");
+	check(vm_takes_slot(kvm, dma, 1ULL << 40, p->mem) == 0,
+	      "a DMA VM (40 IPA bits) refuses a memslot at 2^40");
+	if (limit > 40)
+		check(vm_takes_slot(kvm, KVM_VM_TYPE_ARM_PROTECTED, 1ULL << 40, p->mem) == 1,
+		      "a protected VM without it (%d IPA bits) takes a memslot at 2^40", limit);
+	close(kvm);
+	return 0;
+}
+
 static int test_pvm(struct pvm *p)
 {
 	uint64_t pa[GUEST_PAGES + 1], before, control;
@@ -360,6 +580,11 @@ static int test_pvm(struct pvm *p)
 	ret = pvm_alloc(p);
 	if (ret)
 		return ret;
+	if (vm_type & KVM_VM_TYPE_ARM_PROTECTED_DMA) {
+		ret = check_dma_types(p);
+		if (ret)
+			return ret;
+	}
 	if (virt_to_phys(p->mem + PAGE, &before))
 		return KSFT_FAIL;
 
@@ -408,6 +633,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "sabotage", required_argument, NULL, 's' },
+		{ "dma", no_argument, NULL, 'd' },
+		{ "assign", required_argument, NULL, 'a' },
 		{ "bench", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -417,8 +644,8 @@ int main(int argc, char **argv)
 		.pages = GUEST_PAGES, .slot_pages = GUEST_SLOT_PAGES,
 	};
 	unsigned long bench = 0;
-	char *end;
-	int c, ret;
+	char *end, extra;
+	int c, ret, sid;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -428,6 +655,15 @@ int main(int argc, char **argv)
 				return error("--sabotage takes no-guest, not '%s'", optarg);
 			sabotage_no_guest = true;
 			break;
+		case 'd':
+			vm_type |= KVM_VM_TYPE_ARM_PROTECTED_DMA;
+			break;
+		case 'a':
+			if (sscanf(optarg, "%31[^,],%u,%i%c", assign_bdf, &assign_smmu,
+				   &sid, &extra) != 3 || sid < 0)
+				return error("--assign takes BDF,SMMU,SID, not '%s'", optarg);
+			assign_sid = sid;
+			break;
 		case 'b':
 			bench = strtoul(optarg, &end, 0);
 			if (*end || !bench || bench > BENCH_MAX_PAGES)
@@ -435,15 +671,26 @@ int main(int argc, char **argv)
 					     BENCH_MAX_PAGES, optarg);
 			break;
 		case 'h':
-			printf("usage: pvm_dma [--sabotage no-guest] | --bench N\n");
+			printf("usage: pvm_dma [--dma [--assign BDF,SMMU,SID]] [--sabotage no-guest] | --bench N\n");
 			return KSFT_PASS;
 		default:
-			fprintf(stderr, "usage: pvm_dma [--sabotage no-guest] | --bench N\n");
+			fprintf(stderr, "usage: pvm_dma [--dma [--assign BDF,SMMU,SID]] [--sabotage no-guest] | --bench N\n");
 			return KSFT_FAIL;
 		}
 	}
 	if (optind != argc)
 		return error("unexpected argument '%s'", argv[optind]);
+	if (assign_bdf[0] && (!(vm_type & KVM_VM_TYPE_ARM_PROTECTED_DMA) || bench ||
+			      sabotage_no_guest))
+		return error("--assign needs --dma, and neither --bench nor --sabotage");
+	if (assign_bdf[0]) {
+		ret = test_assign(&p);
+		pvm_destroy(&p);
+		if (ret)
+			return ret;
+		printf("# %d check(s), %d failed\n", nr_checks, nr_failed);
+		return nr_failed ? KSFT_FAIL : KSFT_PASS;
+	}
 
 	if (bench) {
 		p.pages = bench;

@@ -13,6 +13,12 @@
 echo "\$ pvm_dma"
 pvm_dma || { echo "pvm_dma failed (exit $?)"; exit 1; }
 
+# The same with a protected VM whose stage-2 the SMMUs can walk
+# (KVM_VM_TYPE_ARM_PROTECTED_DMA: its own IPA size, no FWB encoding); first
+# what KVM accepts of that type.
+echo "\$ pvm_dma --dma"
+pvm_dma --dma || { echo "pvm_dma --dma failed (exit $?)"; exit 1; }
+
 echo "\$ pvm_dma --sabotage no-guest    (must fail)"
 pvm_dma --sabotage no-guest >/tmp/pvm-broken.log 2>&1
 rc=$?
