@@ -77,28 +77,6 @@
 
 #define PAGE			4096UL
 
-/*
- * --assign: as guest_code, then an MMIO exit (a store below GUEST_BASE)
- * during which the VMM has the device copy page 1's first word to page 2;
- * resumed, the guest loads page 2's first word into x6.
- */
-static const uint32_t assign_code[] = {
-	0x10000004,	/* 0: adr  x4, 0b              x4 = GUEST_BASE */
-	0xd503201f,	/*    nop                      x5 = pages, set by the VMM */
-	0x91400484,	/* 1: add  x4, x4, #1, lsl #12  next page */
-	0xf9000084,	/*    str  x4, [x4]             the fault donates it */
-	0xf10004a5,	/*    subs x5, x5, #1 */
-	0x54ffffa1,	/*    b.ne 1b */
-	0x10ffff44,	/*    adr  x4, 0b */
-	0xd1400487,	/*    sub  x7, x4, #1, lsl #12  no memslot there */
-	0xf90000e4,	/*    str  x4, [x7]             MMIO exit: the VMM's DMAs */
-	0xf9500086,	/*    ldr  x6, [x4, #0x2000]    page 2's first word */
-	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
-	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
-	0xd4000002,	/*    hvc  #0 */
-	0x14000000,	/*    b    . */
-};
-
 /* Guest physical layout: the code page, then the pages the guest stores to. */
 #define GUEST_BASE		0x80000000UL
 #define GUEST_SLOT_PAGES	16
@@ -124,6 +102,25 @@ static const uint32_t guest_code[] = {
 	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
 	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
 	0xd4000002,	/*    hvc  #0                   (the reply clears x1-x3) */
+	0x14000000,	/*    b    . */
+};
+
+/* guest_code's first words, its store loop, start --assign's guest too. */
+#define GUEST_STORE_LOOP	6
+
+/*
+ * --assign: guest_code's store loop, then an MMIO exit (a store below
+ * GUEST_BASE) during which the VMM has the device copy page 1's first word
+ * to page 2; resumed, the guest loads page 2's first word into x6.
+ */
+static const uint32_t assign_code[] = {
+	0x10ffff44,	/*    adr  x4, 0b */
+	0xd1400487,	/*    sub  x7, x4, #1, lsl #12  no memslot there */
+	0xf90000e4,	/*    str  x4, [x7]             MMIO exit: the VMM's DMAs */
+	0xf9500086,	/*    ldr  x6, [x4, #0x2000]    page 2's first word */
+	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
+	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
+	0xd4000002,	/*    hvc  #0 */
 	0x14000000,	/*    b    . */
 };
 
@@ -374,10 +371,13 @@ static int pvm_alloc(struct pvm *p)
 	if (p->mem == MAP_FAILED)
 		return error("cannot allocate %lu pages of guest memory: %s", p->slot_pages,
 			     strerror(errno));
-	if (assign_bdf[0])
-		memcpy(p->mem, assign_code, sizeof(assign_code));
-	else
+	if (assign_bdf[0]) {
+		memcpy(p->mem, guest_code, GUEST_STORE_LOOP * sizeof(uint32_t));
+		memcpy(p->mem + GUEST_STORE_LOOP * sizeof(uint32_t), assign_code,
+		       sizeof(assign_code));
+	} else {
 		memcpy(p->mem, guest_code, sizeof(guest_code));
+	}
 	__builtin___clear_cache((char *)p->mem, (char *)p->mem + PAGE);
 	return 0;
 }

@@ -462,6 +462,20 @@ static bool hyp_iommu_table_fwb(const struct kvm_pgtable *pgt)
 	       !(pgt->flags & KVM_PGTABLE_S2_NOFWB);
 }
 
+/*
+ * The live SMMU at host-supplied index *@idx, if @sid is one of its streams,
+ * with *@idx clamped for speculation; or NULL.
+ */
+static struct hyp_smmu *hyp_iommu_get_stream(u64 *idx, u64 sid)
+{
+	struct hyp_smmu *smmu = hyp_smmu_get(*idx);
+
+	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+		return NULL;
+	*idx = array_index_nospec(*idx, PKVM_SMMU_MAX);
+	return smmu;
+}
+
 static void hyp_iommu_s2_cfg(struct hyp_iommu_domain *domain, u16 vmid,
 			     struct hyp_smmu *smmu, struct hyp_smmu_s2_cfg *cfg)
 {
@@ -1569,10 +1583,9 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 	struct hyp_smmu *smmu;
 	int ret;
 
-	smmu = hyp_smmu_get(smmu_idx);
-	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+	smmu = hyp_iommu_get_stream(&smmu_idx, sid);
+	if (!smmu)
 		return -EINVAL;
-	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
 	/* This SMMU must walk the domain's table as the CPU built it. */
 	if (!hyp_smmu_s2_compatible(smmu, HYP_IOMMU_IAS))
 		return -EOPNOTSUPP;
@@ -1649,10 +1662,9 @@ int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid)
 	struct hyp_smmu *smmu;
 	int ret;
 
-	smmu = hyp_smmu_get(smmu_idx);
-	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+	smmu = hyp_iommu_get_stream(&smmu_idx, sid);
+	if (!smmu)
 		return -EINVAL;
-	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
 	domain = hyp_iommu_get_domain(domain_id);
 	if (!domain)
 		return -ENOENT;
@@ -1848,10 +1860,9 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 
 	if (!hyp_iommu_enabled())
 		return -ENODEV;
-	smmu = hyp_smmu_get(smmu_idx);
-	if (!smmu || !hyp_smmu_sid_valid(smmu, sid))
+	smmu = hyp_iommu_get_stream(&smmu_idx, sid);
+	if (!smmu)
 		return -EINVAL;
-	smmu_idx = array_index_nospec(smmu_idx, PKVM_SMMU_MAX);
 	if (handle > U32_MAX)
 		return -ENOENT;
 	vm = get_pkvm_hyp_vm(handle);
