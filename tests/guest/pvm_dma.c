@@ -3,7 +3,7 @@
  * pvm_dma: a page that pKVM has donated to a protected guest cannot be mapped
  * into an IOMMU domain, so no device can DMA into protected-guest memory.
  *
- * usage: pvm_dma [--dma [--assign BDF,SMMU,SID]] [--sabotage no-guest] | --bench N
+ * usage: pvm_dma [--dma [--assign BDF,SMMU,SID]...] [--sabotage no-guest] | --bench N
  *
  * The program creates a protected VM (KVM_VM_TYPE_ARM_PROTECTED) with one
  * memslot over an anonymous buffer and runs a tiny guest in it: it stores to
@@ -31,19 +31,19 @@
  * where a protected VM without it has the host's. Then the same checks run
  * on the DMA VM.
  *
- * --assign BDF,SMMU,SID (with --dma; test kernels only,
- * CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST) shows an SMMU walking the VM's own
- * stage-2 instead. The edu device BDF, with no driver, stream SID behind
+ * --assign BDF,SMMU,SID (with --dma, up to twice; test kernels only,
+ * CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST) shows SMMUs walking the VM's own
+ * stage-2 instead. Each edu device BDF, with no driver, stream SID behind
  * SMMU (the hypervisor's index), is detached from the identity domain and
  * assigned to the VM (__pkvm_iommu_assign_pvm, through debugfs/hvc) while
- * the guest waits in an MMIO exit, after it stored to its pages. The edu,
+ * the guest waits in an MMIO exit, after it stored to its pages. Each edu,
  * driven here, then copies the first word of guest page 1 to guest page 2
- * by IPA, and reads a page the guest never touched (no stage-2 entry: a
- * translation fault, printed as "# fault expected" for the caller to find
- * in the kernel log). The guest, resumed, reads page 2 back: it must hold
- * page 1's word. Once the VM is destroyed, a DMA to the same IPA reaches
- * nothing, and the stream goes back to the identity domain, through which
- * a host DMA lands again.
+ * (the second edu: page 3) by IPA, and reads a page the guest never touched
+ * (no stage-2 entry: a translation fault, printed as "# fault expected" for
+ * the caller to find in the kernel log). The guest, resumed, reads pages 2
+ * and 3 back: they must hold page 1's word. Once the VM is destroyed, a DMA
+ * to the same IPA reaches nothing, and each stream goes back to the identity
+ * domain, through which a host DMA lands again.
  *
  * --bench N (make bench) only runs a guest that stores to N pages, and
  * prints how long its KVM_RUN took, N faults each donating a page:
@@ -118,6 +118,7 @@ static const uint32_t assign_code[] = {
 	0xd1400487,	/*    sub  x7, x4, #1, lsl #12  no memslot there */
 	0xf90000e4,	/*    str  x4, [x7]             MMIO exit: the VMM's DMAs */
 	0xf9500086,	/*    ldr  x6, [x4, #0x2000]    page 2's first word */
+	0xf9580088,	/*    ldr  x8, [x4, #0x3000]    page 3's first word */
 	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
 	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
 	0xd4000002,	/*    hvc  #0 */
@@ -135,8 +136,13 @@ struct pvm {
 
 static bool sabotage_no_guest;
 /* --assign: the edu device, its SMMU (hypervisor index) and stream. */
-static char assign_bdf[32];
-static unsigned int assign_smmu, assign_sid;
+#define MAX_ASSIGN		2
+static struct assigned {
+	char		bdf[32];
+	unsigned int	smmu, sid;
+	char		*regs;		/* BAR0 */
+} assigned[MAX_ASSIGN];
+static int nr_assigned;
 static unsigned long vm_type = KVM_VM_TYPE_ARM_PROTECTED;
 
 static int set_pc(struct pvm *p, uint64_t pc)
@@ -371,7 +377,7 @@ static int pvm_alloc(struct pvm *p)
 	if (p->mem == MAP_FAILED)
 		return error("cannot allocate %lu pages of guest memory: %s", p->slot_pages,
 			     strerror(errno));
-	if (assign_bdf[0]) {
+	if (nr_assigned) {
 		memcpy(p->mem, guest_code, GUEST_STORE_LOOP * sizeof(uint32_t));
 		memcpy(p->mem + GUEST_STORE_LOOP * sizeof(uint32_t), assign_code,
 		       sizeof(assign_code));
@@ -397,23 +403,22 @@ static int pvm_enter(struct pvm *p)
 }
 
 /*
- * --assign: detach the edu's stream from the identity domain @idn, then
+ * --assign: detach device @a's stream from the identity domain @idn, then
  * assign it to the only protected VM there is; the handle is found by
  * trying each (-ENOENT: no VM with it).
  */
-static int assign_stream(int idn)
+static int assign_stream(struct assigned *a, int idn)
 {
 	long r[3];
 	int h, ret;
 
-	ret = hvc(r, "iommu_detach %d %u 0x%x", idn, assign_smmu, assign_sid);
+	ret = hvc(r, "iommu_detach %d %u 0x%x", idn, a->smmu, a->sid);
 	if (ret)
 		return ret;
 	check(r[0] == 0, "stream 0x%x of SMMU %u detached from the identity domain: %ld",
-	      assign_sid, assign_smmu, r[0]);
+	      a->sid, a->smmu, r[0]);
 	for (h = 0x1000; h < 0x1100; h++) {
-		ret = hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, assign_smmu,
-				assign_sid);
+		ret = hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, a->smmu, a->sid);
 		if (ret)
 			return ret;
 		if (r[0] != -ENOENT)
@@ -423,25 +428,93 @@ static int assign_stream(int idn)
 		return error("__pkvm_iommu_assign_pvm: -EOPNOTSUPP (%s)",
 			     "CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST, or an SMMU that cannot walk the VM's stage-2");
 	check(r[0] == 0, "stream 0x%x of SMMU %u assigned to the protected VM 0x%x: %ld",
-	      assign_sid, assign_smmu, h, r[0]);
+	      a->sid, a->smmu, h, r[0]);
 	return r[0] ? KSFT_FAIL : 0;
+}
+
+/*
+ * --assign: each device copies guest page 1's first word to its own page
+ * (2, 3) by IPA, and reads an IPA the VM never touched.
+ */
+static int assigned_dmas(void)
+{
+	const uint64_t page1 = GUEST_BASE + PAGE;
+	const uint64_t untouched = GUEST_BASE + CONTROL_PAGE * PAGE;
+	struct assigned *a;
+	int i;
+
+	for (i = 0; i < nr_assigned; i++) {
+		a = &assigned[i];
+		if (edu_dma(a->regs, page1, 0, 8, false) ||
+		    edu_dma(a->regs, GUEST_BASE + (2 + i) * PAGE, 0, 8, true))
+			return error("edu %s DMA by IPA: %s", a->bdf, strerror(errno));
+		/* No stage-2 entry: a translation fault at that IPA. */
+		if (edu_dma(a->regs, untouched + i * 0x100, 0x100, 8, false))
+			return error("edu %s DMA from an untouched IPA: %s", a->bdf,
+				     strerror(errno));
+		printf("# fault expected: %s iova 0x%llx\n", a->bdf,
+		       (unsigned long long)untouched + i * 0x100);
+	}
+	return 0;
+}
+
+/*
+ * --assign, once the VM is gone: the streams abort (a DMA to the VM's IPA
+ * reaches nothing), go back to the identity domain, and a host DMA by
+ * physical address lands again.
+ */
+static int after_assigned(struct pvm *p, int idn)
+{
+	const uint64_t marker = 0x1234abcd5678ef00ULL;
+	struct assigned *a;
+	uint64_t src, dst;
+	long r[3];
+	int i, ret;
+
+	for (i = 0; i < nr_assigned; i++) {
+		a = &assigned[i];
+		memset(p->mem + 2 * PAGE, 0x5a, PAGE);
+		if (edu_dma(a->regs, GUEST_BASE + 2 * PAGE, 0, 8, true))
+			return error("edu %s DMA after the VM: %s", a->bdf, strerror(errno));
+		check(p->mem[2 * PAGE] == 0x5a && p->mem[2 * PAGE + 7] == 0x5a,
+		      "%s: once the VM is destroyed, a DMA to its IPA reaches nothing (byte 0: 0x%02x)",
+		      a->bdf, p->mem[2 * PAGE]);
+
+		ret = hvc_topup(r, 1, "iommu_attach %d %u 0x%x", idn, a->smmu, a->sid);
+		if (ret)
+			return ret;
+		check(r[0] == 0, "%s: the stream is back in the identity domain: %ld",
+		      a->bdf, r[0]);
+		memset(p->mem + 4 * PAGE, 0, PAGE);
+		*(uint64_t *)(p->mem + 3 * PAGE) = marker + i;
+		if (virt_to_phys(p->mem + 3 * PAGE, &src) ||
+		    virt_to_phys(p->mem + 4 * PAGE, &dst))
+			return KSFT_FAIL;
+		if (edu_dma(a->regs, src, 0, 8, false) || edu_dma(a->regs, dst, 0, 8, true))
+			return error("edu %s host DMA: %s", a->bdf, strerror(errno));
+		check(*(uint64_t *)(p->mem + 4 * PAGE) == marker + i,
+		      "%s: a host DMA through the identity domain lands again: 0x%llx",
+		      a->bdf, (unsigned long long)*(uint64_t *)(p->mem + 4 * PAGE));
+	}
+	return 0;
 }
 
 static int test_assign(struct pvm *p)
 {
-	const uint64_t page1 = GUEST_BASE + PAGE, page2 = GUEST_BASE + 2 * PAGE;
-	const uint64_t untouched = GUEST_BASE + CONTROL_PAGE * PAGE;
-	uint64_t x6 = 0, src, dst;
+	const uint64_t page1 = GUEST_BASE + PAGE;
+	uint64_t x[2] = {};
 	long r[3];
-	int idn, ret;
-	char *regs;
+	int i, idn, ret;
 
-	if (edu_enable(assign_bdf))
-		return error("enabling edu %s in its config space: %s", assign_bdf,
-			     strerror(errno));
-	regs = edu_map(assign_bdf);
-	if (!regs)
-		return error("mapping BAR0 of edu %s: %s", assign_bdf, strerror(errno));
+	for (i = 0; i < nr_assigned; i++) {
+		if (edu_enable(assigned[i].bdf))
+			return error("enabling edu %s in its config space: %s",
+				     assigned[i].bdf, strerror(errno));
+		assigned[i].regs = edu_map(assigned[i].bdf);
+		if (!assigned[i].regs)
+			return error("mapping BAR0 of edu %s: %s", assigned[i].bdf,
+				     strerror(errno));
+	}
 	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", 2);
 	if (ret)
 		return ret;
@@ -458,49 +531,27 @@ static int test_assign(struct pvm *p)
 	printf("# the guest stored to its pages and waits at MMIO 0x%llx\n",
 	       (unsigned long long)p->run->mmio.phys_addr);
 
-	ret = assign_stream(idn);
+	for (i = 0; i < nr_assigned; i++) {
+		ret = assign_stream(&assigned[i], idn);
+		if (ret)
+			return ret;
+	}
+	ret = assigned_dmas() ?: pvm_enter(p) ?: get_xreg(p, 6, &x[0]) ?:
+	      get_xreg(p, 8, &x[1]);
 	if (ret)
 		return ret;
-	/* Page 1's first word to page 2, through the VM's stage-2. */
-	if (edu_dma(regs, page1, 0, 8, false) || edu_dma(regs, page2, 0, 8, true))
-		return error("edu %s DMA by IPA: %s", assign_bdf, strerror(errno));
-	/* No stage-2 entry: a translation fault at that IPA. */
-	if (edu_dma(regs, untouched, 0x100, 8, false))
-		return error("edu %s DMA from an untouched IPA: %s", assign_bdf, strerror(errno));
-	printf("# fault expected: %s iova 0x%llx\n", assign_bdf, (unsigned long long)untouched);
-
-	ret = pvm_enter(p) ?: get_xreg(p, 6, &x6);
-	if (ret)
-		return ret;
-	check(p->run->exit_reason == KVM_EXIT_SYSTEM_EVENT && x6 == page1,
-	      "the guest reads page 1's word in page 2, copied by the device (exit %u, x6 0x%llx, want 0x%llx)",
-	      p->run->exit_reason, (unsigned long long)x6, (unsigned long long)page1);
+	for (i = 0; i < nr_assigned; i++)
+		check(p->run->exit_reason == KVM_EXIT_SYSTEM_EVENT && x[i] == page1,
+		      "the guest reads page 1's word in page %d, copied by %s (exit %u, x%d 0x%llx, want 0x%llx)",
+		      2 + i, assigned[i].bdf, p->run->exit_reason, i ? 8 : 6,
+		      (unsigned long long)x[i], (unsigned long long)page1);
 
 	/* The VM goes: its streams abort before its pages come back. */
 	pvm_destroy(p);
-	memset(p->mem + 2 * PAGE, 0x5a, PAGE);
-	if (edu_dma(regs, page2, 0, 8, true))
-		return error("edu %s DMA after the VM: %s", assign_bdf, strerror(errno));
-	check(p->mem[2 * PAGE] == 0x5a && p->mem[2 * PAGE + 7] == 0x5a,
-	      "once the VM is destroyed, a DMA to its IPA reaches nothing (page 2 byte 0: 0x%02x)",
-	      p->mem[2 * PAGE]);
-
-	ret = hvc_topup(r, 1, "iommu_attach %d %u 0x%x", idn, assign_smmu, assign_sid);
-	if (ret)
-		return ret;
-	check(r[0] == 0, "the stream is back in the identity domain: %ld", r[0]);
-	/* A host DMA lands again: page 3's first word to page 4, by physical address. */
-	memset(p->mem + 4 * PAGE, 0, PAGE);
-	*(uint64_t *)(p->mem + 3 * PAGE) = 0x1234abcd5678ef00ULL;
-	if (virt_to_phys(p->mem + 3 * PAGE, &src) || virt_to_phys(p->mem + 4 * PAGE, &dst))
-		return KSFT_FAIL;
-	if (edu_dma(regs, src, 0, 8, false) || edu_dma(regs, dst, 0, 8, true))
-		return error("edu %s host DMA: %s", assign_bdf, strerror(errno));
-	check(*(uint64_t *)(p->mem + 4 * PAGE) == 0x1234abcd5678ef00ULL,
-	      "a host DMA through the identity domain lands again: 0x%llx",
-	      (unsigned long long)*(uint64_t *)(p->mem + 4 * PAGE));
-	munmap(regs, 4096);
-	return 0;
+	ret = after_assigned(p, idn);
+	for (i = 0; i < nr_assigned; i++)
+		munmap(assigned[i].regs, 4096);
+	return ret;
 }
 
 /* --bench: time the run of a guest that faults in @p->pages pages. */
@@ -659,10 +710,12 @@ int main(int argc, char **argv)
 			vm_type |= KVM_VM_TYPE_ARM_PROTECTED_DMA;
 			break;
 		case 'a':
-			if (sscanf(optarg, "%31[^,],%u,%i%c", assign_bdf, &assign_smmu,
-				   &sid, &extra) != 3 || sid < 0)
+			if (nr_assigned == MAX_ASSIGN)
+				return error("--assign at most %d times", MAX_ASSIGN);
+			if (sscanf(optarg, "%31[^,],%u,%i%c", assigned[nr_assigned].bdf,
+				   &assigned[nr_assigned].smmu, &sid, &extra) != 3 || sid < 0)
 				return error("--assign takes BDF,SMMU,SID, not '%s'", optarg);
-			assign_sid = sid;
+			assigned[nr_assigned++].sid = sid;
 			break;
 		case 'b':
 			bench = strtoul(optarg, &end, 0);
@@ -671,19 +724,19 @@ int main(int argc, char **argv)
 					     BENCH_MAX_PAGES, optarg);
 			break;
 		case 'h':
-			printf("usage: pvm_dma [--dma [--assign BDF,SMMU,SID]] [--sabotage no-guest] | --bench N\n");
+			printf("usage: pvm_dma [--dma [--assign BDF,SMMU,SID]...] [--sabotage no-guest] | --bench N\n");
 			return KSFT_PASS;
 		default:
-			fprintf(stderr, "usage: pvm_dma [--dma [--assign BDF,SMMU,SID]] [--sabotage no-guest] | --bench N\n");
+			fprintf(stderr, "usage: pvm_dma [--dma [--assign BDF,SMMU,SID]...] [--sabotage no-guest] | --bench N\n");
 			return KSFT_FAIL;
 		}
 	}
 	if (optind != argc)
 		return error("unexpected argument '%s'", argv[optind]);
-	if (assign_bdf[0] && (!(vm_type & KVM_VM_TYPE_ARM_PROTECTED_DMA) || bench ||
+	if (nr_assigned && (!(vm_type & KVM_VM_TYPE_ARM_PROTECTED_DMA) || bench ||
 			      sabotage_no_guest))
 		return error("--assign needs --dma, and neither --bench nor --sabotage");
-	if (assign_bdf[0]) {
+	if (nr_assigned) {
 		ret = test_assign(&p);
 		pvm_destroy(&p);
 		if (ret)
