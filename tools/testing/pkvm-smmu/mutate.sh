@@ -79,6 +79,7 @@ EOF
 
 	[ "$prog" = el2 ] && target=el2-build
 	[ "$prog" = el2stress ] && target=el2-stress-build
+	[ "$prog" = el2pvmstress ] && target=el2-pvm-stress-build
 	[ "$prog" = el2shim ] && target=el2-shim-build
 	[ "$prog" = fuzz ] && target=fuzz-build &&
 		runs=("FUZZ_CHECK_RUNS=${FUZZ_MUTANT_RUNS:-3000}")
@@ -346,6 +347,38 @@ mutant el2_pvm_assign_any_vm el2 "$IOMMU_C" \
 mutant el2_pvm_fwb_unchecked el2 "$IOMMU_C" \
 	'	return !hyp_iommu_table_fwb(pgt) || (smmu->features & HYP_SMMU_FEAT_FWB);' \
 	'	return true;'
+# Device assignment to protected VMs raced under TSan (el2/pvm_stress.c).
+# The flush hook skips the SMMUs: an unmap leaves a live stale entry.
+mutant el2pvmstress_no_smmu_flush el2pvmstress "$IOMMU_C" \
+	'	domain = hyp_iommu_pvm_domain(mmu);
+	if (domain &&' '	domain = NULL;
+	if (domain &&'
+# The VM's binding is published only after its first STE: a stage-2 change
+# in between does not reach an SMMU that already translates.
+mutant el2pvmstress_binding_after_ste el2pvmstress "$IOMMU_C" \
+	'	/* Last: from here on the VM'"'"'s stage-2 changes reach the domain. */
+	smp_store_release(&hyp_iommu_pvm_mmus[slot], mmu);' \
+	'	WRITE_ONCE(hyp_iommu_pvm_mmus[slot], (void *)1);' \
+	'		if (hyp_iommu_pvm_mmus[i] == mmu) {' \
+	'		if (hyp_iommu_pvm_mmus[i] == mmu ||
+		    (hyp_iommu_pvm_mmus[i] == (void *)1 && hyp_iommu_pvm_domains[i]->vm == vm)) {' \
+	'	if (domain->nr_streams != before) {
+		domain->pvm_streams[before].smmu = smmu_idx;
+		domain->pvm_streams[before].sid = sid;
+	}
+	hyp_spin_unlock(&domain->lock);' \
+	'	if (domain->nr_streams != before) {
+		domain->pvm_streams[before].smmu = smmu_idx;
+		domain->pvm_streams[before].sid = sid;
+	}
+	hyp_spin_unlock(&domain->lock);
+	for (int _d = 0; _d < 1000; _d++)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	hyp_spin_lock(&hyp_iommu_lock);
+	for (int _i = 0; _i < HYP_IOMMU_MAX_PVMS; _i++)
+		if (hyp_iommu_pvm_domains[_i] == domain)
+			smp_store_release(&hyp_iommu_pvm_mmus[_i], &vm->kvm.arch.mmu);
+	hyp_spin_unlock(&hyp_iommu_lock);'
 # A failed invalidation still gives the pages back.
 mutant el2_unmap_error_unshares el2 "$IOMMU_C" "${UNMAP_ERROR_UNSHARES[@]}"
 # A rejected command is acknowledged but not reported.

@@ -6,6 +6,8 @@
 #ifndef __PKVM_EL2_HARNESS_H__
 #define __PKVM_EL2_HARNESS_H__
 
+#include <time.h>
+
 #include <linux/types.h>
 
 /* Physical memory: one memblock region, like QEMU virt's RAM at 1 GiB. */
@@ -46,13 +48,36 @@ u64 el2_count_state(enum el2_state host, enum el2_state hyp);
 
 struct smmu_model;
 
+/*
+ * The stress programs: count a failure in *@counter and print it (the first
+ * 20 of the run) with the CPU it happened on; xorshift64 random numbers
+ * (@state never 0); has CLOCK_MONOTONIC passed @deadline?
+ */
+void el2_report(u64 *counter, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+u64 el2_rand(u64 *state);
+bool el2_past(const struct timespec *deadline);
+
 /* nvhe/pkvm.c's VM table (the VM's handle is in kvm.arch.pkvm). */
 #define EL2_VM_HANDLE_OFFSET	0x1000
 #define EL2_MAX_VMS		8
 struct pkvm_hyp_vm;
 int el2_vm_insert(struct pkvm_hyp_vm *vm);
+void el2_vm_remove(unsigned int handle);
 /* __pkvm_start_teardown_vm(): 0, or a negative errno and the VM lives on. */
 int el2_vm_start_teardown(unsigned int handle);
+/*
+ * el2/pvm.c: protected VMs whose stage-2 the kernel's kvm_pgtable builds as
+ * pKVM does (40-bit IPA), in the VM table; guest pages donated by the host;
+ * stage-2 changes under the VM's lock, as pKVM makes them.
+ */
+struct pkvm_hyp_vm *el2_pvm_create(unsigned int handle, bool protected,
+				   unsigned int s2_flags);
+void el2_pvm_destroy(struct pkvm_hyp_vm *vm);
+phys_addr_t el2_pvm_donate(u64 nr, u64 align);
+int el2_pvm_map(struct pkvm_hyp_vm *vm, u64 ipa, phys_addr_t pa, u64 size);
+int el2_pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size);
+/* __pkvm_iommu_assign_pvm(), topping up with @topup as long as it asks. */
+int el2_pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
 /* el2/pvm.c: a protected VM's device assignment, on @n SMMUs; nonzero if it failed. */
 int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
 		 u64 (*topup)(u64));

@@ -84,6 +84,15 @@ $(O)/el2-stress-tsan: $(wildcard $(EL2_SRCS)) $(EL2_STRESS_HARNESS) $(EL2_HDRS) 
 	$(CC) $(EL2_CPPFLAGS) $(EL2_CFLAGS) -O2 $(TSAN) -o $@ $(EL2_STRESS_HARNESS) \
 		$(EL2_SRCS)
 
+# Device assignment to protected VMs raced under ThreadSanitizer:
+# el2/pvm_stress.c. Arguments: rounds, seed, seconds at most.
+EL2_PVM_STRESS_ARGS ?= 50 1 10
+EL2_PVM_STRESS_HARNESS := el2/memory.c el2/smmu_model.c el2/pvm.c el2/pvm_stress.c
+$(O)/el2-pvm-stress-tsan: $(wildcard $(EL2_SRCS)) $(EL2_PVM_STRESS_HARNESS) $(EL2_HDRS) \
+			  el2/el2.mk | $(O) el2-tree
+	$(CC) $(EL2_CPPFLAGS) $(EL2_CFLAGS) -O2 $(TSAN) -o $@ $(EL2_PVM_STRESS_HARNESS) \
+		$(EL2_SRCS)
+
 # The page-state shim (el2/memory.c) against mem_protect.c's transitions.
 EL2_SHIM_HARNESS := el2/memory.c el2/smmu_model.c el2/transitions.c
 $(O)/el2-transitions: $(wildcard $(EL2_SRCS)) $(EL2_SHIM_HARNESS) $(EL2_HDRS) \
@@ -92,9 +101,13 @@ $(O)/el2-transitions: $(wildcard $(EL2_SRCS)) $(EL2_SHIM_HARNESS) $(EL2_HDRS) \
 		$(EL2_SRCS)
 
 .PHONY: el2-stress-build el2-shim-build run-el2stress run-el2shim
+.PHONY: el2-pvm-stress-build run-el2pvmstress
 el2-stress-build: $(O)/el2-stress-tsan
+el2-pvm-stress-build: $(O)/el2-pvm-stress-tsan
 el2-shim-build: $(O)/el2-transitions
 run-el2stress: $(O)/el2-stress-tsan
 	$(TSAN_ENV) $(O)/el2-stress-tsan $(EL2_STRESS_ARGS)
+run-el2pvmstress: $(O)/el2-pvm-stress-tsan
+	$(TSAN_ENV) $(O)/el2-pvm-stress-tsan $(EL2_PVM_STRESS_ARGS)
 run-el2shim: $(O)/el2-transitions
 	$(O)/el2-transitions

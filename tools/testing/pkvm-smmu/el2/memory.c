@@ -19,6 +19,7 @@
  * el2_count_state()) take the same locks. el2_page() gives the entry
  * itself, for single-threaded tests.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,39 @@ void __kvm_tlb_flush_vmid_range(struct kvm_s2_mmu *mmu, phys_addr_t start,
 	pkvm_iommu_s2_flush_range(mmu, start, pages);
 }
 
+void el2_report(u64 *counter, const char *fmt, ...)
+{
+	static u64 reported;
+	char buf[256];
+	va_list ap;
+
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	if (__atomic_fetch_add(&reported, 1, __ATOMIC_RELAXED) >= 20)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printf("# cpu %u: %s\n", el2_this_cpu(), buf);
+	fflush(stdout);
+}
+
+u64 el2_rand(u64 *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+bool el2_past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
 /* nvhe/pkvm.c's VM table, by handle from EL2_VM_HANDLE_OFFSET. */
 static struct pkvm_hyp_vm *el2_vms[EL2_MAX_VMS];
 static DEFINE_HYP_SPINLOCK(el2_vm_table_lock);
@@ -203,6 +237,16 @@ int el2_vm_insert(struct pkvm_hyp_vm *vm)
 	}
 	hyp_spin_unlock(&el2_vm_table_lock);
 	return ret;
+}
+
+void el2_vm_remove(unsigned int handle)
+{
+	unsigned int idx = handle - EL2_VM_HANDLE_OFFSET;
+
+	hyp_spin_lock(&el2_vm_table_lock);
+	if (idx < EL2_MAX_VMS)
+		el2_vms[idx] = NULL;
+	hyp_spin_unlock(&el2_vm_table_lock);
 }
 
 struct pkvm_hyp_vm *get_pkvm_hyp_vm(pkvm_handle_t handle)

@@ -93,8 +93,8 @@ static void pvm_cmo(void *addr, size_t size)
  * A VM with @handle, protected or not, whose stage-2 uses the FWB encoding
  * or not (@s2_flags), in the VM table.
  */
-static struct pkvm_hyp_vm *pvm_create(unsigned int handle, bool protected,
-				      enum kvm_pgtable_stage2_flags s2_flags)
+struct pkvm_hyp_vm *el2_pvm_create(unsigned int handle, bool protected,
+				   unsigned int s2_flags)
 {
 	struct pkvm_hyp_vm *vm = calloc(1, sizeof(*vm));
 
@@ -117,15 +117,30 @@ static struct pkvm_hyp_vm *pvm_create(unsigned int handle, bool protected,
 		.icache_inval_pou	= pvm_cmo,
 	};
 	hyp_spin_lock_init(&vm->lock);
-	CHECK_EQ(__kvm_pgtable_stage2_init(&vm->pgt, &vm->kvm.arch.mmu, &vm->mm_ops,
-					   s2_flags, NULL), 0);
+	if (__kvm_pgtable_stage2_init(&vm->pgt, &vm->kvm.arch.mmu, &vm->mm_ops,
+				      s2_flags, NULL)) {
+		free(vm);
+		return NULL;
+	}
 	vm->kvm.arch.mmu.pgt = &vm->pgt;
-	CHECK_EQ(el2_vm_insert(vm), 0);
+	if (el2_vm_insert(vm)) {
+		kvm_pgtable_stage2_destroy(&vm->pgt);
+		free(vm);
+		return NULL;
+	}
 	return vm;
 }
 
+/* Out of the VM table, its stage-2 tables freed: after the teardown. */
+void el2_pvm_destroy(struct pkvm_hyp_vm *vm)
+{
+	el2_vm_remove(vm->kvm.arch.pkvm.handle);
+	kvm_pgtable_stage2_destroy(&vm->pgt);
+	free(vm);
+}
+
 /* Guest memory: host pages donated to the VM (the host has no access). */
-static phys_addr_t pvm_donate(u64 nr, u64 align)
+phys_addr_t el2_pvm_donate(u64 nr, u64 align)
 {
 	phys_addr_t pa = el2_host_alloc(nr, align);
 	u64 i;
@@ -136,7 +151,7 @@ static phys_addr_t pvm_donate(u64 nr, u64 align)
 	return pa;
 }
 
-static int pvm_map(struct pkvm_hyp_vm *vm, u64 ipa, phys_addr_t pa, u64 size)
+int el2_pvm_map(struct pkvm_hyp_vm *vm, u64 ipa, phys_addr_t pa, u64 size)
 {
 	int ret;
 
@@ -159,7 +174,7 @@ static void pvm_set_s2fwb(bool on)
 		el2_cpucaps[ARM64_HAS_STAGE2_FWB / 64] &= ~bit;
 }
 
-static int pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size)
+int el2_pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size)
 {
 	int ret;
 
@@ -169,7 +184,7 @@ static int pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size)
 	return ret;
 }
 
-static int pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
+int el2_pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
 {
 	u64 needed;
 	int ret;
@@ -210,7 +225,7 @@ static void pvm_find_ste(void *arg, u32 sid, const u64 *ste, bool cached)
 int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
 		 u64 (*topup)(u64))
 {
-	struct pkvm_hyp_vm *vm;
+	struct pkvm_hyp_vm *vm, *np_vm, *fwb_vm;
 	phys_addr_t pages, block, pa;
 	u64 done, needed, ipa;
 	unsigned int i, p;
@@ -219,34 +234,38 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	/* This file's CHECK()s count here (tap.h's state is per file). */
 	tap_cur_failed = 0;
 	CHECK(n == ARRAY_SIZE(pvm_sid));
-	vm = pvm_create(EL2_VM_HANDLE_OFFSET, true, KVM_PGTABLE_S2_NOFWB);
-	pvm_create(EL2_VM_HANDLE_OFFSET + 1, false, KVM_PGTABLE_S2_NOFWB);
-	pvm_create(EL2_VM_HANDLE_OFFSET + 2, true, 0);
+	vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET, true, KVM_PGTABLE_S2_NOFWB);
+	np_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 1, false, KVM_PGTABLE_S2_NOFWB);
+	fwb_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 2, true, 0);
+	if (!vm || !np_vm || !fwb_vm) {
+		CHECK(!"three VMs");
+		return 1;
+	}
 	/* As pKVM's guests: two concatenated start tables. */
 	CHECK_EQ(kvm_pgtable_stage2_pgd_size(vm->kvm.arch.mmu.vtcr), 2 * PAGE_SIZE);
 
-	pages = pvm_donate(PVM_NR_PAGES, 1);
-	block = pvm_donate(PVM_BLOCK_SIZE >> PAGE_SHIFT, PVM_BLOCK_SIZE >> PAGE_SHIFT);
+	pages = el2_pvm_donate(PVM_NR_PAGES, 1);
+	block = el2_pvm_donate(PVM_BLOCK_SIZE >> PAGE_SHIFT, PVM_BLOCK_SIZE >> PAGE_SHIFT);
 	for (p = 0; p < PVM_NR_PAGES; p++)
-		CHECK_EQ(pvm_map(vm, PVM_PAGES_IPA + p * PAGE_SIZE, pages + p * PAGE_SIZE,
+		CHECK_EQ(el2_pvm_map(vm, PVM_PAGES_IPA + p * PAGE_SIZE, pages + p * PAGE_SIZE,
 				 PAGE_SIZE), 0);
-	CHECK_EQ(pvm_map(vm, PVM_BLOCK_IPA, block, PVM_BLOCK_SIZE), 0);
-	CHECK_EQ(pvm_map(vm, PVM_BLOCK_IPA + PVM_BLOCK_SIZE, pages, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pvm_map(vm, PVM_BLOCK_IPA, block, PVM_BLOCK_SIZE), 0);
+	CHECK_EQ(el2_pvm_map(vm, PVM_BLOCK_IPA + PVM_BLOCK_SIZE, pages, PAGE_SIZE), 0);
 
 	/* What the host may not assign. */
-	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET + 7, idx[0], pvm_sid[0], topup), -ENOENT);
-	CHECK_EQ(pvm_assign(1ULL << 32 | EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup),
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET + 7, idx[0], pvm_sid[0], topup), -ENOENT);
+	CHECK_EQ(el2_pvm_assign(1ULL << 32 | EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup),
 		 -ENOENT);
-	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET + 1, idx[0], pvm_sid[0], topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET + 1, idx[0], pvm_sid[0], topup), -EINVAL);
 	/* FWB-encoded leaves, and no SMMU with STE.S2FWB. */
-	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET + 2, idx[0], pvm_sid[0], topup),
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET + 2, idx[0], pvm_sid[0], topup),
 		 -EOPNOTSUPP);
-	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, PKVM_SMMU_MAX, pvm_sid[0], topup), -EINVAL);
-	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], 1U << 31, topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, PKVM_SMMU_MAX, pvm_sid[0], topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], 1U << 31, topup), -EINVAL);
 
 	for (i = 0; i < n; i++) {
-		CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), 0);
-		CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), -EBUSY);
+		CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), 0);
+		CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), -EBUSY);
 	}
 	CHECK_EQ(vm->refcount, 0);
 
@@ -298,7 +317,7 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	 */
 	for (i = 0; i < n; i++)
 		CHECK(smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
-	CHECK_EQ(pvm_unmap(vm, PVM_PAGES_IPA + PAGE_SIZE, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pvm_unmap(vm, PVM_PAGES_IPA + PAGE_SIZE, PAGE_SIZE), 0);
 	for (i = 0; i < n; i++) {
 		CHECK(!smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
 		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA + PAGE_SIZE,
@@ -307,7 +326,7 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	}
 	/* So does the block, every page of it the SMMUs cached. */
 	pvm_set_s2fwb(false);
-	CHECK_EQ(pvm_unmap(vm, PVM_BLOCK_IPA, PVM_BLOCK_SIZE), 0);
+	CHECK_EQ(el2_pvm_unmap(vm, PVM_BLOCK_IPA, PVM_BLOCK_SIZE), 0);
 	pvm_set_s2fwb(true);
 	for (i = 0; i < n; i++) {
 		for (ipa = PVM_BLOCK_IPA; ipa < PVM_BLOCK_IPA + PVM_BLOCK_SIZE; ipa += 0x81000)
@@ -331,9 +350,9 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA, false, &pa) < 0);
 		CHECK(!smmu_model_tlb_reaches(models[i], pages));
 	}
-	CHECK_EQ(pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup), -EINVAL);
 	/* The VM's stage-2 changes reach no SMMU any more. */
-	CHECK_EQ(pvm_unmap(vm, PVM_PAGES_IPA, PVM_NR_PAGES * PAGE_SIZE), 0);
+	CHECK_EQ(el2_pvm_unmap(vm, PVM_PAGES_IPA, PVM_NR_PAGES * PAGE_SIZE), 0);
 
 	/* The streams are free for the host's domains again. */
 	host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
@@ -350,5 +369,8 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		el2_page(block + p * PAGE_SIZE)->host = EL2_OWNED;
 	el2_host_free(pages, PVM_NR_PAGES);
 	el2_host_free(block, PVM_BLOCK_SIZE >> PAGE_SHIFT);
+	el2_pvm_destroy(vm);
+	el2_pvm_destroy(np_vm);
+	el2_pvm_destroy(fwb_vm);
 	return tap_cur_failed;
 }

@@ -44,7 +44,6 @@
  * Usage: el2-stress [iterations per thread] [seed] [seconds]
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -120,30 +119,9 @@ enum st_fail {
 };
 
 static u64 st_fails[NR_FAILS];
-static u64 st_reported;
 
-static void st_fail(enum st_fail kind, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	__atomic_fetch_add(&st_fails[kind], 1, __ATOMIC_RELAXED);
-	if (__atomic_fetch_add(&st_reported, 1, __ATOMIC_RELAXED) >= 20)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	printf("# cpu %u: %s\n", el2_this_cpu(), buf);
-	fflush(stdout);
-}
-
-static u64 st_rand(struct st_thread *t)
-{
-	t->rnd ^= t->rnd << 13;
-	t->rnd ^= t->rnd >> 7;
-	t->rnd ^= t->rnd << 17;
-	return t->rnd;
-}
+#define st_fail(kind, ...)	el2_report(&st_fails[kind], __VA_ARGS__)
+#define st_rand(t)		el2_rand(&(t)->rnd)
 
 static u64 st_iova(unsigned int t, unsigned int i)
 {
@@ -241,11 +219,7 @@ static int st_map(struct st_thread *t, u64 iova, phys_addr_t phys, u64 size)
 
 static bool st_past_deadline(void)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > st_deadline.tv_sec ||
-	       (now.tv_sec == st_deadline.tv_sec && now.tv_nsec >= st_deadline.tv_nsec);
+	return el2_past(&st_deadline);
 }
 
 /* Page @i of thread @t is as its shadow says: borrowed once if mapped. */
