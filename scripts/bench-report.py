@@ -318,6 +318,39 @@ def main():
                   f"{us(smed) if smed else '-'} |")
         w("")
 
+    lock_ks = [k for k in smmu_counts if median(timing, "locked:unmap-4k", k)]
+    if lock_ks:
+        w("## The invalidation array: read without a lock, or under one (times)")
+        w("")
+        w("The same shared domain, the hypervisor reading its invalidation array")
+        w("without a lock (`lock-free`, what it does) or under a per-domain spinlock")
+        w("that attach and detach hold while they build and publish a new array")
+        w("(`locked`: a test kernel's knob, `__pkvm_iommu_bench_knob`, as drivers that")
+        w("keep their invalidation list under a lock do), each alone and then while")
+        w("another thread attaches and detaches one more device (behind an SMMU of its")
+        w("own) to and from the IOAS without pause (`+ writer`), in the same boot.")
+        w("Median unmap in microseconds, and the ratios: locked to lock-free, and each")
+        w("with a writer to itself without. With a writer, the writer's SMMU is in the")
+        w("array half the time, so every unmap of that half invalidates one SMMU more,")
+        w("whatever the strategy; and the two guest CPUs are shared by the unmapping")
+        w("thread and the writer, so compare the two `+ writer` columns with each other.")
+        w("")
+        w("| unmap | K | lock-free us | locked us | locked / lock-free | "
+          "lock-free + writer us | x alone | locked + writer us | x alone |")
+        w("|---|---|---|---|---|---|---|---|---|")
+        for case in UNMAPS:
+            for k in lock_ks:
+                lf = median(timing, f"shared:{case}", k)
+                lk = median(timing, f"locked:{case}", k)
+                lfw = median(timing, f"shared+writer:{case}", k)
+                lkw = median(timing, f"locked+writer:{case}", k)
+                if not lf or not lk:
+                    continue
+                w(f"| {case} | {k} | {us(lf)} | {us(lk)} | {lk / lf:.2f} | "
+                  f"{us(lfw) if lfw else '-'} | {f'{lfw / lf:.2f}' if lfw else '-'} | "
+                  f"{us(lkw) if lkw else '-'} | {f'{lkw / lk:.2f}' if lkw else '-'} |")
+        w("")
+
     w("## Hypervisor memory per domain")
     w("")
     w("Pages the hypervisor holds for the IOMMU once K devices (one per SMMU) are")

@@ -21,7 +21,7 @@ for k in 1 2 4 8; do
 done
 echo 8 >/proc/sys/vm/nr_hugepages
 topup=
-[ "$PKVM_SMMU" = pkvm ] && topup="--topup 1,16,256,1024 --per-smmu"
+[ "$PKVM_SMMU" = pkvm ] && topup="--topup 1,16,256,1024 --per-smmu --locked"
 echo "\$ smmu_bench --devices $(echo $edus | tr ' ' ,) --smmus $smmus --iters 256 $topup"
 smmu_bench --devices "$(echo $edus | tr ' ' ,)" --smmus "$smmus" --iters 256 $topup || exit 1
 

@@ -69,6 +69,8 @@
 #define PKVM_IOMMU_TOPUP_MAX		1024
 /* Input address bits of every domain. */
 #define PKVM_IOMMU_IAS			39
+/* __pkvm_iommu_bench_knob (test kernels): read invalidation arrays under a lock. */
+#define PKVM_IOMMU_BENCH_LOCKED_INVS	1
 
 #ifndef __KVM_NVHE_HYPERVISOR__
 /*

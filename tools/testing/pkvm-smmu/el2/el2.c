@@ -556,6 +556,10 @@ static void test_hostile_args(void)
 		CHECK_EQ(__pkvm_iommu_domain_info(bad_ids[i], 0, info), -ENOENT);
 	}
 	CHECK_EQ(__pkvm_iommu_free_domain(domain_id + 1), -ENOENT);
+	/* The benchmark's knob: one knob, on or off. */
+	CHECK_EQ(__pkvm_iommu_bench_knob(0, 1), -EINVAL);
+	CHECK_EQ(__pkvm_iommu_bench_knob(PKVM_IOMMU_BENCH_LOCKED_INVS, 2), -EINVAL);
+	CHECK_EQ(__pkvm_iommu_bench_knob(U64_MAX, U64_MAX), -EINVAL);
 	for (i = 0; i < ARRAY_SIZE(bad_smmus); i++) {
 		CHECK_EQ(__pkvm_iommu_attach(domain_id, bad_smmus[i], 1, &needed), -EINVAL);
 		CHECK_EQ(__pkvm_iommu_detach(domain_id, bad_smmus[i], 1), -EINVAL);

@@ -41,11 +41,16 @@
  * in flight (smmu_model_set_jitter()), so that other CPUs run inside the
  * attach, detach and unmap windows.
  *
- * Usage: el2-stress [iterations per thread] [seed] [seconds]
+ * With "locked", the invalidation path reads each array under a per-domain
+ * lock instead (the benchmark's knob, __pkvm_iommu_bench_knob()): the same
+ * oracles, and ThreadSanitizer's lock-order checks, for that mode.
+ *
+ * Usage: el2-stress [iterations per thread] [seed] [seconds] [locked]
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <asm/kvm_hyp.h>
@@ -634,6 +639,11 @@ int main(int argc, char **argv)
 		st_seed = strtoull(argv[2], NULL, 0);
 	if (argc > 3)
 		st_seconds = strtoul(argv[3], NULL, 0);
+	if (argc > 4 && (strcmp(argv[4], "locked") ||
+			 __pkvm_iommu_bench_knob(PKVM_IOMMU_BENCH_LOCKED_INVS, 1))) {
+		fprintf(stderr, "el2-stress: the fourth argument can only be \"locked\"\n");
+		return 2;
+	}
 	/* The run is one test: it must end well within its watchdog. */
 	st_seconds = min(st_seconds, TAP_TIMEOUT - 15U);
 	el2_init(NR_THREADS);

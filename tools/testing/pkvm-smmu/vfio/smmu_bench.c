@@ -4,7 +4,7 @@
  * from the host's userspace with the kernel's VFIO selftest library.
  *
  * usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N]
- *                   [--topup N[,N...]] [--per-smmu]
+ *                   [--topup N[,N...]] [--per-smmu] [--locked]
  *        smmu_bench --devices BDF --mark ID:CASE:PAGES | --unmark ID
  *
  * Each device must sit behind an SMMU of its own (the bench topology). For
@@ -18,6 +18,15 @@
  * across SMMUs do. Before the unmaps, 1 MiB is mapped once and the pages
  * the hypervisor then holds for the domains are printed:
  *   MEM <strategy> smmus=K mapped_pages=N hyp_pages=P
+ * With --locked (test kernels), the shared domain again, with the
+ * hypervisor reading each invalidation array under a per-domain lock
+ * (__pkvm_iommu_bench_knob) instead of without one (strategy "locked");
+ * then, for each K below the number of devices, both again while another
+ * thread attaches and detaches the last device to and from the IOAS
+ * without pause ("shared+writer", "locked+writer"): each attach and detach
+ * publishes a new array. Their unmaps are not marked (the writer's commands
+ * would be counted with them); the writer's cycles are printed:
+ *   WRITER <strategy> smmus=K cycles=N
  * With --topup, the hypervisor's IOMMU memcache is
  * topped up by N pages through debugfs/pkvm-smmu/hvc, in one call and then
  * in N calls of one page, and given back: each page donated leaves the
@@ -40,6 +49,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +80,7 @@ static int nr_smmu_counts = 4;
 static unsigned long topups[MAX_SIZES];
 static int nr_topups;
 static int iters = 64;
-static bool per_smmu;
+static bool per_smmu, locked;
 static u32 *marker_reg;
 static unsigned int next_mark;
 
@@ -90,7 +100,7 @@ static void print_usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: smmu_bench --devices BDF[,BDF...] [--smmus N[,N...]] [--iters N]\n"
-		"                  [--topup N[,N...]] [--per-smmu]\n"
+		"                  [--topup N[,N...]] [--per-smmu] [--locked]\n"
 		"       smmu_bench --devices BDF --mark ID:CASE:PAGES | --unmark ID\n");
 	exit(status);
 }
@@ -114,11 +124,17 @@ static int cmp_u64(const void *a, const void *b)
 enum strategy {
 	SHARED,		/* one domain spanning the K SMMUs (the default) */
 	PER_SMMU,	/* one domain per SMMU (debugfs share_domains=N) */
+	LOCKED,		/* shared, arrays read under a lock at EL2 */
+	SHARED_WRITER,	/* shared, another thread attaching and detaching */
+	LOCKED_WRITER,	/* locked, the same */
 };
 
 static const char * const strategy_name[] = {
 	[SHARED]	= "shared",
 	[PER_SMMU]	= "per-smmu",
+	[LOCKED]	= "locked",
+	[SHARED_WRITER]	= "shared+writer",
+	[LOCKED_WRITER]	= "locked+writer",
 };
 
 static enum strategy cur_strategy;
@@ -158,10 +174,20 @@ static void marker_open(const char *bdf)
 	marker_reg = (u32 *)((char *)bar + EDU_LIVENESS);
 }
 
+static bool with_writer(void)
+{
+	return cur_strategy == SHARED_WRITER || cur_strategy == LOCKED_WRITER;
+}
+
+/* With a writer, nothing is marked: its commands would count (id 0). */
 static unsigned int mark_begin(const char *name, unsigned int smmus,
 			       unsigned long pages, int ops)
 {
-	unsigned int id = ++next_mark;
+	unsigned int id;
+
+	if (with_writer())
+		return 0;
+	id = ++next_mark;
 
 	printf("MARK %u %s:%s smmus=%u pages=%lu ops=%d\n", id, strategy_name[cur_strategy],
 	       name, smmus, pages, ops);
@@ -175,12 +201,16 @@ static unsigned int mark_begin(const char *name, unsigned int smmus,
 /* Mark @id again: one more operation of the same case. */
 static void mark_again(unsigned int id)
 {
+	if (!id)
+		return;
 	WRITE_ONCE(*marker_reg, MARK_BEGIN | id);
 	(void)READ_ONCE(*marker_reg);
 }
 
 static void mark_end(unsigned int id)
 {
+	if (!id)
+		return;
 	WRITE_ONCE(*marker_reg, MARK_END | id);
 	(void)READ_ONCE(*marker_reg);
 }
@@ -223,7 +253,7 @@ static void bench_unmaps(struct iommu *iommu, unsigned int smmus)
 			uint64_t t;
 
 			iommu_map(iommu, &region);
-			if (!id)
+			if (!r)
 				id = mark_begin(unmap_cases[i].name, smmus, pages, iters);
 			else
 				mark_again(id);
@@ -287,8 +317,31 @@ static long hyp_pages_in_use(void)
 	return pages;
 }
 
+/* The writer: the last device attached to and detached from the IOAS, again and again. */
+struct writer {
+	pthread_t	thread;
+	struct iommu	*iommu;
+	const char	*bdf;
+	bool		stop;
+	unsigned long	cycles;
+};
+
+static void *writer_run(void *arg)
+{
+	struct writer *w = arg;
+	struct vfio_pci_device *dev;
+
+	while (!READ_ONCE(w->stop)) {
+		dev = vfio_pci_device_init(w->bdf, w->iommu);
+		vfio_pci_device_cleanup(dev);
+		w->cycles++;
+	}
+	return NULL;
+}
+
 static void bench_domain(unsigned int smmus, enum strategy strategy)
 {
+	struct writer writer = { .bdf = bdfs[nr_devs - 1] };
 	struct vfio_pci_device *devs[MAX_DEVS];
 	struct dma_region region = {
 		.iova	= BENCH_IOVA,
@@ -302,6 +355,9 @@ static void bench_domain(unsigned int smmus, enum strategy strategy)
 	cur_strategy = strategy;
 	if (strategy == PER_SMMU)
 		debugfs_write("share_domains", "N");
+	if (strategy == LOCKED || strategy == LOCKED_WRITER)
+		VFIO_ASSERT_EQ(debugfs_hvc("iommu_bench_knob 1 1"), 0,
+			       "the locked strategy needs a test kernel\n");
 	before = hyp_pages_in_use();
 	/*
 	 * The memcache refilled ahead, so that the attaches and unmaps below
@@ -330,7 +386,17 @@ static void bench_domain(unsigned int smmus, enum strategy strategy)
 	if (before >= 0)
 		VFIO_ASSERT_EQ(debugfs_hvc("topup 256"), 0);
 
+	if (with_writer()) {
+		writer.iommu = iommu;
+		VFIO_ASSERT_EQ(pthread_create(&writer.thread, NULL, writer_run, &writer), 0);
+	}
 	bench_unmaps(iommu, smmus);
+	if (with_writer()) {
+		WRITE_ONCE(writer.stop, true);
+		VFIO_ASSERT_EQ(pthread_join(writer.thread, NULL), 0);
+		printf("WRITER %s smmus=%u cycles=%lu\n", strategy_name[strategy], smmus,
+		       writer.cycles);
+	}
 	for (i = smmus; i-- > 0;) {
 		id = mark_begin("detach", i + 1, 0, 1);
 		ns = now_ns();
@@ -342,6 +408,8 @@ static void bench_domain(unsigned int smmus, enum strategy strategy)
 	iommu_cleanup(iommu);
 	if (strategy == PER_SMMU)
 		debugfs_write("share_domains", "Y");
+	if (strategy == LOCKED || strategy == LOCKED_WRITER)
+		VFIO_ASSERT_EQ(debugfs_hvc("iommu_bench_knob 1 0"), 0);
 	cur_strategy = SHARED;
 }
 
@@ -437,6 +505,7 @@ int main(int argc, char **argv)
 		{ "iters",	required_argument, NULL, 'i' },
 		{ "topup",	required_argument, NULL, 't' },
 		{ "per-smmu",	no_argument, NULL, 'p' },
+		{ "locked",	no_argument, NULL, 'l' },
 		{ "mark",	required_argument, NULL, 'm' },
 		{ "unmark",	required_argument, NULL, 'u' },
 		{ "help",	no_argument, NULL, 'h' },
@@ -474,6 +543,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			per_smmu = true;
+			break;
+		case 'l':
+			locked = true;
 			break;
 		case 'm':
 			if (sscanf(optarg, "%u:%31[a-z0-9-]:%lu", &mark, mark_case,
@@ -525,6 +597,17 @@ int main(int argc, char **argv)
 	if (per_smmu)
 		for (i = 0; i < nr_smmu_counts; i++)
 			bench_domain(smmu_counts[i], PER_SMMU);
+	if (locked) {
+		for (i = 0; i < nr_smmu_counts; i++)
+			bench_domain(smmu_counts[i], LOCKED);
+		/* The writer needs a device of its own: the last one. */
+		for (i = 0; i < nr_smmu_counts; i++) {
+			if (smmu_counts[i] >= (unsigned int)nr_devs)
+				continue;
+			bench_domain(smmu_counts[i], SHARED_WRITER);
+			bench_domain(smmu_counts[i], LOCKED_WRITER);
+		}
+	}
 	for (i = 0; i < nr_topups; i++)
 		bench_topup(topups[i]);
 	return KSFT_PASS;

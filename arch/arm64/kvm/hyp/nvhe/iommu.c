@@ -107,6 +107,8 @@ struct hyp_iommu_domain {
 	hyp_spinlock_t		pgt_lock;
 	/* Written under domain->lock, read by unmap without it. */
 	struct smmu_invs __rcu	*invs;
+	/* Only with the benchmark's locked reads (hyp_iommu_locked_invs). */
+	hyp_spinlock_t		invs_lock;
 	/* The host's identity domain: host map and unmap are refused. */
 	bool			identity;
 	/*
@@ -161,6 +163,15 @@ static struct kvm_hyp_memcache hyp_iommu_mc;
  * first and the MMU last (release); cleared MMU first at the VM's teardown,
  * when nothing holds a reference to the VM, so no flush of it runs.
  */
+/*
+ * The benchmark's third strategy (__pkvm_iommu_bench_knob(), test kernels
+ * only): the invalidation path reads a domain's array under
+ * domain->invs_lock, as drivers that keep their invalidation list under a
+ * spinlock do, and attach and detach hold that lock while they build and
+ * publish a new array. The grace period still guards every read, so the
+ * knob can flip at any time.
+ */
+static bool hyp_iommu_locked_invs;
 static const struct kvm_s2_mmu *hyp_iommu_pvm_mmus[HYP_IOMMU_MAX_PVMS];
 static struct hyp_iommu_domain *hyp_iommu_pvm_domains[HYP_IOMMU_MAX_PVMS];
 static unsigned int hyp_iommu_nr_pvms;
@@ -571,6 +582,7 @@ static struct hyp_iommu_domain *hyp_iommu_create_domain(struct kvm_hyp_memcache 
 		return NULL;
 	hyp_spin_lock_init(&domain->lock);
 	hyp_spin_lock_init(&domain->pgt_lock);
+	hyp_spin_lock_init(&domain->invs_lock);
 	domain->mmu.vtcr = kvm_get_vtcr(id_aa64mmfr0_el1_sys_val,
 					id_aa64mmfr1_el1_sys_val, HYP_IOMMU_IAS);
 
@@ -752,11 +764,14 @@ static int __hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova,
 {
 	const struct smmu_inv *inv;
 	struct smmu_invs *invs;
+	bool locked = READ_ONCE(hyp_iommu_locked_invs);
 	struct hyp_smmu *smmu;
 	int ret = 0;
 	u32 i;
 
 	hyp_iommu_read_lock();
+	if (locked)
+		hyp_spin_lock(&domain->invs_lock);
 	invs = smmu_invs_deref_for_inv(&domain->invs);
 	smmu_invs_for_each(invs, i, inv) {
 		smmu = hyp_smmu_get_any(inv->smmu);
@@ -774,6 +789,8 @@ static int __hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova,
 		}
 		ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;
 	}
+	if (locked)
+		hyp_spin_unlock(&domain->invs_lock);
 	hyp_iommu_read_unlock();
 	return ret;
 }
@@ -1467,10 +1484,16 @@ static int hyp_iommu_invs_add_locked(struct hyp_iommu_domain *domain, u16 idx,
 	struct smmu_invs *new;
 	int ret;
 
+	bool locked = READ_ONCE(hyp_iommu_locked_invs);
+
 	hyp_assert_lock_held(&domain->lock);
+	if (locked)
+		hyp_spin_lock(&domain->invs_lock);
 	ret = smmu_invs_merge(smmu_invs_deref_locked(&domain->invs), &add, 1, &a, &new);
 	if (!ret)
 		hyp_iommu_invs_replace_locked(domain, new);
+	if (locked)
+		hyp_spin_unlock(&domain->invs_lock);
 	return ret;
 }
 
@@ -1489,16 +1512,25 @@ static void hyp_iommu_invs_del_locked(struct hyp_iommu_domain *domain, u16 idx,
 	struct smmu_invs_alloc a = {
 		.alloc = hyp_iommu_invs_alloc, .free = hyp_iommu_invs_free, .arg = &mc,
 	};
+	bool locked = READ_ONCE(hyp_iommu_locked_invs);
 	struct smmu_invs *new;
 	u64 unused;
 
 	hyp_assert_lock_held(&domain->lock);
+	if (locked)
+		hyp_spin_lock(&domain->invs_lock);
 	/* The entry exists: attach added it with the VMID this detach drops. */
 	WARN_ON(smmu_invs_unref(smmu_invs_deref_locked(&domain->invs), &del, 1) < 0);
+	if (locked)
+		hyp_spin_unlock(&domain->invs_lock);
 	if (hyp_iommu_reserve(&mc, 1, &unused))
 		return;
+	if (locked)
+		hyp_spin_lock(&domain->invs_lock);
 	if (!smmu_invs_purge(smmu_invs_deref_locked(&domain->invs), &a, &new))
 		hyp_iommu_invs_replace_locked(domain, new);
+	if (locked)
+		hyp_spin_unlock(&domain->invs_lock);
 	hyp_iommu_unreserve(&mc);
 }
 
@@ -1812,6 +1844,7 @@ static struct hyp_iommu_domain *hyp_iommu_pvm_get_domain(struct pkvm_hyp_vm *vm,
 		goto unlock;
 	hyp_spin_lock_init(&domain->lock);
 	hyp_spin_lock_init(&domain->pgt_lock);
+	hyp_spin_lock_init(&domain->invs_lock);
 	domain->vm = vm;
 	WRITE_ONCE(hyp_iommu_pvm_domains[slot], domain);
 	/* Last: from here on the VM's stage-2 changes reach the domain. */
@@ -1960,5 +1993,21 @@ int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm)
 		push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)invs, hyp_virt_to_phys);
 	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)domain, hyp_virt_to_phys);
 	hyp_spin_unlock(&hyp_iommu_lock);
+	return 0;
+}
+
+/**
+ * __pkvm_iommu_bench_knob() - Set a benchmark knob (test kernels only).
+ * @knob:	PKVM_IOMMU_BENCH_LOCKED_INVS: read invalidation arrays under a
+ *		per-domain lock (hyp_iommu_locked_invs).
+ * @value:	0 or 1.
+ *
+ * Return: 0, or -EINVAL.
+ */
+int __pkvm_iommu_bench_knob(u64 knob, u64 value)
+{
+	if (knob != PKVM_IOMMU_BENCH_LOCKED_INVS || value > 1)
+		return -EINVAL;
+	WRITE_ONCE(hyp_iommu_locked_invs, value);
 	return 0;
 }
