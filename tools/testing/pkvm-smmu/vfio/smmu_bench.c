@@ -18,14 +18,16 @@
  * across SMMUs do. Before the unmaps, 1 MiB is mapped once and the pages
  * the hypervisor then holds for the domains are printed:
  *   MEM <strategy> smmus=K mapped_pages=N hyp_pages=P
- * With --locked (test kernels), the shared domain again, with the
- * hypervisor reading each invalidation array under a per-domain lock
- * (__pkvm_iommu_bench_knob) instead of without one (strategy "locked");
- * then, for each K below the number of devices, both again while another
- * thread attaches and detaches the last device to and from the IOAS
- * without pause ("shared+writer", "locked+writer"): each attach and detach
- * publishes a new array. Their unmaps are not marked (the writer's commands
- * would be counted with them); the writer's cycles are printed:
+ * With --locked (test kernels), the shared domain again, the unmaps
+ * alternating between the hypervisor reading each invalidation array
+ * without a lock and under a per-domain lock (__pkvm_iommu_bench_knob,
+ * flipped between two unmaps): strategies "lock-free" and "locked", paired
+ * so that drift during the boot cancels out. Then, for each K below the
+ * number of devices, the same while another thread attaches and detaches
+ * the last device to and from the IOAS without pause ("lock-free+writer",
+ * "locked+writer"): each attach and detach publishes a new array. Those
+ * unmaps are not marked (the writer's commands would be counted with
+ * them); the writer's cycles are printed:
  *   WRITER <strategy> smmus=K cycles=N
  * With --topup, the hypervisor's IOMMU memcache is
  * topped up by N pages through debugfs/pkvm-smmu/hvc, in one call and then
@@ -124,29 +126,33 @@ static int cmp_u64(const void *a, const void *b)
 enum strategy {
 	SHARED,		/* one domain spanning the K SMMUs (the default) */
 	PER_SMMU,	/* one domain per SMMU (debugfs share_domains=N) */
-	LOCKED,		/* shared, arrays read under a lock at EL2 */
-	SHARED_WRITER,	/* shared, another thread attaching and detaching */
-	LOCKED_WRITER,	/* locked, the same */
+	LOCKED,		/* shared, arrays read without or under a lock at EL2 */
+	LOCKED_WRITER,	/* the same, another thread attaching and detaching */
 };
 
 static const char * const strategy_name[] = {
 	[SHARED]	= "shared",
 	[PER_SMMU]	= "per-smmu",
 	[LOCKED]	= "locked",
-	[SHARED_WRITER]	= "shared+writer",
 	[LOCKED_WRITER]	= "locked+writer",
 };
 
 static enum strategy cur_strategy;
 
-static void report(const char *name, unsigned int smmus, unsigned long pages,
-		   uint64_t *ns, int n)
+static void __report(const char *strategy, const char *name, unsigned int smmus,
+		     unsigned long pages, uint64_t *ns, int n)
 {
 	qsort(ns, n, sizeof(*ns), cmp_u64);
 	printf("BENCH %s:%s smmus=%u pages=%lu iters=%d min_ns=%llu median_ns=%llu max_ns=%llu\n",
-	       strategy_name[cur_strategy], name, smmus, pages, n, (unsigned long long)ns[0],
+	       strategy, name, smmus, pages, n, (unsigned long long)ns[0],
 	       (unsigned long long)ns[n / 2], (unsigned long long)ns[n - 1]);
 	fflush(stdout);
+}
+
+static void report(const char *name, unsigned int smmus, unsigned long pages,
+		   uint64_t *ns, int n)
+{
+	__report(strategy_name[cur_strategy], name, smmus, pages, ns, n);
 }
 
 /* The first device's BAR0 through sysfs, memory decoding enabled. */
@@ -176,7 +182,7 @@ static void marker_open(const char *bdf)
 
 static bool with_writer(void)
 {
-	return cur_strategy == SHARED_WRITER || cur_strategy == LOCKED_WRITER;
+	return cur_strategy == LOCKED_WRITER;
 }
 
 /* With a writer, nothing is marked: its commands would count (id 0). */
@@ -232,6 +238,29 @@ static void *alloc_buf(unsigned long size, bool huge)
 }
 
 /* Map and unmap each size @iters times in @iommu; time the unmaps. */
+static long debugfs_hvc(const char *cmd);
+
+/* With --locked: odd unmaps under a lock at EL2, even ones without. */
+static bool alternate_locks(void)
+{
+	return cur_strategy == LOCKED || cur_strategy == LOCKED_WRITER;
+}
+
+static void report_alternating(const char *name, unsigned int smmus,
+			       unsigned long pages, uint64_t *ns, int n)
+{
+	static uint64_t half[2][MAX_ITERS / 2];
+	int r;
+
+	for (r = 0; r + 1 < n; r += 2) {
+		half[0][r / 2] = ns[r];
+		half[1][r / 2] = ns[r + 1];
+	}
+	__report(with_writer() ? "lock-free+writer" : "lock-free", name, smmus, pages,
+		 half[0], n / 2);
+	__report(strategy_name[cur_strategy], name, smmus, pages, half[1], n / 2);
+}
+
 static void bench_unmaps(struct iommu *iommu, unsigned int smmus)
 {
 	static uint64_t ns[MAX_ITERS];
@@ -253,6 +282,10 @@ static void bench_unmaps(struct iommu *iommu, unsigned int smmus)
 			uint64_t t;
 
 			iommu_map(iommu, &region);
+			if (alternate_locks())
+				VFIO_ASSERT_EQ(debugfs_hvc(r & 1 ? "iommu_bench_knob 1 1" :
+							   "iommu_bench_knob 1 0"), 0,
+					       "the locked strategy needs a test kernel\n");
 			if (!r)
 				id = mark_begin(unmap_cases[i].name, smmus, pages, iters);
 			else
@@ -263,7 +296,10 @@ static void bench_unmaps(struct iommu *iommu, unsigned int smmus)
 			mark_end(id);
 			VFIO_ASSERT_EQ(unmapped, region.size);
 		}
-		report(unmap_cases[i].name, smmus, pages, ns, iters);
+		if (alternate_locks())
+			report_alternating(unmap_cases[i].name, smmus, pages, ns, iters);
+		else
+			report(unmap_cases[i].name, smmus, pages, ns, iters);
 		munmap(region.vaddr, region.size);
 	}
 }
@@ -299,7 +335,6 @@ static void debugfs_write(const char *name, const char *val)
 	close(fd);
 }
 
-static long debugfs_hvc(const char *cmd);
 static void reclaim_all(const char *what, unsigned long pages);
 
 /*
@@ -355,9 +390,6 @@ static void bench_domain(unsigned int smmus, enum strategy strategy)
 	cur_strategy = strategy;
 	if (strategy == PER_SMMU)
 		debugfs_write("share_domains", "N");
-	if (strategy == LOCKED || strategy == LOCKED_WRITER)
-		VFIO_ASSERT_EQ(debugfs_hvc("iommu_bench_knob 1 1"), 0,
-			       "the locked strategy needs a test kernel\n");
 	before = hyp_pages_in_use();
 	/*
 	 * The memcache refilled ahead, so that the attaches and unmaps below
@@ -604,7 +636,6 @@ int main(int argc, char **argv)
 		for (i = 0; i < nr_smmu_counts; i++) {
 			if (smmu_counts[i] >= (unsigned int)nr_devs)
 				continue;
-			bench_domain(smmu_counts[i], SHARED_WRITER);
 			bench_domain(smmu_counts[i], LOCKED_WRITER);
 		}
 	}
