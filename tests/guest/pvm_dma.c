@@ -304,6 +304,21 @@ static int map_page(int dom, uint64_t pa, long *r)
 	return ret;
 }
 
+/* The id of the host's identity domain (the same every time) in *@idn. */
+static int identity_domain(int *idn)
+{
+	long r[3];
+	int ret;
+
+	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", 2);
+	if (ret)
+		return ret;
+	*idn = r[0];
+	if (*idn < 0)
+		return error("no identity domain: %d", *idn);
+	return 0;
+}
+
 /* 2. to 4., in domain @dom. */
 static int check_maps(struct pvm *p, int dom, const uint64_t *pa, uint64_t control)
 {
@@ -328,12 +343,9 @@ static int check_maps(struct pvm *p, int dom, const uint64_t *pa, uint64_t contr
 	      CONTROL_PAGE, (unsigned long long)control, r[0], r[1], PAGE);
 
 	/* The identity domain, the host's default for DMA, follows ownership. */
-	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", 2);
+	ret = identity_domain(&idn);
 	if (ret)
 		return ret;
-	idn = r[0];
-	if (idn < 0)
-		return error("no identity domain: %d", idn);
 	for (i = 0; i <= GUEST_PAGES; i++) {
 		ret = hvc(r, "iommu_iova_to_phys %d 0x%llx", idn, (unsigned long long)pa[i]);
 		if (ret)
@@ -503,7 +515,6 @@ static int test_assign(struct pvm *p)
 {
 	const uint64_t page1 = GUEST_BASE + PAGE;
 	uint64_t x[2] = {};
-	long r[3];
 	int i, idn, ret;
 
 	for (i = 0; i < nr_assigned; i++) {
@@ -515,12 +526,9 @@ static int test_assign(struct pvm *p)
 			return error("mapping BAR0 of edu %s: %s", assigned[i].bdf,
 				     strerror(errno));
 	}
-	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", 2);
+	ret = identity_domain(&idn);
 	if (ret)
 		return ret;
-	idn = r[0];
-	if (idn < 0)
-		return error("no identity domain: %d", idn);
 
 	ret = pvm_alloc(p) ?: pvm_create(p) ?: pvm_enter(p);
 	if (ret)
