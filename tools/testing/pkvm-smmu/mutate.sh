@@ -335,8 +335,8 @@ mutant el2_pvm_flush_first_page el2 "$IOMMU_C" \
 	'	size = kvm_granule_size(level);' '	size = PAGE_SIZE;'
 # The VM's changes invalidate level-3 leaves only: a cached block survives.
 mutant el2_pvm_flush_leaf3 el2 "$IOMMU_C" \
-	'if (domain && __hyp_iommu_flush(domain, ipa, size, 0))' \
-	'if (domain && __hyp_iommu_flush(domain, ipa, size, HYP_SMMU_TLBI_LEAF3))'
+	'if (domain && hyp_iommu_flush_rcu(domain, ipa, size, 0))' \
+	'if (domain && hyp_iommu_flush_rcu(domain, ipa, size, HYP_SMMU_TLBI_LEAF3))'
 # The teardown leaves the streams translating through the dead VM's table.
 mutant el2_pvm_teardown_keeps_streams el2 "$IOMMU_C" \
 	'	while (domain->nr_streams) {' '	while (0) {'
@@ -431,12 +431,8 @@ mutant el2stress_attach_no_fresh_vmid_tlbi el2stress "$IOMMU_C" \
 	'ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);' 'ret = 0;'
 # Unmap reads the array outside a grace period: a detach frees it meanwhile.
 mutant el2stress_flush_no_read_lock el2stress "$IOMMU_C" \
-	'	int ret = 0;
-	u32 i;
-
-	hyp_iommu_read_lock();' '	int ret = 0;
-	u32 i;
-'
+	'	hyp_assert_lock_held(&domain->pgt_lock);
+	hyp_iommu_read_lock();' '	hyp_assert_lock_held(&domain->pgt_lock);'
 # The array published with a plain store: its entries race with the readers.
 mutant el2stress_publish_not_release el2stress "$INVS_H" \
 	'smp_store_release(slot, (struct smmu_invs __force __rcu *)invs);' \

@@ -10,7 +10,13 @@
  * thread assigns a stream of each SMMU to the VM at a random moment: the
  * race the ordering of docs/pvm-device-assignment.md section 4 is about
  * (binding and array published before the STE, read after the descriptor
- * write). Then the VM is torn down and the next round begins.
+ * write). Then the VM is torn down and the next round begins. All along, one
+ * more CPU plays the host calling the TLB maintenance hypercalls with the
+ * current VM's MMU and no reference to the VM, across its teardown and the
+ * reuse of its domain's page: ThreadSanitizer sees any use after free. Odd
+ * rounds read the invalidation arrays under the benchmark's lock
+ * (__pkvm_iommu_bench_knob()), which a flush holds in the domain's page
+ * across its SMMU commands.
  *
  * Oracles, each checked by the thread that owns what is checked:
  *  - once an unmap of the VM's stage-2 returned, no SMMU model holds a TLB
@@ -43,6 +49,7 @@
 
 #define MAPPERS		3
 #define NR_CPUS_USED	(MAPPERS + 1)
+#define FLUSHER_CPU	NR_CPUS_USED	/* one more: the host's flushes */
 #define NR_SMMUS	2
 #define PAGES		16	/* per mapper */
 /* Every mapper's window in one level-3 table, which comes and goes. */
@@ -57,6 +64,10 @@ static const u32 ps_sid[NR_SMMUS] = { 0x31, 0x131 };
 static struct smmu_model *ps_models[NR_SMMUS];
 static int ps_idx[NR_SMMUS];
 static struct pkvm_hyp_vm *ps_vm;
+/* The current VM's MMU, for the host's flushes; only compared at EL2. */
+static struct kvm_s2_mmu *ps_vm_mmu;
+static bool ps_done;
+static u64 ps_host_flushes;
 static u64 ps_rounds = 50, ps_seed = 1;
 static unsigned int ps_seconds = 10;
 static struct timespec ps_deadline;
@@ -211,6 +222,37 @@ static void *ps_assigner(void *arg)
 	return NULL;
 }
 
+/*
+ * The host's TLB maintenance hypercalls (__kvm_tlb_flush_vmid*), which it
+ * may issue with any MMU at any time: the current VM's, even while it is
+ * torn down and its domain freed.
+ */
+static void *ps_host_flusher(void *arg)
+{
+	struct kvm_s2_mmu *mmu;
+	u64 n = 0;
+
+	el2_set_cpu(FLUSHER_CPU);
+	while (!__atomic_load_n(&ps_done, __ATOMIC_ACQUIRE)) {
+		mmu = __atomic_load_n(&ps_vm_mmu, __ATOMIC_ACQUIRE);
+		if (!mmu)
+			continue;
+		switch (n++ % 3) {
+		case 0:
+			pkvm_iommu_s2_flush_vmid(mmu);
+			break;
+		case 1:
+			pkvm_iommu_s2_flush_ipa(mmu, IPA_BASE, KVM_PGTABLE_LAST_LEVEL);
+			break;
+		default:
+			pkvm_iommu_s2_flush_range(mmu, IPA_BASE, MAPPERS * PAGES);
+			break;
+		}
+	}
+	__atomic_store_n(&ps_host_flushes, n, __ATOMIC_RELAXED);
+	return NULL;
+}
+
 struct ps_ste_count {
 	u32	sid;
 	bool	found;
@@ -247,6 +289,7 @@ static void ps_teardown(void)
 		CHECK_EQ(el2_pvm_unmap(ps_vm, ps_ipa(t, 0), PAGES * PAGE_SIZE), 0);
 		memset(ps[t].mapped, 0, sizeof(ps[t].mapped));
 	}
+	/* The host may go on naming the dead VM's MMU: only compared. */
 	el2_pvm_destroy(ps_vm);
 	ps_vm = NULL;
 }
@@ -292,16 +335,20 @@ static void test_setup(void)
 static void test_rounds(void)
 {
 	u64 round, unmaps = 0, dmas = 0;
+	pthread_t flusher;
 	unsigned int t;
 
 	clock_gettime(CLOCK_MONOTONIC, &ps_deadline);
 	ps_deadline.tv_sec += ps_seconds;
+	CHECK_EQ(pthread_create(&flusher, NULL, ps_host_flusher, NULL), 0);
 	for (round = 0; round < ps_rounds && !el2_past(&ps_deadline); round++) {
 		el2_set_cpu(0);
+		CHECK_EQ(__pkvm_iommu_bench_knob(PKVM_IOMMU_BENCH_LOCKED_INVS, round & 1), 0);
 		ps_vm = el2_pvm_create(HANDLE, true, KVM_PGTABLE_S2_NOFWB);
 		CHECK(ps_vm);
 		if (!ps_vm)
-			return;
+			break;
+		__atomic_store_n(&ps_vm_mmu, &ps_vm->kvm.arch.mmu, __ATOMIC_RELEASE);
 		for (t = 0; t < NR_CPUS_USED; t++)
 			CHECK_EQ(pthread_create(&ps[t].thread, NULL,
 						t < MAPPERS ? ps_mapper : ps_assigner, &ps[t]), 0);
@@ -310,13 +357,16 @@ static void test_rounds(void)
 		el2_set_cpu(0);
 		ps_teardown();
 	}
+	__atomic_store_n(&ps_done, true, __ATOMIC_RELEASE);
+	CHECK_EQ(pthread_join(flusher, NULL), 0);
+	el2_set_cpu(0);
 	for (t = 0; t < MAPPERS; t++) {
 		unmaps += ps[t].unmaps;
 		dmas += ps[t].dmas_ok;
 	}
-	printf("# %llu rounds: %llu unmaps, %llu DMAs translated\n",
+	printf("# %llu rounds: %llu unmaps, %llu DMAs translated, %llu host flushes\n",
 	       (unsigned long long)round, (unsigned long long)unmaps,
-	       (unsigned long long)dmas);
+	       (unsigned long long)dmas, (unsigned long long)ps_host_flushes);
 	/* Each round assigned both streams while DMAs ran: some went through. */
 	CHECK(round > 0 && dmas > 0);
 	CHECK_EQ(ps_calls, 0);
@@ -342,7 +392,7 @@ int main(int argc, char **argv)
 		ps_seconds = strtoul(argv[3], NULL, 0);
 	/* The rounds are one test: they must end well within its watchdog. */
 	ps_seconds = min(ps_seconds, TAP_TIMEOUT - 15U);
-	el2_init(NR_CPUS_USED);
+	el2_init(NR_CPUS_USED + 1);
 	el2_set_cpu(0);
 	tap_plan(4);
 	tap_run("el2_pvm_stress_setup", test_setup);

@@ -43,7 +43,9 @@
  * hyp_iommu_identity_lock (creating the identity domain), then
  * domain->lock (attach, detach), then domain->pgt_lock (the page table: map,
  * unmap), then hyp_iommu_lock (domain table, memcache, grace period), then the
- * host and hyp component locks (page ownership). The identity domain's
+ * host and hyp component locks (page ownership). A domain's invs_lock (the
+ * benchmark's locked reads only) nests inside its pgt_lock and lock and
+ * outside an SMMU's, and nothing else is taken under it. The identity domain's
  * pgt_lock is the exception: it nests inside the host component lock (the
  * ownership hooks run with it held), which is why the host can never map or
  * unmap that domain. An SMMU's lock nests inside all of these.
@@ -133,6 +135,11 @@ struct hyp_iommu_domain {
 	 */
 	struct pkvm_hyp_vm	*vm;
 	struct hyp_iommu_stream	pvm_streams[HYP_IOMMU_PVM_MAX_STREAMS];
+	/*
+	 * A protected VM's domain is freed after a grace period: the host can
+	 * name the VM's MMU to the TLB maintenance hypercalls at any time.
+	 */
+	struct hyp_gp_node	gp_node;
 };
 
 static DEFINE_HYP_SPINLOCK(hyp_iommu_lock);
@@ -197,6 +204,16 @@ static void hyp_iommu_free_retired(struct hyp_gp_node *node, void *arg)
 
 	hyp_assert_lock_held(&hyp_iommu_lock);
 	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)invs, hyp_virt_to_phys);
+}
+
+/* Free callback of a retired protected VM's domain. */
+static void hyp_iommu_free_retired_domain(struct hyp_gp_node *node, void *arg)
+{
+	struct hyp_iommu_domain *domain = container_of(node, struct hyp_iommu_domain,
+						       gp_node);
+
+	hyp_assert_lock_held(&hyp_iommu_lock);
+	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)domain, hyp_virt_to_phys);
 }
 
 static void hyp_iommu_reclaim_retired_locked(void)
@@ -759,8 +776,8 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
  * unmap that no longer sees the entry has nothing left to invalidate there.
  * The array stays valid while this CPU is inside EL2 (grace period).
  */
-static int __hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova,
-			     u64 size, unsigned int tlbi_flags)
+static int hyp_iommu_flush_rcu(struct hyp_iommu_domain *domain, u64 iova,
+			       u64 size, unsigned int tlbi_flags)
 {
 	const struct smmu_inv *inv;
 	struct smmu_invs *invs;
@@ -769,7 +786,6 @@ static int __hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova,
 	int ret = 0;
 	u32 i;
 
-	hyp_iommu_read_lock();
 	if (locked)
 		hyp_spin_lock(&domain->invs_lock);
 	invs = smmu_invs_deref_for_inv(&domain->invs);
@@ -791,15 +807,19 @@ static int __hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova,
 	}
 	if (locked)
 		hyp_spin_unlock(&domain->invs_lock);
-	hyp_iommu_read_unlock();
 	return ret;
 }
 
 /* A paging or identity domain: level-3 leaves only (force_pte), no table freed. */
 static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 {
+	int ret;
+
 	hyp_assert_lock_held(&domain->pgt_lock);
-	return __hyp_iommu_flush(domain, iova, size, HYP_SMMU_TLBI_LEAF3);
+	hyp_iommu_read_lock();
+	ret = hyp_iommu_flush_rcu(domain, iova, size, HYP_SMMU_TLBI_LEAF3);
+	hyp_iommu_read_unlock();
+	return ret;
 }
 
 /* How __hyp_iommu_unmap_locked() finishes an unmap. */
@@ -1146,20 +1166,25 @@ unlock:
  * SMMU of the domain that is still live (the array does not say which one
  * failed, and a stale entry on any of them is a hole).
  */
-static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
+static void hyp_iommu_fail_closed_rcu(struct hyp_iommu_domain *domain)
 {
 	const struct smmu_inv *inv;
 	struct smmu_invs *invs;
 	struct hyp_smmu *smmu;
 	u32 i;
 
-	hyp_iommu_read_lock();
 	invs = smmu_invs_deref_for_inv(&domain->invs);
 	smmu_invs_for_each(invs, i, inv) {
 		smmu = hyp_smmu_get(inv->smmu);
 		if (smmu)
 			hyp_smmu_abort_all(smmu);
 	}
+}
+
+static void hyp_iommu_fail_closed(struct hyp_iommu_domain *domain)
+{
+	hyp_iommu_read_lock();
+	hyp_iommu_fail_closed_rcu(domain);
 	hyp_iommu_read_unlock();
 }
 
@@ -1457,13 +1482,19 @@ static void hyp_iommu_invs_free(void *arg, void *ptr)
  * Publish @new as @domain's array and retire the old one: it is freed once
  * every CPU inside EL2 now has left (a concurrent unmap may still read it).
  */
-static void hyp_iommu_invs_replace_locked(struct hyp_iommu_domain *domain,
-					  struct smmu_invs *new)
+static struct smmu_invs *hyp_iommu_invs_publish_locked(struct hyp_iommu_domain *domain,
+							 struct smmu_invs *new)
 {
 	struct smmu_invs *old = smmu_invs_deref_locked(&domain->invs);
 
 	hyp_assert_lock_held(&domain->lock);
 	smmu_invs_publish(&domain->invs, new);
+	return old;
+}
+
+/* Outside domain->invs_lock: hyp_iommu_lock nests outside the host lock. */
+static void hyp_iommu_invs_retire(struct smmu_invs *old)
+{
 	if (!old)
 		return;
 	hyp_spin_lock(&hyp_iommu_lock);
@@ -1485,15 +1516,17 @@ static int hyp_iommu_invs_add_locked(struct hyp_iommu_domain *domain, u16 idx,
 	int ret;
 
 	bool locked = READ_ONCE(hyp_iommu_locked_invs);
+	struct smmu_invs *old = NULL;
 
 	hyp_assert_lock_held(&domain->lock);
 	if (locked)
 		hyp_spin_lock(&domain->invs_lock);
 	ret = smmu_invs_merge(smmu_invs_deref_locked(&domain->invs), &add, 1, &a, &new);
 	if (!ret)
-		hyp_iommu_invs_replace_locked(domain, new);
+		old = hyp_iommu_invs_publish_locked(domain, new);
 	if (locked)
 		hyp_spin_unlock(&domain->invs_lock);
+	hyp_iommu_invs_retire(old);
 	return ret;
 }
 
@@ -1513,7 +1546,7 @@ static void hyp_iommu_invs_del_locked(struct hyp_iommu_domain *domain, u16 idx,
 		.alloc = hyp_iommu_invs_alloc, .free = hyp_iommu_invs_free, .arg = &mc,
 	};
 	bool locked = READ_ONCE(hyp_iommu_locked_invs);
-	struct smmu_invs *new;
+	struct smmu_invs *new, *old = NULL;
 	u64 unused;
 
 	hyp_assert_lock_held(&domain->lock);
@@ -1528,9 +1561,10 @@ static void hyp_iommu_invs_del_locked(struct hyp_iommu_domain *domain, u16 idx,
 	if (locked)
 		hyp_spin_lock(&domain->invs_lock);
 	if (!smmu_invs_purge(smmu_invs_deref_locked(&domain->invs), &a, &new))
-		hyp_iommu_invs_replace_locked(domain, new);
+		old = hyp_iommu_invs_publish_locked(domain, new);
 	if (locked)
 		hyp_spin_unlock(&domain->invs_lock);
+	hyp_iommu_invs_retire(old);
 	hyp_iommu_unreserve(&mc);
 }
 
@@ -1782,9 +1816,16 @@ static void hyp_iommu_pvm_flush(const struct kvm_s2_mmu *mmu, u64 ipa, u64 size)
 
 	/* The descriptor write before the read of the binding and the array. */
 	smp_mb();
+	/*
+	 * The host may name any VM's MMU (the TLB maintenance hypercalls),
+	 * even one being torn down: the domain lives until every CPU that
+	 * could have found it has left this section.
+	 */
+	hyp_iommu_read_lock();
 	domain = hyp_iommu_pvm_domain(mmu);
-	if (domain && __hyp_iommu_flush(domain, ipa, size, 0))
-		hyp_iommu_fail_closed(domain);
+	if (domain && hyp_iommu_flush_rcu(domain, ipa, size, 0))
+		hyp_iommu_fail_closed_rcu(domain);
+	hyp_iommu_read_unlock();
 }
 
 /* __kvm_tlb_flush_vmid_ipa(): the leaf or table at @level that maps @ipa. */
@@ -1965,8 +2006,19 @@ int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm)
 	hyp_spin_lock(&domain->lock);
 	while (domain->nr_streams) {
 		stream = &domain->pvm_streams[domain->nr_streams - 1];
-		smmu = hyp_smmu_get(stream->smmu);
-		/* A broken SMMU cannot confirm: the VM stays (fail closed). */
+		smmu = hyp_smmu_get_any(stream->smmu);
+		/*
+		 * A stopped SMMU that acknowledged it is off reaches nothing:
+		 * its stream is as good as detached (its VMID stays taken). One
+		 * that may still translate cannot confirm: the VM stays.
+		 */
+		if (smmu && READ_ONCE(smmu->state) != HYP_SMMU_LIVE) {
+			ret = hyp_smmu_translating(smmu) ? -EIO : 0;
+			if (ret)
+				break;
+			domain->nr_streams--;
+			continue;
+		}
 		ret = smmu ? hyp_iommu_detach_locked(domain, smmu, stream->smmu,
 						     stream->sid) : -EIO;
 		if (ret)
@@ -1985,13 +2037,13 @@ int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm)
 		WRITE_ONCE(hyp_iommu_nr_pvms, hyp_iommu_nr_pvms - 1);
 	}
 	/*
-	 * No reader left: only this VM's stage-2 changes read its domain, and
-	 * the VM has no reference left that could make one.
+	 * A reader may still hold the domain: the host can name the VM's MMU
+	 * to the TLB maintenance hypercalls. Both go after a grace period.
 	 */
 	invs = smmu_invs_deref_locked(&domain->invs);
 	if (invs)
-		push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)invs, hyp_virt_to_phys);
-	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)domain, hyp_virt_to_phys);
+		hyp_gp_retire_locked(&hyp_iommu_gp, &invs->gp_node, hyp_iommu_free_retired);
+	hyp_gp_retire_locked(&hyp_iommu_gp, &domain->gp_node, hyp_iommu_free_retired_domain);
 	hyp_spin_unlock(&hyp_iommu_lock);
 	return 0;
 }

@@ -1078,6 +1078,9 @@ static unsigned int smmu_make_range_tlbi(struct arm_smmu_cmd *cmds,
 	while (pages && n < max) {
 		/* (pages >> scale) is odd, so num is at least 1. */
 		scale = __ffs64(pages);
+		/* SCALE has 5 bits: beyond, the whole VMID (return 0). */
+		if (scale > 31)
+			return 0;
 		num = (pages >> scale) & CMDQ_TLBI_RANGE_NUM_MAX;
 		cmds[n] = arm_smmu_make_cmd_tlbi(CMDQ_OP_TLBI_S2_IPA, 0, vmid);
 		cmds[n].data[0] |= FIELD_PREP(CMDQ_TLBI_0_NUM, num - 1) |
