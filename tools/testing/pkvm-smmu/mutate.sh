@@ -372,7 +372,7 @@ mutant el2pvmstress_binding_after_ste el2pvmstress "$IOMMU_C" \
 		domain->pvm_streams[before].sid = sid;
 	}
 	hyp_spin_unlock(&domain->lock);
-	for (int _d = 0; _d < 1000; _d++)
+	for (int _d = 0; _d < 4000000; _d++)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	hyp_spin_lock(&hyp_iommu_lock);
 	for (int _i = 0; _i < HYP_IOMMU_MAX_PVMS; _i++)

@@ -55,6 +55,12 @@ struct smmu_model;
  */
 void el2_report(u64 *counter, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 u64 el2_rand(u64 *state);
+/*
+ * argv[1..3]: operations (or rounds), seed and seconds, each kept as given
+ * when absent; the seconds at most @max_seconds.
+ */
+void el2_stress_args(int argc, char **argv, u64 *ops, u64 *seed, unsigned int *seconds,
+		     unsigned int max_seconds);
 bool el2_past(const struct timespec *deadline);
 
 /* nvhe/pkvm.c's VM table (the VM's handle is in kvm.arch.pkvm). */

@@ -212,6 +212,18 @@ u64 el2_rand(u64 *state)
 	return *state;
 }
 
+void el2_stress_args(int argc, char **argv, u64 *ops, u64 *seed, unsigned int *seconds,
+		     unsigned int max_seconds)
+{
+	if (argc > 1)
+		*ops = strtoull(argv[1], NULL, 0);
+	if (argc > 2)
+		*seed = strtoull(argv[2], NULL, 0);
+	if (argc > 3)
+		*seconds = strtoul(argv[3], NULL, 0);
+	*seconds = min(*seconds, max_seconds);
+}
+
 bool el2_past(const struct timespec *deadline)
 {
 	struct timespec now;

@@ -633,19 +633,13 @@ static void test_teardown(void)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1)
-		st_iters = strtoull(argv[1], NULL, 0);
-	if (argc > 2)
-		st_seed = strtoull(argv[2], NULL, 0);
-	if (argc > 3)
-		st_seconds = strtoul(argv[3], NULL, 0);
+	/* The run is one test: it must end well within its watchdog. */
+	el2_stress_args(argc, argv, &st_iters, &st_seed, &st_seconds, TAP_TIMEOUT - 15U);
 	if (argc > 4 && (strcmp(argv[4], "locked") ||
 			 __pkvm_iommu_bench_knob(PKVM_IOMMU_BENCH_LOCKED_INVS, 1))) {
 		fprintf(stderr, "el2-stress: the fourth argument can only be \"locked\"\n");
 		return 2;
 	}
-	/* The run is one test: it must end well within its watchdog. */
-	st_seconds = min(st_seconds, TAP_TIMEOUT - 15U);
 	el2_init(NR_THREADS);
 	el2_set_cpu(0);
 	printf("# %u CPUs, %llu iterations each (at most %u s), seed %#llx\n",

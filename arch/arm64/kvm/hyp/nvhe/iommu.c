@@ -1794,8 +1794,6 @@ static struct hyp_iommu_domain *hyp_iommu_pvm_domain(const struct kvm_s2_mmu *mm
 {
 	int i;
 
-	if (!READ_ONCE(hyp_iommu_nr_pvms))
-		return NULL;
 	for (i = 0; i < HYP_IOMMU_MAX_PVMS; i++) {
 		/* Pairs with smp_store_release() in hyp_iommu_pvm_get_domain(). */
 		if (smp_load_acquire(&hyp_iommu_pvm_mmus[i]) == mmu)
@@ -1816,6 +1814,13 @@ static void hyp_iommu_pvm_flush(const struct kvm_s2_mmu *mmu, u64 ipa, u64 size)
 
 	/* The descriptor write before the read of the binding and the array. */
 	smp_mb();
+	/*
+	 * Every stage-2 flush comes here, the host's and every VM's: with no
+	 * protected VM bound (the count is raised before any STE of its, see
+	 * hyp_iommu_pvm_get_domain()), one load and nothing else.
+	 */
+	if (!READ_ONCE(hyp_iommu_nr_pvms))
+		return;
 	/*
 	 * The host may name any VM's MMU (the TLB maintenance hypercalls),
 	 * even one being torn down: the domain lives until every CPU that
