@@ -36,14 +36,18 @@
  * stage-2 instead. Each edu device BDF, with no driver, stream SID behind
  * SMMU (the hypervisor's index), is detached from the identity domain and
  * assigned to the VM (__pkvm_iommu_assign_pvm, through debugfs/hvc) while
- * the guest waits in an MMIO exit, after it stored to its pages. Each edu,
- * driven here, then copies the first word of guest page 1 to guest page 2
- * (the second edu: page 3) by IPA, and reads a page the guest never touched
- * (no stage-2 entry: a translation fault, printed as "# fault expected" for
- * the caller to find in the kernel log). The guest, resumed, reads pages 2
- * and 3 back: they must hold page 1's word. Once the VM is destroyed, a DMA
- * to the same IPA reaches nothing, and each stream goes back to the identity
- * domain, through which a host DMA lands again.
+ * the guest waits in an MMIO exit, after it stored to its pages. Its BAR0
+ * then goes to the VM (__pkvm_iommu_assign_pvm_mmio), mapped at BAR_IPA(i):
+ * refused while a peer-to-peer DMA mapping borrows host MMIO; once given,
+ * the host cannot give it twice, map it for DMA or read it (a child process
+ * that tries takes SIGSEGV). The guest, resumed, drives each edu itself:
+ * the device copies the first word of guest page 1 to guest page 2 (the
+ * second edu: page 3) by IPA, and reads a page the guest never touched (no
+ * stage-2 entry: a translation fault, printed as "# fault expected" for the
+ * caller to find in the kernel log); the guest reads pages 2 and 3 back:
+ * they must hold page 1's word. Once the VM is destroyed, the BARs are the
+ * host's again: a DMA it starts to the same IPA reaches nothing, and each
+ * stream goes back to the identity domain, through which a host DMA lands.
  *
  * --bench N (make bench) only runs a guest that stores to N pages, and
  * prints how long its KVM_RUN took, N faults each donating a page:
@@ -64,7 +68,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,20 +116,65 @@ static const uint32_t guest_code[] = {
 
 /*
  * --assign: guest_code's store loop, then an MMIO exit (a store below
- * GUEST_BASE) during which the VMM has the device copy page 1's first word
- * to page 2; resumed, the guest loads page 2's first word into x6.
+ * GUEST_BASE) during which the VMM assigns the devices' streams and gives
+ * the VM their BARs. Resumed, the guest drives each edu itself through the
+ * BAR at x9 (x10: the second device's, or 0), set by the VMM before the
+ * first run: the device copies page 1's first word into its buffer and
+ * from there to page 2 (the second device: page 3), then reads page
+ * CONTROL_PAGE + x17 (never touched: a fault). The guest loads pages 2 and
+ * 3's first words into x6 and x8.
  */
 static const uint32_t assign_code[] = {
-	0x10ffff44,	/*    adr  x4, 0b */
+	0x10ffff44,	/*    adr  x4, 0b               x4 = GUEST_BASE */
 	0xd1400487,	/*    sub  x7, x4, #1, lsl #12  no memslot there */
-	0xf90000e4,	/*    str  x4, [x7]             MMIO exit: the VMM's DMAs */
-	0xf9500086,	/*    ldr  x6, [x4, #0x2000]    page 2's first word */
+	0xf90000e4,	/*    str  x4, [x7]             MMIO exit: the VMM assigns */
+	0xaa0903eb,	/*    mov  x11, x9              the first device's BAR */
+	0x9140088c,	/*    add  x12, x4, #2, lsl #12 to page 2 */
+	0xd2800011,	/*    mov  x17, #0 */
+	0x9400000c,	/*    bl   1f */
+	0xaa0a03eb,	/*    mov  x11, x10             the second device's BAR */
+	0x91400c8c,	/*    add  x12, x4, #3, lsl #12 to page 3 */
+	0xd2802011,	/*    mov  x17, #0x100 */
+	0xb400004b,	/*    cbz  x11, 2f */
+	0x94000007,	/*    bl   1f */
+	0xf9500086,	/* 2: ldr  x6, [x4, #0x2000]    page 2's first word */
 	0xf9580088,	/*    ldr  x8, [x4, #0x3000]    page 3's first word */
 	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
 	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
 	0xd4000002,	/*    hvc  #0 */
 	0x14000000,	/*    b    . */
+	0x9140048d,	/* 1: add  x13, x4, #1, lsl #12 page 1 */
+	0xd2a0008e,	/*    mov  x14, #0x40000        EDU_BUF_ADDR */
+	0xd280010f,	/*    mov  x15, #8 */
+	0xd2800030,	/*    mov  x16, #1              EDU_DMA_START */
+	0xf900416d,	/*    str  x13, [x11, #0x80]    EDU_REG_DMA_SRC */
+	0xf900456e,	/*    str  x14, [x11, #0x88]    EDU_REG_DMA_DST */
+	0xf900496f,	/*    str  x15, [x11, #0x90]    EDU_REG_DMA_CNT */
+	0xf9004d70,	/*    str  x16, [x11, #0x98]    EDU_REG_DMA_CMD */
+	0xb9409970,	/* 3: ldr  w16, [x11, #0x98] */
+	0x3707fff0,	/*    tbnz w16, #0, 3b */
+	0xf900416e,	/*    str  x14, [x11, #0x80] */
+	0xf900456c,	/*    str  x12, [x11, #0x88] */
+	0xf900496f,	/*    str  x15, [x11, #0x90] */
+	0xd2800070,	/*    mov  x16, #3              EDU_DMA_START | EDU_DMA_TO_RAM */
+	0xf9004d70,	/*    str  x16, [x11, #0x98] */
+	0xb9409970,	/* 4: ldr  w16, [x11, #0x98] */
+	0x3707fff0,	/*    tbnz w16, #0, 4b */
+	0x9140308d,	/*    add  x13, x4, #12, lsl #12  CONTROL_PAGE */
+	0x8b1101ad,	/*    add  x13, x13, x17 */
+	0x910401d0,	/*    add  x16, x14, #0x100 */
+	0xf900416d,	/*    str  x13, [x11, #0x80] */
+	0xf9004570,	/*    str  x16, [x11, #0x88] */
+	0xf900496f,	/*    str  x15, [x11, #0x90] */
+	0xd2800030,	/*    mov  x16, #1 */
+	0xf9004d70,	/*    str  x16, [x11, #0x98] */
+	0xb9409970,	/* 5: ldr  w16, [x11, #0x98] */
+	0x3707fff0,	/*    tbnz w16, #0, 5b */
+	0xd65f03c0,	/*    ret */
 };
+
+/* --assign: where the VM's stage-2 maps device i's BAR0 (no memslot there). */
+#define BAR_IPA(i)		(0x40000000UL + (i) * 0x100000UL)
 
 struct pvm {
 	int kvm, vm, vcpu;
@@ -140,7 +191,8 @@ static bool sabotage_no_guest;
 static struct assigned {
 	char		bdf[32];
 	unsigned int	smmu, sid;
-	char		*regs;		/* BAR0 */
+	char		*regs;		/* BAR0, mapped in this process */
+	uint64_t	bar, bar_size;	/* BAR0's physical address and size */
 } assigned[MAX_ASSIGN];
 static int nr_assigned;
 static unsigned long vm_type = KVM_VM_TYPE_ARM_PROTECTED;
@@ -223,7 +275,9 @@ static int pvm_create(struct pvm *p)
 	if (ioctl(p->vcpu, KVM_ARM_VCPU_INIT, &init))
 		return error("KVM_ARM_VCPU_INIT(target %u, PSCI 0.2) in a protected VM: %s",
 			     init.target, strerror(errno));
-	return set_pc(p, GUEST_BASE) ?: set_xreg(p, 5, p->pages);
+	return set_pc(p, GUEST_BASE) ?: set_xreg(p, 5, p->pages) ?:
+	       set_xreg(p, 9, nr_assigned ? BAR_IPA(0) : 0) ?:
+	       set_xreg(p, 10, nr_assigned > 1 ? BAR_IPA(1) : 0);
 }
 
 /* Run the guest to its SYSTEM_OFF; any other exit is a failure. */
@@ -302,6 +356,21 @@ static int map_page(int dom, uint64_t pa, long *r)
 		return error("unmap of iova 0x%lx in domain %d: %ld (done 0x%lx)", IOVA, dom,
 			     u[0], u[1]);
 	return ret;
+}
+
+/* A new paging domain's id in *@dom. */
+static int alloc_s2_domain(int *dom)
+{
+	long r[3];
+	int ret;
+
+	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", PKVM_IOMMU_DOMAIN_S2);
+	if (ret)
+		return ret;
+	if (r[0] < 0)
+		return error("iommu_alloc_domain: %ld", r[0]);
+	*dom = r[0];
+	return 0;
 }
 
 /* The id of the host's identity domain (the same every time) in *@idn. */
@@ -389,6 +458,13 @@ static int pvm_alloc(struct pvm *p)
 	if (p->mem == MAP_FAILED)
 		return error("cannot allocate %lu pages of guest memory: %s", p->slot_pages,
 			     strerror(errno));
+	/*
+	 * As VMMs do: a fork() (read_kills()) would copy the pinned pages for
+	 * the child, and the host kernel's read of a page the guest owns makes
+	 * pKVM poison it for the guest.
+	 */
+	if (madvise(p->mem, p->slot_pages * PAGE, MADV_DONTFORK))
+		return error("madvise(MADV_DONTFORK) of guest memory: %s", strerror(errno));
 	if (nr_assigned) {
 		memcpy(p->mem, guest_code, GUEST_STORE_LOOP * sizeof(uint32_t));
 		memcpy(p->mem + GUEST_STORE_LOOP * sizeof(uint32_t), assign_code,
@@ -419,7 +495,7 @@ static int pvm_enter(struct pvm *p)
  * assign it to the only protected VM there is; the handle is found by
  * trying each (-ENOENT: no VM with it).
  */
-static int assign_stream(struct assigned *a, int idn)
+static int assign_stream(struct assigned *a, int idn, int *handle)
 {
 	long r[3];
 	int h, ret;
@@ -441,33 +517,126 @@ static int assign_stream(struct assigned *a, int idn)
 			     "CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST, or an SMMU that cannot walk the VM's stage-2");
 	check(r[0] == 0, "stream 0x%x of SMMU %u assigned to the protected VM 0x%x: %ld",
 	      a->sid, a->smmu, h, r[0]);
+	*handle = h;
 	return r[0] ? KSFT_FAIL : 0;
 }
 
-/*
- * --assign: each device copies guest page 1's first word to its own page
- * (2, 3) by IPA, and reads an IPA the VM never touched.
- */
-static int assigned_dmas(void)
+/* BAR0 of edu @a: its physical address and size, from sysfs. */
+static int edu_bar(struct assigned *a)
 {
-	const uint64_t page1 = GUEST_BASE + PAGE;
-	const uint64_t untouched = GUEST_BASE + CONTROL_PAGE * PAGE;
+	unsigned long long start, end, flags;
+	char path[256];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", a->bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return error("%s: %s", path, strerror(errno));
+	n = fscanf(f, "%llx %llx %llx", &start, &end, &flags);
+	fclose(f);
+	if (n != 3 || !start || end <= start || (start | (end + 1)) & (PAGE - 1))
+		return error("%s: no page-aligned BAR0", path);
+	a->bar = start;
+	a->bar_size = end + 1 - start;
+	return 0;
+}
+
+/* Give [@bar, @bar + @size) to VM @h at @ipa, in calls of at most 512 pages. */
+static long give_mmio(int h, uint64_t bar, uint64_t ipa, uint64_t size)
+{
+	uint64_t off, n;
+	long r[3];
+
+	for (off = 0; off < size; off += n * PAGE) {
+		n = (size - off) / PAGE;
+		if (n > 512)
+			n = 512;
+		if (hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%llx 0x%llx %llu", h,
+			      (unsigned long long)(bar + off) / PAGE,
+			      (unsigned long long)(ipa + off) / PAGE, (unsigned long long)n))
+			return -EIO;
+		if (r[0])
+			return r[0];
+	}
+	return 0;
+}
+
+/* Whether a read of @regs kills a child process, and with which signal. */
+static int read_kills(char *regs)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		(void)mmio_read32(regs + EDU_REG_ID);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/*
+ * --assign: give each device's BAR0 to VM @h, mapped at BAR_IPA(i), so that
+ * the guest, not the host, drives the device. Never while a DMA mapping
+ * borrows host MMIO; once given, the host can neither read it nor map it
+ * for DMA, nor give it twice.
+ */
+static int give_bars(int h)
+{
 	struct assigned *a;
-	int i;
+	int dom, i, sig, ret;
+	long r[3];
+
+	ret = alloc_s2_domain(&dom);
+	if (ret)
+		return ret;
+
+	/* A peer-to-peer mapping of the first BAR borrows host MMIO. */
+	a = &assigned[0];
+	ret = hvc_topup(r, 2, "iommu_map %d 0x%lx 0x%llx 0x%lx %d", dom, IOVA,
+			(unsigned long long)a->bar, PAGE, PKVM_IOMMU_PROT_RW);
+	if (ret)
+		return ret;
+	check(r[0] == 0, "%s: its BAR maps for peer-to-peer DMA: %ld", a->bdf, r[0]);
+	r[0] = give_mmio(h, a->bar, BAR_IPA(0), a->bar_size);
+	check(r[0] == -EBUSY, "%s: no MMIO goes to the VM while a DMA mapping borrows some: %ld",
+	      a->bdf, r[0]);
+	ret = hvc(r, "iommu_unmap %d 0x%lx 0x%lx", dom, IOVA, PAGE);
+	if (ret)
+		return ret;
 
 	for (i = 0; i < nr_assigned; i++) {
 		a = &assigned[i];
-		if (edu_dma(a->regs, page1, 0, 8, false) ||
-		    edu_dma(a->regs, GUEST_BASE + (2 + i) * PAGE, 0, 8, true))
-			return error("edu %s DMA by IPA: %s", a->bdf, strerror(errno));
-		/* No stage-2 entry: a translation fault at that IPA. */
-		if (edu_dma(a->regs, untouched + i * 0x100, 0x100, 8, false))
-			return error("edu %s DMA from an untouched IPA: %s", a->bdf,
-				     strerror(errno));
-		printf("# fault expected: %s iova 0x%llx\n", a->bdf,
-		       (unsigned long long)untouched + i * 0x100);
+		r[0] = give_mmio(h, a->bar, BAR_IPA(i), a->bar_size);
+		check(r[0] == 0, "%s: BAR0 (0x%llx, %llu KiB) given to the VM at IPA 0x%lx: %ld",
+		      a->bdf, (unsigned long long)a->bar,
+		      (unsigned long long)a->bar_size >> 10, BAR_IPA(i), r[0]);
+		if (r[0])
+			break;
+		r[0] = give_mmio(h, a->bar, BAR_IPA(i) + 0x10000000UL, PAGE);
+		check(r[0] == -EPERM, "%s: not twice: %ld", a->bdf, r[0]);
+		ret = hvc_topup(r, 2, "iommu_map %d 0x%lx 0x%llx 0x%lx %d", dom, IOVA,
+				(unsigned long long)a->bar, PAGE, PKVM_IOMMU_PROT_RW);
+		if (ret)
+			break;
+		check(r[0] == -EPERM, "%s: the host cannot map the VM's BAR for DMA: %ld",
+		      a->bdf, r[0]);
+		sig = read_kills(a->regs);
+		check(sig == SIGSEGV, "%s: a host read of the VM's BAR takes a stage-2 fault (%s)",
+		      a->bdf, sig > 0 ? strsignal(sig) : sig ? strerror(errno) : "no signal");
 	}
-	return 0;
+
+	do {
+		if (hvc(r, "iommu_free_domain %d", dom))
+			return KSFT_FAIL;
+	} while (r[0] == -EAGAIN);
+	return ret ?: (nr_failed ? KSFT_FAIL : 0);
 }
 
 /*
@@ -514,10 +683,13 @@ static int after_assigned(struct pvm *p, int idn)
 static int test_assign(struct pvm *p)
 {
 	const uint64_t page1 = GUEST_BASE + PAGE;
+	const uint64_t untouched = GUEST_BASE + CONTROL_PAGE * PAGE;
 	uint64_t x[2] = {};
-	int i, idn, ret;
+	int h = 0, i, idn, ret;
 
 	for (i = 0; i < nr_assigned; i++) {
+		if (edu_bar(&assigned[i]))
+			return KSFT_FAIL;
 		if (edu_enable(assigned[i].bdf))
 			return error("enabling edu %s in its config space: %s",
 				     assigned[i].bdf, strerror(errno));
@@ -540,18 +712,27 @@ static int test_assign(struct pvm *p)
 	       (unsigned long long)p->run->mmio.phys_addr);
 
 	for (i = 0; i < nr_assigned; i++) {
-		ret = assign_stream(&assigned[i], idn);
+		ret = assign_stream(&assigned[i], idn, &h);
 		if (ret)
 			return ret;
 	}
-	ret = assigned_dmas() ?: pvm_enter(p) ?: get_xreg(p, 6, &x[0]) ?:
-	      get_xreg(p, 8, &x[1]);
+	ret = give_bars(h);
 	if (ret)
 		return ret;
+	/* The guest's last DMA on each device reads an IPA it never touched. */
+	for (i = 0; i < nr_assigned; i++)
+		printf("# fault expected: %s iova 0x%llx\n", assigned[i].bdf,
+		       (unsigned long long)untouched + i * 0x100);
+	ret = pvm_enter(p) ?: get_xreg(p, 6, &x[0]) ?: get_xreg(p, 8, &x[1]);
+	if (ret)
+		return ret;
+	if (p->run->exit_reason == KVM_EXIT_MMIO)
+		printf("# the guest exited on MMIO at 0x%llx: its BAR is not mapped\n",
+		       (unsigned long long)p->run->mmio.phys_addr);
 	for (i = 0; i < nr_assigned; i++)
 		check(p->run->exit_reason == KVM_EXIT_SYSTEM_EVENT && x[i] == page1,
-		      "the guest reads page 1's word in page %d, copied by %s (exit %u, x%d 0x%llx, want 0x%llx)",
-		      2 + i, assigned[i].bdf, p->run->exit_reason, i ? 8 : 6,
+		      "the guest drove %s: page 1's word copied to page %d (exit %u, x%d 0x%llx, want 0x%llx)",
+		      assigned[i].bdf, 2 + i, p->run->exit_reason, i ? 8 : 6,
 		      (unsigned long long)x[i], (unsigned long long)page1);
 
 	/* The VM goes: its streams abort before its pages come back. */
@@ -670,12 +851,9 @@ static int test_pvm(struct pvm *p)
 	       (unsigned long long)pa[1], (unsigned long long)before,
 	       (unsigned long long)control);
 
-	ret = hvc_topup(r, 1, "iommu_alloc_domain %d", PKVM_IOMMU_DOMAIN_S2);
+	ret = alloc_s2_domain(&dom);
 	if (ret)
 		return ret;
-	if (r[0] < 0)
-		return error("iommu_alloc_domain: %ld", r[0]);
-	dom = r[0];
 	printf("# domain %d\n", dom);
 
 	ret = check_maps(p, dom, pa, control);

@@ -320,11 +320,8 @@ mutant el2_doorbell_start_only el2 "$IOMMU_C" \
 	'if (hyp_iommu_doorbells[i] - phys < size)' 'if (hyp_iommu_doorbells[i] == phys)'
 # A peer's BAR is mapped as normal memory (cacheable, speculative reads).
 mutant el2_mmio_mapped_normal el2 "$IOMMU_C" \
-	'	if (mmio)
+	'	if (!addr_is_memory(phys))
 		kprot |= KVM_PGTABLE_PROT_DEVICE;' ''
-# A peer's BAR, unmapped, is given back as if it were counted memory.
-mutant el2_unmap_unshares_mmio el2 "$IOMMU_C" \
-	'	if (data->unshare && addr_is_memory(phys)) {' '	if (data->unshare) {'
 # A protected VM's stage-2 changes do not reach the SMMUs that walk it.
 mutant el2_pvm_no_smmu_flush el2 "$IOMMU_C" \
 	'	domain = hyp_iommu_pvm_domain(mmu);
@@ -342,11 +339,24 @@ mutant el2_pvm_teardown_keeps_streams el2 "$IOMMU_C" \
 	'	while (domain->nr_streams) {' '	while (0) {'
 # A stream assigned to a VM that is not protected, or being torn down.
 mutant el2_pvm_assign_any_vm el2 "$IOMMU_C" \
-	'	if (!pkvm_hyp_vm_is_protected(vm) || vm->kvm.arch.pkvm.is_dying)' '	if (0)'
+	'	if (!pkvm_hyp_vm_is_protected(vm) || vm->kvm.arch.pkvm.is_dying) {' '	if (0) {'
 # An SMMU without S2FWB walks FWB-encoded leaves.
 mutant el2_pvm_fwb_unchecked el2 "$IOMMU_C" \
 	'	return !hyp_iommu_table_fwb(pgt) || (smmu->features & HYP_SMMU_FEAT_FWB);' \
 	'	return true;'
+# A peer's BAR unmapped from a domain stays borrowed for good: no device
+# MMIO could ever go to a protected VM again.
+mutant el2_mmio_unmap_keeps_borrow el2 "$IOMMU_C" \
+	'	if (data->unshare && !hyp_iommu_range_has_doorbell(phys, size)) {' \
+	'	if (data->unshare && addr_is_memory(phys)) {'
+# An MSI doorbell given to a protected VM.
+mutant el2_pvm_mmio_doorbell el2 "$IOMMU_C" \
+	'	if (hyp_iommu_range_has_doorbell(phys, size))
+		return -EPERM;
+	vm = hyp_iommu_get_pvm(handle);' '	vm = hyp_iommu_get_pvm(handle);'
+# Device MMIO mapped past the VM's IPA space.
+mutant el2_pvm_mmio_past_ipa el2 "$IOMMU_C" \
+	'	if (ipa + size > BIT_ULL(vm->pgt.ia_bits))' '	if (0)'
 # Device assignment to protected VMs raced under TSan (el2/pvm_stress.c).
 # The flush hook skips the SMMUs: an unmap leaves a live stale entry.
 mutant el2pvmstress_no_smmu_flush el2pvmstress "$IOMMU_C" \

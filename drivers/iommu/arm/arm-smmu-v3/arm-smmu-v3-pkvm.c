@@ -917,7 +917,7 @@ static const struct {
 	HVC(iommu_attach), HVC(iommu_detach), HVC(iommu_map), HVC(iommu_unmap),
 	HVC(iommu_iova_to_phys), HVC(iommu_domain_info), HVC(host_share_hyp),
 	HVC(host_unshare_hyp), HVC(smmu_inject_fault), HVC(iommu_register_doorbell),
-	HVC(iommu_assign_pvm), HVC(iommu_bench_knob),
+	HVC(iommu_assign_pvm), HVC(iommu_bench_knob), HVC(iommu_assign_pvm_mmio),
 #undef HVC
 };
 

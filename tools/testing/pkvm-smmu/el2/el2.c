@@ -482,8 +482,9 @@ static void test_unmap_no_stale_tlb(void)
 
 /*
  * Peer-to-peer DMA: a paging domain maps another device's BAR (host MMIO),
- * nothing counted, every device reaches it; never an SMMU's own registers,
- * never a range across memory, and the doorbell only alone and write-only.
+ * borrowed while mapped, every device reaches it; never an SMMU's own
+ * registers, never a range across memory, and the doorbell only alone and
+ * write-only (never counted as borrowed).
  * Unmapped, it is out of every TLB.
  */
 static void test_peer_mmio(void)
@@ -495,6 +496,7 @@ static void test_peer_mmio(void)
 
 	CHECK_EQ(__pkvm_iommu_register_doorbell(DOORBELL), 0);
 	CHECK_EQ(map(domain_id, PEER_IOVA, PEER_BAR, PEER_PAGES * PAGE_SIZE, rw), 0);
+	CHECK_EQ(el2_mmio_borrowed, PEER_PAGES);
 	/* Device memory (MemAttr[3:2] == 0), unlike a page of memory beside it. */
 	CHECK_EQ(map(domain_id, PEER_IOVA + 32 * PAGE_SIZE, map_phys, PAGE_SIZE, rw), 0);
 	CHECK_EQ(smmu_model_memattr(models[0], smmu_sid[0], PEER_IOVA) & ~3, 0);
@@ -524,6 +526,8 @@ static void test_peer_mmio(void)
 	CHECK_EQ(__pkvm_iommu_unmap(domain_id, PEER_IOVA, 33 * PAGE_SIZE, &done), 0);
 	CHECK_EQ(done, 33 * PAGE_SIZE);
 	CHECK_EQ(el2_page(map_phys)->share_dma_count, 0);
+	/* The BAR's borrow ends; the doorbell was never counted. */
+	CHECK_EQ(el2_mmio_borrowed, 0);
 	for (i = 0; i < NR_SMMUS; i++) {
 		CHECK(!smmu_model_tlb_reaches(models[i], PEER_BAR));
 		CHECK(smmu_model_dma(models[i], smmu_sid[i], PEER_IOVA, true, &pa) < 0);

@@ -89,6 +89,7 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		 u64 (*topup)(u64));
 extern u64 el2_cpu_tlbi_count;
 extern u64 el2_dcache_flush_count;
+extern u64 el2_mmio_borrowed;
 
 /* SMMUv3 model. */
 struct smmu_model;

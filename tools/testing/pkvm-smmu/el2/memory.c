@@ -40,7 +40,7 @@
 #include "el2.h"
 
 /* The kernel's fixed-size tables. */
-#define EL2_HYP_MMIO_MAX	16	/* PKVM_HYP_MMIO_MAX */
+#define EL2_HYP_MMIO_MAX	64	/* PKVM_HYP_MMIO_MAX */
 
 unsigned long hyp_nr_cpus;
 u64 id_aa64mmfr0_el1_sys_val;
@@ -58,10 +58,14 @@ static struct el2_page el2_pages[EL2_MEM_PAGES];
 /* Lock order as at EL2: host, then hyp. */
 static DEFINE_HYP_SPINLOCK(el2_host_lock);
 static DEFINE_HYP_SPINLOCK(el2_hyp_lock);
+/* The MMIO the host gave away: the hypervisor's (handle 0) and protected VMs'. */
 static struct {
 	phys_addr_t start, end;
+	pkvm_handle_t handle;
 } el2_mmio[EL2_HYP_MMIO_MAX];
 static unsigned int el2_mmio_nr;
+/* mem_protect.c's host_mmio_borrowed: pages of host MMIO in domains. */
+u64 el2_mmio_borrowed;
 static __thread unsigned int el2_cpu;
 /* Host allocator: which pages the test's "host kernel" has handed out. */
 static bool el2_host_used[EL2_MEM_PAGES];
@@ -295,8 +299,10 @@ int el2_vm_start_teardown(pkvm_handle_t handle)
 	if (!vm || vm->refcount || vm->kvm.arch.pkvm.is_dying)
 		goto unlock;
 	ret = pkvm_iommu_teardown_vm(vm);
-	if (!ret)
+	if (!ret) {
+		pkvm_guest_mmio_reclaim(vm);
 		vm->kvm.arch.pkvm.is_dying = true;
+	}
 unlock:
 	hyp_spin_unlock(&el2_vm_table_lock);
 	return ret;
@@ -438,6 +444,7 @@ int __pkvm_host_donate_hyp_mmio(u64 pfn, u64 nr_pages)
 			goto unlock;
 	el2_mmio[el2_mmio_nr].start = phys;
 	el2_mmio[el2_mmio_nr].end = phys + size;
+	el2_mmio[el2_mmio_nr].handle = 0;
 	el2_mmio_nr++;
 	ret = 0;
 unlock:
@@ -445,7 +452,7 @@ unlock:
 	return ret;
 }
 
-/* Does [start, end) overlap a frame the hypervisor took? */
+/* Does [start, end) overlap a frame the hypervisor or a protected VM took? */
 bool el2_mmio_hyp_owned(u64 start, u64 end)
 {
 	unsigned int i;
@@ -471,18 +478,61 @@ static int host_check_shareable_mmio_locked(u64 start, u64 end)
 	return el2_mmio_hyp_owned(start, end) ? -EPERM : 0;
 }
 
+/*
+ * mem_protect.c: pkvm_host_donate_guest_mmio(), its host side only: the
+ * frames are annotated as the VM's. The VM's stage-2 mapping is not
+ * modelled (the boot test pvm-smmu-walk has the VM drive the device).
+ */
+int pkvm_host_donate_guest_mmio(struct pkvm_hyp_vm *vm, u64 phys, u64 ipa,
+				u64 size, struct kvm_hyp_memcache *mc)
+{
+	int ret;
+
+	hyp_spin_lock(&el2_host_lock);
+	ret = host_check_shareable_mmio_locked(phys, phys + size);
+	if (!ret && el2_mmio_borrowed)
+		ret = -EBUSY;
+	if (!ret && el2_mmio_nr == EL2_HYP_MMIO_MAX)
+		ret = -ENOSPC;
+	if (!ret) {
+		el2_mmio[el2_mmio_nr].start = phys;
+		el2_mmio[el2_mmio_nr].end = phys + size;
+		el2_mmio[el2_mmio_nr].handle = vm->kvm.arch.pkvm.handle;
+		el2_mmio_nr++;
+	}
+	hyp_spin_unlock(&el2_host_lock);
+	return ret;
+}
+
+/* mem_protect.c: pkvm_guest_mmio_reclaim(). */
+void pkvm_guest_mmio_reclaim(struct pkvm_hyp_vm *vm)
+{
+	unsigned int i = 0;
+
+	hyp_spin_lock(&el2_host_lock);
+	while (i < el2_mmio_nr) {
+		if (el2_mmio[i].handle == vm->kvm.arch.pkvm.handle)
+			el2_mmio[i] = el2_mmio[--el2_mmio_nr];
+		else
+			i++;
+	}
+	hyp_spin_unlock(&el2_host_lock);
+}
+
 int __pkvm_host_share_dma(u64 phys, u64 size)
 {
 	struct el2_page *p;
 	u64 a;
 	int ret;
 
-	/* Host device MMIO: checked, not counted; only once MMIO owners are fixed. */
+	/* Host device MMIO: checked and counted, once pKVM has finalised. */
 	if (!el2_is_memory(phys)) {
 		if (!kvm_protected_mode_initialized.enabled)
 			return -EPERM;
 		hyp_spin_lock(&el2_host_lock);
 		ret = host_check_shareable_mmio_locked(phys, phys + size);
+		if (!ret)
+			el2_mmio_borrowed += size >> PAGE_SHIFT;
 		hyp_spin_unlock(&el2_host_lock);
 		return ret;
 	}
@@ -516,9 +566,13 @@ void __pkvm_host_unshare_dma(u64 phys, u64 size)
 	struct el2_page *p;
 	u64 a;
 
-	if (WARN_ON(!el2_is_memory(phys)))
-		return;
 	hyp_spin_lock(&el2_host_lock);
+	if (!el2_is_memory(phys)) {
+		if (!WARN_ON(el2_mmio_borrowed < size >> PAGE_SHIFT))
+			el2_mmio_borrowed -= size >> PAGE_SHIFT;
+		hyp_spin_unlock(&el2_host_lock);
+		return;
+	}
 	for (a = phys; a < phys + size; a += PAGE_SIZE) {
 		p = el2_page(a);
 		if (WARN_ON(!p || p->host != EL2_SHARED_OWNED || !p->share_dma_count))

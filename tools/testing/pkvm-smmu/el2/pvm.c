@@ -30,6 +30,13 @@
 #define PVM_NR_PAGES	4
 #define PVM_BLOCK_IPA	0x40000000ULL
 #define PVM_BLOCK_SIZE	0x200000ULL
+/* An assigned device's BAR (host MMIO) and where the VM and a domain map it. */
+#define PVM_BAR		0x10100000ULL
+#define PVM_BAR_PAGES	16
+#define PVM_BAR_IPA	0x30000000ULL
+#define PVM_BAR_IOVA	0x7000000ULL
+/* el2.c's test_peer_mmio() registered it. */
+#define PVM_DOORBELL	0x08090000ULL
 /* Streams assigned to the VM, one per SMMU, away from el2.c's. */
 static const u32 pvm_sid[] = { 0x21, 0x221 };
 
@@ -184,6 +191,56 @@ int el2_pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size)
 	return ret;
 }
 
+static int pvm_assign_mmio(u64 handle, phys_addr_t bar, u64 ipa, u64 nr_pages,
+			   u64 (*topup)(u64))
+{
+	u64 needed;
+	int ret;
+
+	while ((ret = __pkvm_iommu_assign_pvm_mmio(handle, hyp_phys_to_pfn(bar),
+						   hyp_phys_to_pfn(ipa), nr_pages,
+						   &needed)) == -ENOMEM)
+		if (!topup(needed))
+			break;
+	return ret;
+}
+
+/*
+ * The assigned device's BAR goes to the VM: never while a DMA mapping
+ * borrows host MMIO, never a doorbell, memory or a bad range; once the
+ * VM's, the host can no longer lend it. Leaves the BAR the VM's.
+ */
+static void pvm_mmio_test(int host_domain, u64 (*topup)(u64))
+{
+	const u64 rw = PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE;
+	const u64 h = EL2_VM_HANDLE_OFFSET;
+	u64 done, needed;
+
+	CHECK_EQ(__pkvm_iommu_map(host_domain, PVM_BAR_IOVA, PVM_BAR, 2 * PAGE_SIZE, rw,
+				  &done, &needed), 0);
+	CHECK_EQ(el2_mmio_borrowed, 2);
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EBUSY);
+	CHECK_EQ(__pkvm_iommu_unmap(host_domain, PVM_BAR_IOVA, 2 * PAGE_SIZE, &done), 0);
+	CHECK_EQ(el2_mmio_borrowed, 0);
+
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, 0, topup), -EINVAL);
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PKVM_IOMMU_MAP_MAX_PAGES + 1, topup),
+		 -EINVAL);
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, 1ULL << 40, 1, topup), -EINVAL);
+	CHECK_EQ(pvm_assign_mmio(h, U64_MAX << PAGE_SHIFT, PVM_BAR_IPA, 1, topup), -EINVAL);
+	CHECK_EQ(pvm_assign_mmio(h + 1, PVM_BAR, PVM_BAR_IPA, 1, topup), -EINVAL);
+	CHECK_EQ(pvm_assign_mmio(h + 7, PVM_BAR, PVM_BAR_IPA, 1, topup), -ENOENT);
+	CHECK_EQ(pvm_assign_mmio(h, PVM_DOORBELL, PVM_BAR_IPA, 1, topup), -EPERM);
+	CHECK_EQ(pvm_assign_mmio(h, EL2_MEM_BASE - PAGE_SIZE, PVM_BAR_IPA, 2, topup),
+		 -EINVAL);
+
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), 0);
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EPERM);
+	CHECK_EQ(__pkvm_iommu_map(host_domain, PVM_BAR_IOVA, PVM_BAR + PAGE_SIZE, PAGE_SIZE,
+				  rw, &done, &needed), -EPERM);
+	CHECK_EQ(el2_mmio_borrowed, 0);
+}
+
 int el2_pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
 {
 	u64 needed;
@@ -308,6 +365,7 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[i], pvm_sid[i]), -ENOENT);
 		CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[i], pvm_sid[i] + 1), 0);
 	}
+	pvm_mmio_test(host_domain, topup);
 	CHECK_EQ(__pkvm_iommu_free_domain(host_domain), 0);
 
 	/*
@@ -361,7 +419,12 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	CHECK(host_domain >= 0);
 	CHECK_EQ(__pkvm_iommu_attach(host_domain, idx[0], pvm_sid[0], &needed), 0);
 	CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[0], pvm_sid[0]), 0);
+	/* So is the BAR; a domain freed with it mapped gives the borrow back. */
+	CHECK_EQ(__pkvm_iommu_map(host_domain, PVM_BAR_IOVA, PVM_BAR, PVM_BAR_PAGES * PAGE_SIZE,
+				  PKVM_IOMMU_PROT_READ, &done, &needed), 0);
+	CHECK_EQ(el2_mmio_borrowed, PVM_BAR_PAGES);
 	CHECK_EQ(__pkvm_iommu_free_domain(host_domain), 0);
+	CHECK_EQ(el2_mmio_borrowed, 0);
 
 	for (p = 0; p < PVM_NR_PAGES; p++)
 		el2_page(pages + p * PAGE_SIZE)->host = EL2_OWNED;

@@ -725,8 +725,8 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 	/* A valid leaf, or one an earlier unmap retired and could not release. */
 	phys = kvm_pte_to_phys(ctx->old);
 	pte = 0;
-	/* MMIO (a doorbell, a peer's BAR) was never counted: nothing to give back. */
-	if (data->unshare && addr_is_memory(phys)) {
+	/* A doorbell was never borrowed (__pkvm_iommu_map()): nothing to give back. */
+	if (data->unshare && !hyp_iommu_range_has_doorbell(phys, size)) {
 		if (!data->free_tables && kvm_phys_to_pte(phys)) {
 			/*
 			 * Retire the leaf: invalid, so the SMMUs ignore it,
@@ -739,7 +739,9 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 			 */
 			pte = kvm_phys_to_pte(phys);
 			data->retired = true;
-		} else if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys) {
+		} else if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys &&
+			   addr_is_memory(data->runs[n - 1].phys) == addr_is_memory(phys)) {
+			/* One run is memory or MMIO, as __pkvm_host_unshare_dma() takes it. */
 			data->runs[n - 1].size += size;
 		} else if (n < ARRAY_SIZE(data->runs)) {
 			data->runs[n].phys = phys;
@@ -1328,8 +1330,8 @@ static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *
  * @iova + *@done. Every page of memory must be host-owned (or shared with a
  * non-protected guest) now, and stays borrowed until it is unmapped. Device
  * MMIO (a peer's BAR) must lie in one MMIO range, all of it the host's, and
- * pKVM must have finalised; it is mapped as device memory and nothing is
- * counted (__pkvm_host_share_dma()). An MSI doorbell
+ * pKVM must have finalised; it is mapped as device memory and stays borrowed
+ * until it is unmapped, like memory (__pkvm_host_share_dma()). An MSI doorbell
  * (__pkvm_iommu_register_doorbell()) is mapped one page on its own,
  * write-only, at any time. The IOVA range must be unmapped.
  */
@@ -1343,7 +1345,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	};
 	struct hyp_iommu_domain *domain;
 	struct kvm_hyp_memcache mc = {};
-	bool doorbell, mmio;
+	bool doorbell;
 	u64 end;
 	int ret;
 
@@ -1365,8 +1367,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	doorbell = hyp_iommu_range_has_doorbell(phys, size);
 	if (doorbell && (size != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE))
 		return -EPERM;
-	mmio = !addr_is_memory(phys);
-	if (mmio)
+	if (!addr_is_memory(phys))
 		kprot |= KVM_PGTABLE_PROT_DEVICE;
 
 	domain = hyp_iommu_get_paging_domain(domain_id);
@@ -1396,7 +1397,7 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		 * range, mapped or not. If an SMMU did not confirm, the pages
 		 * stay borrowed.
 		 */
-		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false) && !mmio)
+		if (!hyp_iommu_unmap_range_locked(domain, iova, iova + size, false) && !doorbell)
 			__pkvm_host_unshare_dma(phys, size);
 		goto unlock;
 	}
@@ -1910,6 +1911,27 @@ static bool hyp_iommu_pvm_walkable(struct hyp_smmu *smmu, const struct kvm_pgtab
 	return !hyp_iommu_table_fwb(pgt) || (smmu->features & HYP_SMMU_FEAT_FWB);
 }
 
+/* The live protected VM @handle, with a reference, or an ERR_PTR(). */
+static struct pkvm_hyp_vm *hyp_iommu_get_pvm(u64 handle)
+{
+	struct pkvm_hyp_vm *vm;
+
+	if (handle > U32_MAX)
+		return ERR_PTR(-ENOENT);
+	vm = get_pkvm_hyp_vm(handle);
+	if (!vm)
+		return ERR_PTR(-ENOENT);
+	/*
+	 * The reference keeps the VM from dying meanwhile
+	 * (__pkvm_start_teardown_vm() wants none).
+	 */
+	if (!pkvm_hyp_vm_is_protected(vm) || vm->kvm.arch.pkvm.is_dying) {
+		put_pkvm_hyp_vm(vm);
+		return ERR_PTR(-EINVAL);
+	}
+	return vm;
+}
+
 /**
  * __pkvm_iommu_assign_pvm() - Let a stream reach a protected VM's memory.
  * @handle:	The protected VM.
@@ -1942,18 +1964,9 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 	smmu = hyp_iommu_get_stream(&smmu_idx, sid);
 	if (!smmu)
 		return -EINVAL;
-	if (handle > U32_MAX)
-		return -ENOENT;
-	vm = get_pkvm_hyp_vm(handle);
-	if (!vm)
-		return -ENOENT;
-	/*
-	 * Our reference keeps the VM from dying meanwhile
-	 * (__pkvm_start_teardown_vm() wants none).
-	 */
-	ret = -EINVAL;
-	if (!pkvm_hyp_vm_is_protected(vm) || vm->kvm.arch.pkvm.is_dying)
-		goto put_vm;
+	vm = hyp_iommu_get_pvm(handle);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
 	ret = -EOPNOTSUPP;
 	if (!hyp_iommu_pvm_walkable(smmu, &vm->pgt))
 		goto put_vm;
@@ -1979,6 +1992,66 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 	}
 	hyp_spin_unlock(&domain->lock);
 unreserve:
+	hyp_iommu_unreserve(&mc);
+put_vm:
+	put_pkvm_hyp_vm(vm);
+	return ret;
+}
+
+/**
+ * __pkvm_iommu_assign_pvm_mmio() - Give an assigned device's MMIO to a protected VM.
+ * @handle:	The protected VM.
+ * @pfn:	The first page frame of the MMIO (a BAR of the device).
+ * @gfn:	Where the VM's stage-2 maps it.
+ * @nr_pages:	At most PKVM_IOMMU_MAP_MAX_PAGES.
+ * @pages_needed: Set with -ENOMEM: for the VM's stage-2 tables.
+ *
+ * From now on the VM, not the host, drives the device through these frames:
+ * the host stage-2 refuses them to the host's CPUs and to its DMA mappings.
+ * They go back when the VM is torn down, once its streams abort
+ * (pkvm_guest_mmio_reclaim()). The hypervisor cannot tell which device
+ * decodes a frame (the host owns PCI configuration space); the host names
+ * the BAR, as it names the streams. An MSI doorbell is never given away.
+ *
+ * Return: 0, or -ENODEV, -EINVAL (bad range, not a protected VM, a VM being
+ * torn down), -ENOENT (no such VM), -EPERM (not MMIO the host owns, a
+ * doorbell, or the IPA range is mapped), -EBUSY (host MMIO is borrowed by a
+ * non-protected guest or a DMA mapping), -ENOSPC, -E2BIG (the VM holds too
+ * much MMIO), -ENOMEM.
+ */
+int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn, u64 nr_pages,
+				 u64 *pages_needed)
+{
+	struct kvm_hyp_memcache mc = {};
+	struct pkvm_hyp_vm *vm;
+	u64 phys, ipa, size;
+	int ret;
+
+	*pages_needed = 0;
+	if (!hyp_iommu_enabled())
+		return -ENODEV;
+	if (!nr_pages || nr_pages > PKVM_IOMMU_MAP_MAX_PAGES ||
+	    pfn >= BIT_ULL(52 - PAGE_SHIFT) || gfn >= BIT_ULL(52 - PAGE_SHIFT))
+		return -EINVAL;
+	phys = hyp_pfn_to_phys(pfn);
+	ipa = hyp_pfn_to_phys(gfn);
+	size = nr_pages << PAGE_SHIFT;
+	if (phys + size > HYP_IOMMU_MAX_PA)
+		return -EINVAL;
+	if (hyp_iommu_range_has_doorbell(phys, size))
+		return -EPERM;
+	vm = hyp_iommu_get_pvm(handle);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
+	ret = -EINVAL;
+	if (ipa + size > BIT_ULL(vm->pgt.ia_bits))
+		goto put_vm;
+	/* A table per level under the start level, twice: the range may cross a block. */
+	ret = hyp_iommu_reserve(&mc, 2 * (KVM_PGTABLE_LAST_LEVEL - vm->pgt.start_level),
+				pages_needed);
+	if (ret)
+		goto put_vm;
+	ret = pkvm_host_donate_guest_mmio(vm, phys, ipa, size, &mc);
 	hyp_iommu_unreserve(&mc);
 put_vm:
 	put_pkvm_hyp_vm(vm);

@@ -31,6 +31,8 @@ int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys);
 int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
 int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed);
 int __pkvm_iommu_bench_knob(u64 knob, u64 value);
+int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn, u64 nr_pages,
+				 u64 *pages_needed);
 int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm);
 void pkvm_iommu_s2_flush_ipa(const struct kvm_s2_mmu *mmu, u64 ipa, int level);
 void pkvm_iommu_s2_flush_range(const struct kvm_s2_mmu *mmu, u64 start, u64 pages);
@@ -59,6 +61,11 @@ static inline int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx,
 static inline int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid,
 					  u64 *pages_needed) { return -ENODEV; }
 static inline int __pkvm_iommu_bench_knob(u64 knob, u64 value) { return -ENODEV; }
+static inline int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn,
+					       u64 nr_pages, u64 *pages_needed)
+{
+	return -ENODEV;
+}
 static inline int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm) { return 0; }
 static inline void pkvm_iommu_s2_flush_ipa(const struct kvm_s2_mmu *mmu, u64 ipa,
 					   int level) { }
