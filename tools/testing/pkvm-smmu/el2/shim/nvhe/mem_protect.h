@@ -13,6 +13,8 @@
 #include <nvhe/memory.h>
 #include <nvhe/spinlock.h>
 
+struct pkvm_hyp_vm;
+
 bool addr_is_memory(phys_addr_t phys);
 int __pkvm_host_donate_hyp(u64 pfn, u64 nr_pages);
 int __pkvm_host_donate_hyp_mmio(u64 pfn, u64 nr_pages);
