@@ -135,7 +135,9 @@ edu_fault_reported() {
 # edu_faults_reported LOG N: each "# fault expected: BDF iova 0xADDR" line of a
 # test's output LOG must have its SMMU report in the kernel log (event 0x10,
 # F_TRANSLATION, for the device's stream at that address), and there must be N
-# such lines. Prints each; returns 1 if one is missing.
+# such lines. A "# fault expected, address hidden: BDF iova 0xADDR" line (a
+# protected VM's device) must have its report with address 0 and none with
+# ADDR. Prints each; returns 1 if one is missing.
 edu_faults_reported() {
 	_fail=0
 	for _f in $(sed -n 's/^# fault expected: \([^ ]*\) iova 0x\([0-9a-f]*\)$/\1,\2/p' "$1"); do
@@ -146,6 +148,21 @@ edu_faults_reported() {
 		else
 			echo "no translation fault reported for ${_f%,*} (sid $_sid) at $_addr"
 			_fail=1
+		fi
+	done
+	_hidden='s/^# fault expected, address hidden: \([^ ]*\) iova 0x\([0-9a-f]*\)$/\1,\2/p'
+	for _f in $(sed -n "$_hidden" "$1"); do
+		_sid=$(edu_sid "${_f%,*}")
+		_addr=$(printf '0x%016x' "0x${_f#*,}")
+		_zero=0x0000000000000000
+		if ! edu_fault_reported "event 0x10 sid $_sid addr $_zero" >/dev/null; then
+			echo "no translation fault reported for ${_f%,*} (sid $_sid)"
+			_fail=1
+		elif dmesg | grep -q "event 0x10 sid $_sid addr $_addr"; then
+			echo "the host learnt the address of ${_f%,*}'s fault: $_addr"
+			_fail=1
+		else
+			echo "reported without its address: ${_f%,*} (not $_addr)"
 		fi
 	done
 	_n=$(grep -c '^# fault expected' "$1")

@@ -43,9 +43,10 @@
  * that tries takes SIGSEGV). The guest, resumed, drives each edu itself:
  * the device copies the first word of guest page 1 to guest page 2 (the
  * second edu: page 3) by IPA, and reads a page the guest never touched (no
- * stage-2 entry: a translation fault, printed as "# fault expected" for the
- * caller to find in the kernel log); the guest reads pages 2 and 3 back:
- * they must hold page 1's word. Once the VM is destroyed, the BARs are the
+ * stage-2 entry: a translation fault, printed as "# fault expected, address
+ * hidden" for the caller to find in the kernel log without its address: the
+ * hypervisor hides a protected VM's addresses); the guest reads pages 2 and 3
+ * back: they must hold page 1's word. Once the VM is destroyed, the BARs are the
  * host's again: a DMA it starts to the same IPA reaches nothing, and each
  * stream goes back to the identity domain, through which a host DMA lands.
  *
@@ -721,7 +722,7 @@ static int test_assign(struct pvm *p)
 		return ret;
 	/* The guest's last DMA on each device reads an IPA it never touched. */
 	for (i = 0; i < nr_assigned; i++)
-		printf("# fault expected: %s iova 0x%llx\n", assigned[i].bdf,
+		printf("# fault expected, address hidden: %s iova 0x%llx\n", assigned[i].bdf,
 		       (unsigned long long)untouched + i * 0x100);
 	ret = pvm_enter(p) ?: get_xreg(p, 6, &x[0]) ?: get_xreg(p, 8, &x[1]);
 	if (ret)

@@ -357,6 +357,14 @@ mutant el2_pvm_mmio_doorbell el2 "$IOMMU_C" \
 # Device MMIO mapped past the VM's IPA space.
 mutant el2_pvm_mmio_past_ipa el2 "$IOMMU_C" \
 	'	if (ipa + size > BIT_ULL(vm->pgt.ia_bits))' '	if (0)'
+# A fault of a protected VM's device tells the host where it was.
+mutant el2_pvm_event_address el2 "$SMMU_C" \
+	'	if (smmu_event_private_locked(smmu, sid, smmu->evts_popped)) {' \
+	'	if (smmu_event_private_locked(smmu, sid, smmu->evts_popped) && 0) {'
+# A record written while the stream was the VM's, popped after the teardown.
+mutant el2_pvm_event_public_early el2 "$SMMU_C" \
+	'		p->until = smmu->evts_popped + ((prod - cons) & qmask);' \
+	'		p->until = smmu->evts_popped + ((prod - cons) & qmask & 0);'
 # Device assignment to protected VMs raced under TSan (el2/pvm_stress.c).
 # The flush hook skips the SMMUs: an unmap leaves a live stale entry.
 mutant el2pvmstress_no_smmu_flush el2pvmstress "$IOMMU_C" \

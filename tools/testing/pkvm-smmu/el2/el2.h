@@ -105,6 +105,7 @@ struct smmu_model_stats {
 	u64	bypass;		/* transactions that went through untranslated */
 	u64	rejected;	/* commands refused with CMDQ_ERR (injected) */
 	u64	stalled;	/* doorbells ignored while stalled */
+	u64	events;		/* fault records written to the event queue */
 };
 
 /* Faults the model suffers on demand. */

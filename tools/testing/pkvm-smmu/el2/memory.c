@@ -298,6 +298,7 @@ int el2_vm_start_teardown(pkvm_handle_t handle)
 		vm = el2_vms[idx];
 	if (!vm || vm->refcount || vm->kvm.arch.pkvm.is_dying)
 		goto unlock;
+	pkvm_guest_mmio_revoke(vm);
 	ret = pkvm_iommu_teardown_vm(vm);
 	if (!ret) {
 		pkvm_guest_mmio_reclaim(vm);
@@ -502,6 +503,11 @@ int pkvm_host_donate_guest_mmio(struct pkvm_hyp_vm *vm, u64 phys, u64 ipa,
 	}
 	hyp_spin_unlock(&el2_host_lock);
 	return ret;
+}
+
+/* mem_protect.c: pkvm_guest_mmio_revoke(); the VM's mapping is not modelled. */
+void pkvm_guest_mmio_revoke(struct pkvm_hyp_vm *vm)
+{
 }
 
 /* mem_protect.c: pkvm_guest_mmio_reclaim(). */

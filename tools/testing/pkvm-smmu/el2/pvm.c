@@ -241,6 +241,35 @@ static void pvm_mmio_test(int host_domain, u64 (*topup)(u64))
 	CHECK_EQ(el2_mmio_borrowed, 0);
 }
 
+/* Take every record left in the event queues of @idx[0 .. n). */
+static void pvm_drain_events(const int *idx, unsigned int n)
+{
+	u64 evt[PKVM_SMMU_EVT_DWORDS];
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		while (__pkvm_smmu_pop_event(idx[i], evt) > 0)
+			;
+}
+
+/*
+ * SMMU @idx's next record is a translation fault of stream @sid: with its
+ * address @iova, or with nothing but its type and stream (@iova 0).
+ */
+static void pvm_check_event(int idx, u32 sid, u64 iova)
+{
+	u64 evt[PKVM_SMMU_EVT_DWORDS];
+
+	CHECK_EQ(__pkvm_smmu_pop_event(idx, evt), 1);
+	CHECK_EQ(FIELD_GET(EVTQ_0_ID, evt[0]), EVT_ID_TRANSLATION_FAULT);
+	CHECK_EQ(FIELD_GET(EVTQ_0_SID, evt[0]), sid);
+	CHECK_EQ(evt[2], iova);
+	if (!iova) {
+		CHECK_EQ(evt[0] & ~(EVTQ_0_ID | EVTQ_0_SID), 0);
+		CHECK_EQ(evt[1] | evt[3], 0);
+	}
+}
+
 int el2_pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
 {
 	u64 needed;
@@ -282,6 +311,7 @@ static void pvm_find_ste(void *arg, u32 sid, const u64 *ste, bool cached)
 int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
 		 u64 (*topup)(u64))
 {
+	u64 evt[PKVM_SMMU_EVT_DWORDS];
 	struct pkvm_hyp_vm *vm, *np_vm, *fwb_vm;
 	phys_addr_t pages, block, pa;
 	u64 done, needed, ipa;
@@ -298,6 +328,7 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK(!"three VMs");
 		return 1;
 	}
+	pvm_drain_events(idx, n);
 	/* As pKVM's guests: two concatenated start tables. */
 	CHECK_EQ(kvm_pgtable_stage2_pgd_size(vm->kvm.arch.mmu.vtcr), 2 * PAGE_SIZE);
 
@@ -346,6 +377,9 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		/* Nothing else: an IPA the VM's stage-2 does not map faults. */
 		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_BLOCK_IPA - PAGE_SIZE,
 				     false, &pa) < 0);
+		/* The host learns that it faulted, not where. */
+		pvm_check_event(idx[i], pvm_sid[i], 0);
+		CHECK_EQ(__pkvm_smmu_pop_event(idx[i], evt), 0);
 	}
 
 	/* The host cannot map the VM's pages, nor take its streams. */
@@ -394,6 +428,11 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 					false, &pa), 0);
 	}
 
+	/* A fault recorded before the teardown, popped after it. */
+	pvm_drain_events(idx, n);
+	for (i = 0; i < n; i++)
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_BLOCK_IPA + 0x5000, true,
+				     &pa) < 0);
 	/* Teardown: refused while referenced; then both streams abort. */
 	CHECK(get_pkvm_hyp_vm(EL2_VM_HANDLE_OFFSET) == vm);
 	CHECK_EQ(el2_vm_start_teardown(EL2_VM_HANDLE_OFFSET), -EINVAL);
@@ -418,6 +457,10 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
 	CHECK(host_domain >= 0);
 	CHECK_EQ(__pkvm_iommu_attach(host_domain, idx[0], pvm_sid[0], &needed), 0);
+	/* Its record from the VM's time stays private; the host's own faults do not. */
+	CHECK(smmu_model_dma(models[0], pvm_sid[0], PVM_BAR_IOVA, false, &pa) < 0);
+	pvm_check_event(idx[0], pvm_sid[0], 0);
+	pvm_check_event(idx[0], pvm_sid[0], PVM_BAR_IOVA);
 	CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[0], pvm_sid[0]), 0);
 	/* So is the BAR; a domain freed with it mapped gives the borrow back. */
 	CHECK_EQ(__pkvm_iommu_map(host_domain, PVM_BAR_IOVA, PVM_BAR, PVM_BAR_PAGES * PAGE_SIZE,

@@ -605,6 +605,32 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
  * A transaction (@fill: it fills the caches and counts in the stats), or a
  * probe of what one would do now, leaving the model as it is.
  */
+/*
+ * A DMA that faulted in translation, recorded in the event queue as the SMMU
+ * does: its type, stream, direction and address (dropped when the queue is
+ * full or disabled).
+ */
+static void model_event_locked(struct smmu_model *m, u8 id, u32 sid, u64 iova,
+			       bool write)
+{
+	unsigned int shift = FIELD_GET(Q_BASE_LOG2SIZE, m->evtq_base);
+	u32 wrap = 2U << shift, prod = m->evtq_prod, cons = m->evtq_cons;
+	u64 *ent;
+
+	if (!(m->cr0 & CR0_EVTQEN) || !(m->evtq_base & Q_BASE_ADDR_MASK))
+		return;
+	if (((prod - cons) & (wrap - 1)) == wrap / 2)
+		return;
+	ent = el2_va((m->evtq_base & Q_BASE_ADDR_MASK) +
+		     (prod & (wrap / 2 - 1)) * EVTQ_ENT_DWORDS * 8);
+	ent[0] = FIELD_PREP(EVTQ_0_ID, id) | FIELD_PREP(EVTQ_0_SID, sid);
+	ent[1] = (write ? 0 : EVTQ_1_RnW) | EVTQ_1_S2;
+	ent[2] = iova;
+	ent[3] = iova & EVTQ_3_IPA;
+	m->evtq_prod = (prod & Q_OVERFLOW_FLAG) | (((prod & (wrap - 1)) + 1) & (wrap - 1));
+	m->stats.events++;
+}
+
 static int model_translate(struct smmu_model *m, u32 sid, u64 iova, bool write,
 			   phys_addr_t *pa, bool fill)
 {
@@ -649,8 +675,11 @@ static int model_translate(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		}
 	}
 	ret = s2_walk(ste, iova, &t);
-	if (ret)
+	if (ret) {
+		if (fill)
+			model_event_locked(m, EVT_ID_TRANSLATION_FAULT, sid, iova, write);
 		goto unlock;
+	}
 	t.valid = true;
 	t.vmid = vmid;
 	if (fill) {
@@ -659,6 +688,8 @@ static int model_translate(struct smmu_model *m, u32 sid, u64 iova, bool write,
 	}
 check:
 	if (write ? !t.w : !t.r) {
+		if (fill)
+			model_event_locked(m, EVT_ID_PERMISSION_FAULT, sid, iova, write);
 		ret = -EACCES;
 		goto unlock;
 	}

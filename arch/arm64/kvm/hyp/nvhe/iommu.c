@@ -1980,6 +1980,10 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 	ret = PTR_ERR_OR_ZERO(domain);
 	if (ret)
 		goto unreserve;
+	/* No record of the stream tells the host an address of the VM's. */
+	ret = hyp_smmu_events_private(smmu, sid);
+	if (ret)
+		goto unreserve;
 	hyp_spin_lock(&domain->lock);
 	before = domain->nr_streams;
 	ret = -ENOSPC;
@@ -1989,6 +1993,9 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 	if (domain->nr_streams != before) {
 		domain->pvm_streams[before].smmu = smmu_idx;
 		domain->pvm_streams[before].sid = sid;
+	} else {
+		/* Not assigned by this call: its hold on the records goes. */
+		hyp_smmu_events_public(smmu, sid);
 	}
 	hyp_spin_unlock(&domain->lock);
 unreserve:
@@ -2008,10 +2015,12 @@ put_vm:
  *
  * From now on the VM, not the host, drives the device through these frames:
  * the host stage-2 refuses them to the host's CPUs and to its DMA mappings.
- * They go back when the VM is torn down, once its streams abort
- * (pkvm_guest_mmio_reclaim()). The hypervisor cannot tell which device
- * decodes a frame (the host owns PCI configuration space); the host names
- * the BAR, as it names the streams. An MSI doorbell is never given away.
+ * The VM's teardown takes them away before it detaches the VM's streams,
+ * and gives them back to the host once the streams abort. The hypervisor
+ * cannot tell which device decodes a frame (the host owns PCI configuration
+ * space), and the guest does not consent to MMIO at an IPA: test kernels
+ * only (hyp-main.c), as __pkvm_iommu_assign_pvm(). An MSI doorbell is never
+ * given away.
  *
  * Return: 0, or -ENODEV, -EINVAL (bad range, not a protected VM, a VM being
  * torn down), -ENOENT (no such VM), -EPERM (not MMIO the host owns, a
@@ -2094,6 +2103,7 @@ int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm)
 			ret = hyp_smmu_translating(smmu) ? -EIO : 0;
 			if (ret)
 				break;
+			hyp_smmu_events_public(smmu, stream->sid);
 			domain->nr_streams--;
 			continue;
 		}
@@ -2101,6 +2111,8 @@ int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm)
 						     stream->sid) : -EIO;
 		if (ret)
 			break;
+		/* The assignment's hold on the records goes (pending ones stay private). */
+		hyp_smmu_events_public(smmu, stream->sid);
 	}
 	hyp_spin_unlock(&domain->lock);
 	if (ret)

@@ -787,10 +787,111 @@ struct hyp_smmu *hyp_smmu_get(u64 idx)
 	return smmu;
 }
 
+/* The entry of @sid in smmu->private_sids[], or NULL. */
+static struct hyp_smmu_private_sid *smmu_private_sid_locked(struct hyp_smmu *smmu, u32 sid)
+{
+	unsigned int i;
+
+	hyp_assert_lock_held(&smmu->lock);
+	for (i = 0; i < smmu->nr_private_sids; i++) {
+		if (smmu->private_sids[i].sid == sid)
+			return &smmu->private_sids[i];
+	}
+	return NULL;
+}
+
+/**
+ * hyp_smmu_events_private() - Hide the addresses in @sid's event records.
+ * @smmu:	The SMMU.
+ * @sid:	A stream about to be assigned to a protected VM (checked).
+ *
+ * From now on, until as many hyp_smmu_events_public() calls and the host has
+ * popped every record written before the last, __pkvm_smmu_pop_event() gives
+ * the host the records of @sid without their addresses or flags: a fault of
+ * a protected VM's device must not tell the host which of the VM's addresses
+ * the device used. Call it before the STE may point to the VM's table, and
+ * hyp_smmu_events_public() once for each call, when the assignment failed or
+ * the stream was detached. Counting the users, not a flag, keeps the stream
+ * private when another assignment of it runs at the same time and fails.
+ *
+ * Return: 0, or -ENOSPC when HYP_SMMU_MAX_PRIVATE_SIDS streams of this SMMU
+ * are private (the host has not yet popped the records of released ones).
+ */
+int hyp_smmu_events_private(struct hyp_smmu *smmu, u32 sid)
+{
+	struct hyp_smmu_private_sid *p;
+	unsigned int i;
+	int ret = 0;
+
+	hyp_spin_lock(&smmu->lock);
+	p = smmu_private_sid_locked(smmu, sid);
+	if (p)
+		goto get;
+	/* Forget released streams whose records the host has all popped. */
+	for (i = 0; i < smmu->nr_private_sids; ) {
+		p = &smmu->private_sids[i];
+		if (!p->users && p->until <= smmu->evts_popped)
+			*p = smmu->private_sids[--smmu->nr_private_sids];
+		else
+			i++;
+	}
+	ret = -ENOSPC;
+	if (smmu->nr_private_sids == HYP_SMMU_MAX_PRIVATE_SIDS)
+		goto unlock;
+	ret = 0;
+	p = &smmu->private_sids[smmu->nr_private_sids++];
+	p->sid = sid;
+	p->users = 0;
+	p->until = 0;
+get:
+	/* At most one assignment holds it, plus the attempts under way. */
+	p->users++;
+unlock:
+	hyp_spin_unlock(&smmu->lock);
+	return ret;
+}
+
+/**
+ * hyp_smmu_events_public() - Undo one hyp_smmu_events_private().
+ * @smmu:	The SMMU.
+ * @sid:	The stream: its assignment failed, or its STE was cleared and
+ *		the SMMU confirmed it (CMD_SYNC).
+ *
+ * When the last user goes, the records already in the queue stay private:
+ * only those the SMMU writes after the ones pending now carry their
+ * addresses again.
+ */
+void hyp_smmu_events_public(struct hyp_smmu *smmu, u32 sid)
+{
+	struct hyp_smmu_private_sid *p;
+	u32 prod, cons, qmask;
+
+	hyp_spin_lock(&smmu->lock);
+	p = smmu_private_sid_locked(smmu, sid);
+	if (p && p->users && !--p->users) {
+		qmask = (2U << smmu->evtq_shift) - 1;
+		prod = smmu_read(smmu, smmu_page1(ARM_SMMU_EVTQ_PROD));
+		cons = smmu_read(smmu, smmu_page1(ARM_SMMU_EVTQ_CONS));
+		p->until = smmu->evts_popped + ((prod - cons) & qmask);
+	}
+	hyp_spin_unlock(&smmu->lock);
+}
+
+/* Is the record that is the host's @nr-th pop, of stream @sid, private? */
+static bool smmu_event_private_locked(struct hyp_smmu *smmu, u32 sid, u64 nr)
+{
+	struct hyp_smmu_private_sid *p = smmu_private_sid_locked(smmu, sid);
+
+	return p && (p->users || nr < p->until);
+}
+
 /**
  * __pkvm_smmu_pop_event() - Take the oldest record from an SMMU's event queue.
  * @idx:	The SMMU's index, as returned by __pkvm_smmu_register().
  * @evt:	Filled with the record's four double words.
+ *
+ * A record of a stream assigned to a protected VM (hyp_smmu_events_private())
+ * keeps only its type and stream id: the rest is zero.
  *
  * Return: 1 with a record, 0 if the queue is empty, 2 with a record when
  * records were lost to an overflow before it, or a negative errno.
@@ -799,7 +900,7 @@ int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS])
 {
 	struct hyp_smmu *smmu = hyp_smmu_get(idx);
 	unsigned int qmask, i;
-	u32 prod, cons;
+	u32 prod, cons, sid;
 	u64 *ent;
 	int ret = 1;
 
@@ -829,6 +930,14 @@ int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS])
 		kvm_flush_dcache_to_poc(ent, EVTQ_ENT_DWORDS * 8);
 	for (i = 0; i < EVTQ_ENT_DWORDS; i++)
 		evt[i] = le64_to_cpu(READ_ONCE(ent[i]));
+	/* A protected VM's stream: its type and stream only (the design's section 5). */
+	sid = FIELD_GET(EVTQ_0_SID, evt[0]);
+	if (smmu_event_private_locked(smmu, sid, smmu->evts_popped)) {
+		evt[0] &= EVTQ_0_ID | EVTQ_0_SID;
+		for (i = 1; i < EVTQ_ENT_DWORDS; i++)
+			evt[i] = 0;
+	}
+	smmu->evts_popped++;
 
 	/* The record is consumed before the SMMU may overwrite it. */
 	mb();

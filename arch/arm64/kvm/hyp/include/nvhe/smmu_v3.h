@@ -35,6 +35,15 @@ enum hyp_smmu_state {
 #define HYP_SMMU_FEAT_FWB		BIT(6)
 #define HYP_SMMU_FEAT_ATS		BIT(7)
 
+/* Streams of one SMMU whose events are private: see __pkvm_smmu_pop_event(). */
+#define HYP_SMMU_MAX_PRIVATE_SIDS	64
+
+struct hyp_smmu_private_sid {
+	u32	sid;
+	u32	users;		/* assignments to a protected VM, done or under way */
+	u64	until;		/* no users: private up to this many events popped */
+};
+
 /*
  * Lock order: hyp_smmu.lock nests inside the host and hyp component locks
  * (host_lock_component() / hyp_lock_component()) and never the other way.
@@ -69,6 +78,10 @@ struct hyp_smmu {
 	hyp_spinlock_t		lock;
 	u32			cmdq_prod;	/* lock */
 	struct smmu_tag_space	vmids;		/* lock */
+	/* lock: event records popped, and the streams whose records are private. */
+	u64			evts_popped;
+	unsigned int		nr_private_sids;
+	struct hyp_smmu_private_sid private_sids[HYP_SMMU_MAX_PRIVATE_SIDS];
 #ifdef CONFIG_PKVM_SMMU_V3_FAULT_INJECT
 	/* __pkvm_smmu_inject_fault(): batches to let through, then the fault. */
 	u32			inject_after;	/* lock */
@@ -106,6 +119,8 @@ int hyp_smmu_install_ste(struct hyp_smmu *smmu, u32 sid,
 int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
 		       const struct hyp_smmu_s2_cfg *cfg);
 int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid);
+int hyp_smmu_events_private(struct hyp_smmu *smmu, u32 sid);
+void hyp_smmu_events_public(struct hyp_smmu *smmu, u32 sid);
 /* hyp_smmu_tlbi_range(): only level-3 leaves, no table freed. */
 #define HYP_SMMU_TLBI_LEAF3	BIT(0)
 int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,

@@ -22,6 +22,7 @@ int __pkvm_host_share_dma(u64 phys, u64 size);
 void __pkvm_host_unshare_dma(u64 phys, u64 size);
 int pkvm_host_donate_guest_mmio(struct pkvm_hyp_vm *vm, u64 phys, u64 ipa,
 				u64 size, struct kvm_hyp_memcache *mc);
+void pkvm_guest_mmio_revoke(struct pkvm_hyp_vm *vm);
 void pkvm_guest_mmio_reclaim(struct pkvm_hyp_vm *vm);
 void pkvm_host_walk_inaccessible(void (*fn)(u64 start, u64 end, void *arg),
 				 void (*publish)(void *arg), void *arg);
