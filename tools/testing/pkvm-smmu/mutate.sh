@@ -380,14 +380,10 @@ mutant el2pvmstress_binding_after_ste el2pvmstress "$IOMMU_C" \
 	'		if (hyp_iommu_pvm_mmus[i] == mmu) {' \
 	'		if (hyp_iommu_pvm_mmus[i] == mmu ||
 		    (hyp_iommu_pvm_mmus[i] == (void *)1 && hyp_iommu_pvm_domains[i]->vm == vm)) {' \
-	'	if (domain->nr_streams != before) {
-		domain->pvm_streams[before].smmu = smmu_idx;
-		domain->pvm_streams[before].sid = sid;
+	'		hyp_smmu_events_public(smmu, sid);
 	}
 	hyp_spin_unlock(&domain->lock);' \
-	'	if (domain->nr_streams != before) {
-		domain->pvm_streams[before].smmu = smmu_idx;
-		domain->pvm_streams[before].sid = sid;
+	'		hyp_smmu_events_public(smmu, sid);
 	}
 	hyp_spin_unlock(&domain->lock);
 	for (int _d = 0; _d < 4000000; _d++)
