@@ -10,7 +10,7 @@ reexec_in_root "$@"
 # project's own device-assignment tests (tools/testing/selftests/kvm/arm64).
 KVM_SELFTESTS="arm64/smccc_filter arm64/hypercalls arm64/vfio_edu_test
 	arm64/vfio_edu_multi_test arm64/vfio_edu_hostile_test arm64/vfio_edu_unmap_perf_test
-	arm64/pkvm_mmio_share_test"
+	arm64/pkvm_mmio_share_test arm64/pvm_edu_test"
 # Upstream VFIO selftests, with the edu driver of the VFIO selftest library (patch 0008).
 VFIO_SELFTESTS="vfio_pci_device_test vfio_dma_mapping_test vfio_dma_mapping_mmio_test
 	vfio_pci_driver_test vfio_edu_p2p_test"

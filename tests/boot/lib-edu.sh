@@ -120,6 +120,34 @@ edu_smmu_idx() {
 		tail -n 1
 }
 
+# edu_pvm_pair: "BDF,SMMU,SID BDF,SMMU,SID" for an edu behind SMMU 1 and one behind
+# another SMMU (the hypervisor's indexes), each unbound from its driver, for the
+# protected-VM assignment tests; returns 1 (and says so) without such a pair.
+edu_pvm_pair() {
+	_first= _other= _pair=
+	for _b in $(edu_list); do
+		_idx=$(edu_smmu_idx "$_b")
+		if [ "$_idx" = 1 ] && [ -z "$_first" ]; then
+			_first=$_b
+		elif [ -n "$_idx" ] && [ "$_idx" != 1 ] && [ -z "$_other" ]; then
+			_other=$_b
+		else
+			continue
+		fi
+		_d=/sys/bus/pci/devices/$_b
+		if [ -e "$_d/driver" ]; then
+			echo "$_b" >"$_d/driver/unbind"
+			echo >"$_d/driver_override"
+		fi
+		_pair="$_pair${_pair:+ }$_b,$_idx,$(edu_sid "$_b")"
+	done
+	if [ -z "$_first" ] || [ -z "$_other" ]; then
+		echo "need edu devices behind SMMU 1 and another SMMU" >&2
+		return 1
+	fi
+	echo "$_pair"
+}
+
 # edu_fault_reported PATTERN: wait up to 2 s for an SMMU event in the kernel log that
 # matches PATTERN (the pKVM host driver's "event 0xNN sid 0xS addr 0xA" lines); print it.
 edu_fault_reported() {

@@ -13,26 +13,13 @@
 # again: a DMA to the VM's IPA reaches nothing and the streams go back to the
 # identity domain.
 . /tests/lib-edu.sh
-args= first= other= n=0
-for b in $(edu_list); do
-	idx=$(edu_smmu_idx "$b")
-	if [ "$idx" = 1 ] && [ -z "$first" ]; then
-		first=$b
-	elif [ -n "$idx" ] && [ "$idx" != 1 ] && [ -z "$other" ]; then
-		other=$b
-	else
-		continue
-	fi
-	d=/sys/bus/pci/devices/$b
-	if [ -e "$d/driver" ]; then
-		echo "$b" >"$d/driver/unbind"
-		echo >"$d/driver_override"
-	fi
-	echo "edu $b: SMMU $idx, stream $(edu_sid "$b")"
-	args="$args --assign $b,$idx,$(edu_sid "$b")"
+pair=$(edu_pvm_pair) || exit 1
+args= n=0
+for a in $pair; do
+	echo "edu ${a%%,*}: SMMU $(echo "$a" | cut -d, -f2), stream ${a##*,}"
+	args="$args --assign $a"
 	n=$((n + 1))
 done
-[ -n "$first" ] && [ -n "$other" ] || { echo "need edu devices behind SMMU 1 and another SMMU"; exit 1; }
 
 echo "\$ pvm_dma --dma$args"
 # shellcheck disable=SC2086

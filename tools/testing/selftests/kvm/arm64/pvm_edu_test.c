@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pvm_edu_test - a protected VM drives edu devices assigned to it.
+ *
+ * The host cannot read a protected VM's memory, map it for DMA or give it to
+ * a device. With the pKVM SMMUv3 driver the VM can still drive a device of
+ * its own (docs/pvm-device-assignment.md): the SMMU in front of the device
+ * walks the VM's own stage-2, with a VMID of that SMMU's, and the device's
+ * BAR is the VM's, no longer the host's. Test kernels only
+ * (CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST): the VMM assigns through
+ * debugfs/pkvm-smmu/hvc, as root.
+ *
+ * usage: pvm_edu_test BDF,SMMU,SID [BDF,SMMU,SID]
+ *   each an edu device bound to no driver, the hypervisor's index of its
+ *   SMMU and its stream id; two devices should sit behind two SMMUs.
+ *
+ * Guest memory: memslot 0 holds what the library put there (code, page
+ * tables, stack, the ucall pool); the guest shares it back with the host
+ * first (MEM_SHARE), or the host could not read a ucall. Memslot 1,
+ * PRIV_PAGES pages at PRIV_GPA, stays private.
+ *
+ *  1. The guest writes a pattern to private page 0 and touches pages 1 and 2.
+ *  2. The VMM detaches each device's stream from the host's identity domain,
+ *     assigns it to the VM and gives the VM the device's BAR0, mapped at
+ *     BAR_GPA(i). Then, as a hostile host: a private page cannot be mapped
+ *     for DMA, an assigned stream cannot be attached to a domain of the
+ *     host's, and a read of the BAR takes a fault (SIGSEGV).
+ *  3. Each device copies private page 0 into private page 1 + i by IPA,
+ *     through its own buffer, and then its buffer to the IPA that is the
+ *     physical address of a host page: the guest finds the pattern, and the
+ *     host page is unchanged (the SMMU walks the VM's table, not the host's).
+ *  4. Once the VM is gone, its private pages are the host's again, and
+ *     zeroed; the BARs are the host's again, and the streams go back to the
+ *     identity domain.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/arm-smccc.h>
+#include <linux/pci_regs.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+#include "ucall.h"
+#include "arm64/vfio_edu.h"
+
+/* The guest's granule (VM_MODE_P40V48_4K) and the hypervisor's. */
+#define PAGE_SIZE	4096UL
+#define MAX_DEVS	2
+#define PRIV_SLOT	1
+#define PRIV_GPA	0x80000000UL
+#define PRIV_PAGES	(1 + MAX_DEVS)
+#define BAR_GPA(i)	(0x90000000UL + (i) * 0x100000UL)
+#define GIVE_MAX_PAGES	512	/* PKVM_IOMMU_MAP_MAX_PAGES */
+#define IOVA		0x100000UL
+
+#define PKVM_IOMMU_DOMAIN_S2		1
+#define PKVM_IOMMU_DOMAIN_IDENTITY	2
+#define PKVM_IOMMU_PROT_RW		3
+#define HVC_FILE	"/sys/kernel/debug/pkvm-smmu/hvc"
+
+#define PVM_MEM_SHARE	ARM_SMCCC_CALL_VAL(ARM_SMCCC_FAST_CALL, ARM_SMCCC_SMC_64, \
+					   ARM_SMCCC_OWNER_VENDOR_HYP, 3)
+
+static struct dev {
+	char		bdf[32];
+	unsigned int	smmu, sid;
+	u64		bar, bar_size;
+	void		*regs;	/* BAR0's first page, mapped in this process */
+} devs[MAX_DEVS];
+static int nr_devs;
+
+static void guest_code(u64 slot0, u64 slot0_size, u64 nr, u64 host_pa)
+{
+	struct arm_smccc_res res;
+	u8 *priv = (u8 *)PRIV_GPA;
+	u64 gpa, i, n, unshared = 0, bad = 0;
+	void *bar;
+
+	for (gpa = slot0; gpa < slot0 + slot0_size; gpa += PAGE_SIZE) {
+		smccc_hvc(PVM_MEM_SHARE, gpa, 0, 0, 0, 0, 0, 0, &res);
+		unshared += res.a0 != SMCCC_RET_SUCCESS;
+	}
+	/* The ucall pool is shared now: ucalls work from here on. */
+	GUEST_ASSERT_EQ(unshared, 0);
+
+	for (i = 0; i < PAGE_SIZE; i++)
+		priv[i] = edu_pattern(1, i);
+	for (n = 1; n <= nr; n++)
+		memset(priv + n * PAGE_SIZE, 0, PAGE_SIZE);
+	GUEST_SYNC(1);
+
+	for (n = 0; n < nr; n++) {
+		bar = (void *)BAR_GPA(n);
+		guest_edu_dma(bar, PRIV_GPA, EDU_BUF_ADDR, 0);
+		guest_edu_dma(bar, EDU_BUF_ADDR, PRIV_GPA + (n + 1) * PAGE_SIZE,
+			      EDU_DMA_TO_RAM);
+		for (i = 0; i < PAGE_SIZE; i++)
+			bad += priv[(n + 1) * PAGE_SIZE + i] != edu_pattern(1, i);
+		/* Not in the VM's stage-2: the SMMU faults, nothing lands. */
+		guest_edu_dma(bar, EDU_BUF_ADDR, host_pa, EDU_DMA_TO_RAM);
+	}
+	GUEST_SYNC_ARGS(2, bad, 0, 0, 0);
+	GUEST_DONE();
+}
+
+/* One raw hypercall through debugfs: write "NAME a1 ...", read back x1 x2 x3. */
+static void hvc(long *r, const char *fmt, ...)
+{
+	char cmd[160], out[80];
+	va_list ap;
+	ssize_t n;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fd = open(HVC_FILE, O_RDWR);
+	__TEST_REQUIRE(fd >= 0, "cannot open %s (pkvm_smmu=on, as root?): %s", HVC_FILE,
+		       strerror(errno));
+	TEST_ASSERT(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd),
+		    "writing '%s' to %s: %s", cmd, HVC_FILE, strerror(errno));
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	TEST_ASSERT(n > 0, "reading the result of '%s': %s", cmd, strerror(errno));
+	out[n] = '\0';
+	TEST_ASSERT(sscanf(out, "%ld %li %li", &r[0], &r[1], &r[2]) == 3,
+		    "cannot parse '%s' after '%s'", out, cmd);
+}
+
+/* A call that may ask for pages in r[@reg]: top up and repeat, as the driver does. */
+static void hvc_topup(long *r, int reg, const char *fmt, ...)
+{
+	char cmd[160];
+	long t[3];
+	va_list ap;
+	int i;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	for (i = 0; i < 4; i++) {
+		hvc(r, "%s", cmd);
+		if (r[0] != -ENOMEM || !r[reg])
+			return;
+		hvc(t, "topup %ld", r[reg]);
+		TEST_ASSERT(!t[0], "topup %ld for '%s': %ld", r[reg], cmd, t[0]);
+	}
+}
+
+/* The physical address of the page at @va, from /proc/self/pagemap. */
+static u64 va_to_pa(const void *va)
+{
+	u64 ent;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	TEST_ASSERT(fd >= 0, "open(/proc/self/pagemap): %s", strerror(errno));
+	TEST_ASSERT(pread(fd, &ent, sizeof(ent), (uintptr_t)va / PAGE_SIZE * sizeof(ent)) ==
+		    sizeof(ent), "reading /proc/self/pagemap: %s", strerror(errno));
+	close(fd);
+	TEST_ASSERT((ent >> 63) && (ent & GENMASK_ULL(54, 0)),
+		    "no physical address for %p (not root?)", va);
+	return (ent & GENMASK_ULL(54, 0)) * PAGE_SIZE;
+}
+
+/* Memory decoding and bus mastering on, BAR0 found and mapped: no driver does it. */
+static void dev_open(struct dev *d)
+{
+	unsigned long long start, end, flags;
+	char path[192];
+	u16 cmd;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->bdf);
+	fd = open(path, O_RDWR);
+	TEST_ASSERT(fd >= 0, "open(%s): %s", path, strerror(errno));
+	TEST_ASSERT_EQ(pread(fd, &cmd, sizeof(cmd), PCI_COMMAND), sizeof(cmd));
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	TEST_ASSERT_EQ(pwrite(fd, &cmd, sizeof(cmd), PCI_COMMAND), sizeof(cmd));
+	close(fd);
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", d->bdf);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "open(%s): %s", path, strerror(errno));
+	TEST_ASSERT_EQ(fscanf(f, "%llx %llx %llx", &start, &end, &flags), 3);
+	fclose(f);
+	TEST_ASSERT(start && end > start && !((start | (end + 1)) & (PAGE_SIZE - 1)),
+		    "%s: BAR0 is not page aligned", d->bdf);
+	d->bar = start;
+	d->bar_size = end + 1 - start;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", d->bdf);
+	fd = open(path, O_RDWR | O_SYNC);
+	TEST_ASSERT(fd >= 0, "open(%s): %s", path, strerror(errno));
+	d->regs = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(d->regs != MAP_FAILED, "mmap(%s): %s", path, strerror(errno));
+	close(fd);
+	TEST_ASSERT_EQ(readl(d->regs + EDU_REG_ID) & 0xff, 0xed);
+}
+
+/*
+ * A host page whose physical address is no IPA the VM maps (its memslots,
+ * the BARs): a DMA the VM's device makes there must not land.
+ */
+static u8 *host_page_outside(struct userspace_mem_region *slot0, u64 *pa)
+{
+	u64 s0 = slot0->region.guest_phys_addr, s0_end = s0 + slot0->region.memory_size;
+	u8 *page;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		page = kvm_mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+		memset(page, 0x5a, PAGE_SIZE);
+		*pa = va_to_pa(page);
+		if ((*pa < s0 || *pa >= s0_end) &&
+		    (*pa < PRIV_GPA || *pa >= PRIV_GPA + PRIV_PAGES * PAGE_SIZE) &&
+		    (*pa < BAR_GPA(0) || *pa >= BAR_GPA(MAX_DEVS)))
+			return page;
+	}
+	TEST_FAIL("no host page outside the VM's IPA windows");
+}
+
+static sigjmp_buf bar_fault;
+
+static void on_sigsegv(int sig)
+{
+	siglongjmp(bar_fault, 1);
+}
+
+/* Whether a read of @regs takes a fault (the host stage-2 refuses the page). */
+static bool read_faults(void *regs)
+{
+	struct sigaction sa = { .sa_handler = on_sigsegv }, old;
+	bool faulted = true;
+
+	TEST_ASSERT(!sigaction(SIGSEGV, &sa, &old), "sigaction: %s", strerror(errno));
+	if (!sigsetjmp(bar_fault, 1)) {
+		(void)readl(regs + EDU_REG_ID);
+		faulted = false;
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	return faulted;
+}
+
+static void run_to_sync(struct kvm_vcpu *vcpu, u64 stage, struct ucall *uc)
+{
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, uc)) {
+	case UCALL_SYNC:
+		TEST_ASSERT(uc->args[1] == stage, "guest stage %lu, want %lu", uc->args[1], stage);
+		return;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(*uc);
+	default:
+		TEST_FAIL("unexpected exit: %s (stage %lu)",
+			  exit_reason_str(vcpu->run->exit_reason), stage);
+	}
+}
+
+/* The VM's pKVM handle: the one the hypervisor knows (the only VM there is). */
+static int assign_stream(struct dev *d, int idn)
+{
+	long r[3];
+	int h;
+
+	hvc(r, "iommu_detach %d %u 0x%x", idn, d->smmu, d->sid);
+	TEST_ASSERT(!r[0], "%s: detach from the identity domain: %ld", d->bdf, r[0]);
+	for (h = 0x1000; h < 0x1100; h++) {
+		hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, d->smmu, d->sid);
+		if (r[0] != -ENOENT)
+			break;
+	}
+	__TEST_REQUIRE(r[0] != -EOPNOTSUPP,
+		       "__pkvm_iommu_assign_pvm: -EOPNOTSUPP (CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST)");
+	TEST_ASSERT(!r[0], "%s: assign stream 0x%x of SMMU %u: %ld", d->bdf, d->sid,
+		    d->smmu, r[0]);
+	return h;
+}
+
+static void give_bar(struct dev *d, int h, u64 gpa)
+{
+	u64 off, n;
+	long r[3];
+
+	for (off = 0; off < d->bar_size; off += n * PAGE_SIZE) {
+		n = min_t(u64, (d->bar_size - off) / PAGE_SIZE, GIVE_MAX_PAGES);
+		hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%lx 0x%lx %lu", h,
+			  (d->bar + off) / PAGE_SIZE, (gpa + off) / PAGE_SIZE, n);
+		TEST_ASSERT(!r[0], "%s: give BAR0 page 0x%lx to the VM: %ld", d->bdf,
+			    d->bar + off, r[0]);
+	}
+}
+
+static void parse(int argc, char **argv)
+{
+	char extra;
+	int i;
+
+	TEST_ASSERT(argc >= 2 && argc <= 1 + MAX_DEVS,
+		    "usage: %s BDF,SMMU,SID [BDF,SMMU,SID]", argv[0]);
+	for (i = 1; i < argc; i++) {
+		TEST_ASSERT(sscanf(argv[i], "%31[^,],%u,%i%c", devs[nr_devs].bdf,
+				   &devs[nr_devs].smmu, &devs[nr_devs].sid, &extra) == 3,
+			    "'%s' is not BDF,SMMU,SID", argv[i]);
+		nr_devs++;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_shape shape = VM_SHAPE(VM_MODE_P40V48_4K);
+	struct userspace_mem_region *slot0;
+	u8 *priv, *host_page;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	int h = 0, i, idn, dom;
+	u64 pa, host_pa;
+	long r[3];
+
+	parse(argc, argv);
+	__TEST_REQUIRE(!access(HVC_FILE, W_OK), "no %s: not a pKVM SMMU test kernel, or not root",
+		       HVC_FILE);
+	for (i = 0; i < nr_devs; i++)
+		dev_open(&devs[i]);
+	hvc_topup(r, 1, "iommu_alloc_domain %d", PKVM_IOMMU_DOMAIN_IDENTITY);
+	TEST_ASSERT(r[0] >= 0, "no identity domain: %ld", r[0]);
+	idn = r[0];
+
+	priv = kvm_mmap(PRIV_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1);
+
+	shape.type = KVM_VM_TYPE_ARM_PROTECTED | KVM_VM_TYPE_ARM_PROTECTED_DMA;
+	vm = vm_create_shape_with_one_vcpu(shape, &vcpu, guest_code);
+	vm_set_user_memory_region(vm, PRIV_SLOT, 0, PRIV_GPA, PRIV_PAGES * PAGE_SIZE, priv);
+	virt_map(vm, PRIV_GPA, PRIV_GPA, PRIV_PAGES);
+	for (i = 0; i < nr_devs; i++)
+		virt_map(vm, BAR_GPA(i), BAR_GPA(i), 1);
+	slot0 = memslot2region(vm, 0);
+	host_page = host_page_outside(slot0, &host_pa);
+	vcpu_args_set(vcpu, 4, slot0->region.guest_phys_addr, slot0->region.memory_size,
+		      nr_devs, host_pa);
+
+	/* 1. */
+	run_to_sync(vcpu, 1, &uc);
+
+	/* 2. */
+	for (i = 0; i < nr_devs; i++) {
+		h = assign_stream(&devs[i], idn);
+		give_bar(&devs[i], h, BAR_GPA(i));
+		pr_info("%s: stream 0x%x of SMMU %u and BAR0 (0x%lx, %lu KiB) given to VM 0x%x\n",
+			devs[i].bdf, devs[i].sid, devs[i].smmu, devs[i].bar,
+			devs[i].bar_size >> 10, h);
+	}
+	hvc_topup(r, 1, "iommu_alloc_domain %d", PKVM_IOMMU_DOMAIN_S2);
+	TEST_ASSERT(r[0] >= 0, "iommu_alloc_domain: %ld", r[0]);
+	dom = r[0];
+	pa = va_to_pa(priv);
+	hvc_topup(r, 2, "iommu_map %d 0x%lx 0x%lx 0x%lx %d", dom, IOVA, pa, PAGE_SIZE,
+		  PKVM_IOMMU_PROT_RW);
+	TEST_ASSERT_EQ(r[0], -EPERM);
+	for (i = 0; i < nr_devs; i++) {
+		hvc_topup(r, 1, "iommu_attach %d %u 0x%x", dom, devs[i].smmu, devs[i].sid);
+		TEST_ASSERT_EQ(r[0], -EBUSY);
+		TEST_ASSERT(read_faults(devs[i].regs), "%s: the host reads the VM's BAR",
+			    devs[i].bdf);
+	}
+
+	/* 3. */
+	run_to_sync(vcpu, 2, &uc);
+	TEST_ASSERT(!uc.args[2], "%lu bytes the devices copied are wrong", uc.args[2]);
+	vcpu_run(vcpu);
+	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_DONE);
+	for (i = 0; i < PAGE_SIZE; i++)
+		TEST_ASSERT(host_page[i] == 0x5a, "a device DMA reached host memory (byte %d)", i);
+
+	/* 4. */
+	kvm_vm_free(vm);
+	for (i = 0; i < PRIV_PAGES * PAGE_SIZE; i++)
+		TEST_ASSERT(!priv[i], "private byte %d back from the VM: 0x%x, not zeroed", i,
+			    priv[i]);
+	for (i = 0; i < nr_devs; i++) {
+		TEST_ASSERT(!read_faults(devs[i].regs), "%s: the BAR is not the host's again",
+			    devs[i].bdf);
+		hvc_topup(r, 1, "iommu_attach %d %u 0x%x", idn, devs[i].smmu, devs[i].sid);
+		TEST_ASSERT(!r[0], "%s: back to the identity domain: %ld", devs[i].bdf, r[0]);
+	}
+	do {
+		hvc(r, "iommu_free_domain %d", dom);
+	} while (r[0] == -EAGAIN);
+	TEST_ASSERT(!r[0], "free of domain %d: %ld", dom, r[0]);
+	pr_info("%d device(s) driven by a protected VM; host memory, BARs and streams intact\n",
+		nr_devs);
+	return 0;
+}
