@@ -36,9 +36,11 @@
  * stage-2 instead. Each edu device BDF, with no driver, stream SID behind
  * SMMU (the hypervisor's index), is detached from the identity domain and
  * assigned to the VM (__pkvm_iommu_assign_pvm, through debugfs/hvc) while
- * the guest waits in an MMIO exit, after it stored to its pages. Its BAR0
- * then goes to the VM (__pkvm_iommu_assign_pvm_mmio), mapped at BAR_IPA(i):
- * refused while a peer-to-peer DMA mapping borrows host MMIO; once given,
+ * the guest waits in an MMIO exit, after it stored to its pages and accepted
+ * device MMIO at BAR_IPA(i) (the MMIO guard hypercall). Its BAR0 then goes
+ * to the VM (__pkvm_iommu_assign_pvm_mmio), mapped at BAR_IPA(i): refused
+ * where the guest did not accept MMIO, and while a peer-to-peer DMA mapping
+ * borrows host MMIO; once given,
  * the host cannot give it twice, map it for DMA or read it (a child process
  * that tries takes SIGSEGV). The guest, resumed, drives each edu itself:
  * the device copies the first word of guest page 1 to guest page 2 (the
@@ -116,62 +118,82 @@ static const uint32_t guest_code[] = {
 #define GUEST_STORE_LOOP	6
 
 /*
- * --assign: guest_code's store loop, then an MMIO exit (a store below
- * GUEST_BASE) during which the VMM assigns the devices' streams and gives
- * the VM their BARs. Resumed, the guest drives each edu itself through the
- * BAR at x9 (x10: the second device's, or 0), set by the VMM before the
- * first run: the device copies page 1's first word into its buffer and
- * from there to page 2 (the second device: page 3), then reads page
- * CONTROL_PAGE + x17 (never touched: a fault). The guest loads pages 2 and
- * 3's first words into x6 and x8.
+ * --assign: guest_code's store loop; then the guest accepts device MMIO
+ * (the MMIO guard hypercall, one page a call) at the x22 pages from x9 (x10:
+ * the second device's BAR IPA, or 0), set by the VMM before the first run,
+ * any failure in x21; then an MMIO exit (a store below GUEST_BASE) during
+ * which the VMM assigns the devices' streams and gives the VM their BARs.
+ * Resumed, the guest drives each edu itself through its BAR: the device
+ * copies page 1's first word into its buffer and from there to page 2 (the
+ * second device: page 3), then reads page CONTROL_PAGE + x17 (never
+ * touched: a fault). The guest loads pages 2 and 3's first words into x6 and
+ * x8.
  */
 static const uint32_t assign_code[] = {
-	0x10ffff44,	/*    adr  x4, 0b               x4 = GUEST_BASE */
-	0xd1400487,	/*    sub  x7, x4, #1, lsl #12  no memslot there */
-	0xf90000e4,	/*    str  x4, [x7]             MMIO exit: the VMM assigns */
-	0xaa0903eb,	/*    mov  x11, x9              the first device's BAR */
-	0x9140088c,	/*    add  x12, x4, #2, lsl #12 to page 2 */
-	0xd2800011,	/*    mov  x17, #0 */
-	0x9400000c,	/*    bl   1f */
-	0xaa0a03eb,	/*    mov  x11, x10             the second device's BAR */
-	0x91400c8c,	/*    add  x12, x4, #3, lsl #12 to page 3 */
-	0xd2802011,	/*    mov  x17, #0x100 */
-	0xb400004b,	/*    cbz  x11, 2f */
-	0x94000007,	/*    bl   1f */
-	0xf9500086,	/* 2: ldr  x6, [x4, #0x2000]    page 2's first word */
-	0xf9580088,	/*    ldr  x8, [x4, #0x3000]    page 3's first word */
-	0xd2b08000,	/*    movz x0, #0x8400, lsl #16 */
-	0xf2800100,	/*    movk x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
-	0xd4000002,	/*    hvc  #0 */
-	0x14000000,	/*    b    . */
-	0x9140048d,	/* 1: add  x13, x4, #1, lsl #12 page 1 */
-	0xd2a0008e,	/*    mov  x14, #0x40000        EDU_BUF_ADDR */
-	0xd280010f,	/*    mov  x15, #8 */
-	0xd2800030,	/*    mov  x16, #1              EDU_DMA_START */
-	0xf900416d,	/*    str  x13, [x11, #0x80]    EDU_REG_DMA_SRC */
-	0xf900456e,	/*    str  x14, [x11, #0x88]    EDU_REG_DMA_DST */
-	0xf900496f,	/*    str  x15, [x11, #0x90]    EDU_REG_DMA_CNT */
-	0xf9004d70,	/*    str  x16, [x11, #0x98]    EDU_REG_DMA_CMD */
-	0xb9409970,	/* 3: ldr  w16, [x11, #0x98] */
-	0x3707fff0,	/*    tbnz w16, #0, 3b */
-	0xf900416e,	/*    str  x14, [x11, #0x80] */
-	0xf900456c,	/*    str  x12, [x11, #0x88] */
-	0xf900496f,	/*    str  x15, [x11, #0x90] */
-	0xd2800070,	/*    mov  x16, #3              EDU_DMA_START | EDU_DMA_TO_RAM */
-	0xf9004d70,	/*    str  x16, [x11, #0x98] */
-	0xb9409970,	/* 4: ldr  w16, [x11, #0x98] */
-	0x3707fff0,	/*    tbnz w16, #0, 4b */
-	0x9140308d,	/*    add  x13, x4, #12, lsl #12  CONTROL_PAGE */
-	0x8b1101ad,	/*    add  x13, x13, x17 */
-	0x910401d0,	/*    add  x16, x14, #0x100 */
-	0xf900416d,	/*    str  x13, [x11, #0x80] */
-	0xf9004570,	/*    str  x16, [x11, #0x88] */
-	0xf900496f,	/*    str  x15, [x11, #0x90] */
-	0xd2800030,	/*    mov  x16, #1 */
-	0xf9004d70,	/*    str  x16, [x11, #0x98] */
-	0xb9409970,	/* 5: ldr  w16, [x11, #0x98] */
-	0x3707fff0,	/*    tbnz w16, #0, 5b */
-	0xd65f03c0,	/*    ret */
+	0x10ffff44,	/* 0:  adr   x4, 0b               x4 = GUEST_BASE */
+	0xaa0903eb,	/*     mov   x11, x9              the first device's BAR */
+	0x94000031,	/*     bl    6f                   the guest accepts MMIO there */
+	0xaa0a03eb,	/*     mov   x11, x10 */
+	0xb400004b,	/*     cbz   x11, 7f */
+	0x9400002e,	/*     bl    6f */
+	0xd1400487,	/* 7:  sub   x7, x4, #1, lsl #12  no memslot there */
+	0xf90000e4,	/*     str   x4, [x7]             MMIO exit: the VMM assigns */
+	0xaa0903eb,	/*     mov   x11, x9 */
+	0x9140088c,	/*     add   x12, x4, #2, lsl #12 to page 2 */
+	0xd2800011,	/*     mov   x17, #0 */
+	0x9400000c,	/*     bl    1f */
+	0xaa0a03eb,	/*     mov   x11, x10 */
+	0x91400c8c,	/*     add   x12, x4, #3, lsl #12 */
+	0xd2802011,	/*     mov   x17, #0x100          to page 3 */
+	0xb400004b,	/*     cbz   x11, 2f */
+	0x94000007,	/*     bl    1f */
+	0xf9500086,	/* 2:  ldr   x6, [x4, #0x2000]    page 2's first word */
+	0xf9580088,	/*     ldr   x8, [x4, #0x3000]    page 3's first word */
+	0xd2b08000,	/*     movz  x0, #0x8400, lsl #16 */
+	0xf2800100,	/*     movk  x0, #0x8             PSCI_0_2_FN_SYSTEM_OFF */
+	0xd4000002,	/*     hvc   #0 */
+	0x14000000,	/*     b     . */
+	0x9140048d,	/* 1:  add   x13, x4, #1, lsl #12 page 1 */
+	0xd2a0008e,	/*     mov   x14, #0x40000        EDU_BUF_ADDR */
+	0xd280010f,	/*     mov   x15, #8 */
+	0xd2800030,	/*     mov   x16, #1              EDU_DMA_START */
+	0xf900416d,	/*     str   x13, [x11, #0x80]    EDU_REG_DMA_SRC */
+	0xf900456e,	/*     str   x14, [x11, #0x88]    EDU_REG_DMA_DST */
+	0xf900496f,	/*     str   x15, [x11, #0x90]    EDU_REG_DMA_CNT */
+	0xf9004d70,	/*     str   x16, [x11, #0x98]    EDU_REG_DMA_CMD */
+	0xb9409970,	/* 3:  ldr   w16, [x11, #0x98] */
+	0x3707fff0,	/*     tbnz  w16, #0, 3b */
+	0xf900416e,	/*     str   x14, [x11, #0x80] */
+	0xf900456c,	/*     str   x12, [x11, #0x88] */
+	0xf900496f,	/*     str   x15, [x11, #0x90] */
+	0xd2800070,	/*     mov   x16, #3              EDU_DMA_START | EDU_DMA_TO_RAM */
+	0xf9004d70,	/*     str   x16, [x11, #0x98] */
+	0xb9409970,	/* 4:  ldr   w16, [x11, #0x98] */
+	0x3707fff0,	/*     tbnz  w16, #0, 4b */
+	0x9140308d,	/*     add   x13, x4, #12, lsl #12 CONTROL_PAGE */
+	0x8b1101ad,	/*     add   x13, x13, x17 */
+	0x910401d0,	/*     add   x16, x14, #0x100 */
+	0xf900416d,	/*     str   x13, [x11, #0x80] */
+	0xf9004570,	/*     str   x16, [x11, #0x88] */
+	0xf900496f,	/*     str   x15, [x11, #0x90] */
+	0xd2800030,	/*     mov   x16, #1 */
+	0xf9004d70,	/*     str   x16, [x11, #0x98] */
+	0xb9409970,	/* 5:  ldr   w16, [x11, #0x98] */
+	0x3707fff0,	/*     tbnz  w16, #0, 5b */
+	0xd65f03c0,	/*     ret */
+	0xaa0b03ee,	/* 6:  mov   x14, x11             x22 pages from x11 */
+	0xaa1603ef,	/*     mov   x15, x22 */
+	0xd2b8c000,	/* 8:  movz  x0, #0xc600, lsl #16 */
+	0xf28000e0,	/*     movk  x0, #7               ARM_SMCCC_KVM_FUNC_MMIO_GUARD */
+	0xaa0e03e1,	/*     mov   x1, x14 */
+	0xd2800002,	/*     mov   x2, #0 */
+	0xd2800003,	/*     mov   x3, #0 */
+	0xd4000002,	/*     hvc   #0 */
+	0xaa0002b5,	/*     orr   x21, x21, x0         any failure sticks in x21 */
+	0x914005ce,	/*     add   x14, x14, #1, lsl #12 */
+	0xf10005ef,	/*     subs  x15, x15, #1 */
+	0x54fffee1,	/*     b.ne  8b */
+	0xd65f03c0,	/*     ret */
 };
 
 /* --assign: where the VM's stage-2 maps device i's BAR0 (no memslot there). */
@@ -278,7 +300,8 @@ static int pvm_create(struct pvm *p)
 			     init.target, strerror(errno));
 	return set_pc(p, GUEST_BASE) ?: set_xreg(p, 5, p->pages) ?:
 	       set_xreg(p, 9, nr_assigned ? BAR_IPA(0) : 0) ?:
-	       set_xreg(p, 10, nr_assigned > 1 ? BAR_IPA(1) : 0);
+	       set_xreg(p, 10, nr_assigned > 1 ? BAR_IPA(1) : 0) ?:
+	       set_xreg(p, 22, nr_assigned ? assigned[0].bar_size / PAGE : 0);
 }
 
 /* Run the guest to its SYSTEM_OFF; any other exit is a failure. */
@@ -614,6 +637,9 @@ static int give_bars(int h)
 
 	for (i = 0; i < nr_assigned; i++) {
 		a = &assigned[i];
+		r[0] = give_mmio(h, a->bar, BAR_IPA(i) + 0x10000000UL, PAGE);
+		check(r[0] == -EPERM, "%s: not where the guest did not accept MMIO: %ld",
+		      a->bdf, r[0]);
 		r[0] = give_mmio(h, a->bar, BAR_IPA(i), a->bar_size);
 		check(r[0] == 0, "%s: BAR0 (0x%llx, %llu KiB) given to the VM at IPA 0x%lx: %ld",
 		      a->bdf, (unsigned long long)a->bar,
@@ -685,7 +711,7 @@ static int test_assign(struct pvm *p)
 {
 	const uint64_t page1 = GUEST_BASE + PAGE;
 	const uint64_t untouched = GUEST_BASE + CONTROL_PAGE * PAGE;
-	uint64_t x[2] = {};
+	uint64_t x[2] = {}, x21 = 1;
 	int h = 0, i, idn, ret;
 
 	for (i = 0; i < nr_assigned; i++) {
@@ -724,9 +750,12 @@ static int test_assign(struct pvm *p)
 	for (i = 0; i < nr_assigned; i++)
 		printf("# fault expected, address hidden: %s iova 0x%llx\n", assigned[i].bdf,
 		       (unsigned long long)untouched + i * 0x100);
-	ret = pvm_enter(p) ?: get_xreg(p, 6, &x[0]) ?: get_xreg(p, 8, &x[1]);
+	ret = pvm_enter(p) ?: get_xreg(p, 6, &x[0]) ?: get_xreg(p, 8, &x[1]) ?:
+	      get_xreg(p, 21, &x21);
 	if (ret)
 		return ret;
+	check(!x21, "the guest accepted MMIO at its BARs (MMIO guard): x21 0x%llx",
+	      (unsigned long long)x21);
 	if (p->run->exit_reason == KVM_EXIT_MMIO)
 		printf("# the guest exited on MMIO at 0x%llx: its BAR is not mapped\n",
 		       (unsigned long long)p->run->mmio.phys_addr);

@@ -19,10 +19,12 @@
  * first (MEM_SHARE), or the host could not read a ucall. Memslot 1,
  * PRIV_PAGES pages at PRIV_GPA, stays private.
  *
- *  1. The guest writes a pattern to private page 0 and touches pages 1 and 2.
+ *  1. The guest accepts device MMIO at BAR_GPA(i) (the MMIO guard
+ *     hypercall, as Linux's pKVM guest driver makes for each ioremap()),
+ *     writes a pattern to private page 0 and touches pages 1 and 2.
  *  2. The VMM detaches each device's stream from the host's identity domain,
  *     assigns it to the VM and gives the VM the device's BAR0, mapped at
- *     BAR_GPA(i). Then, as a hostile host: a private page cannot be mapped
+ *     BAR_GPA(i); not where the guest did not accept MMIO. Then, as a hostile host: a private page cannot be mapped
  *     for DMA, an assigned stream cannot be attached to a domain of the
  *     host's, and a read of the BAR takes a fault (SIGSEGV).
  *  3. Each device copies private page 0 into private page 1 + i by IPA,
@@ -70,6 +72,8 @@
 
 #define PVM_MEM_SHARE	ARM_SMCCC_CALL_VAL(ARM_SMCCC_FAST_CALL, ARM_SMCCC_SMC_64, \
 					   ARM_SMCCC_OWNER_VENDOR_HYP, 3)
+#define PVM_MMIO_GUARD	ARM_SMCCC_CALL_VAL(ARM_SMCCC_FAST_CALL, ARM_SMCCC_SMC_64, \
+					   ARM_SMCCC_OWNER_VENDOR_HYP, 7)
 
 static struct dev {
 	char		bdf[32];
@@ -79,7 +83,7 @@ static struct dev {
 } devs[MAX_DEVS];
 static int nr_devs;
 
-static void guest_code(u64 slot0, u64 slot0_size, u64 nr, u64 host_pa)
+static void guest_code(u64 slot0, u64 slot0_size, u64 nr, u64 host_pa, u64 bar_pages)
 {
 	struct arm_smccc_res res;
 	u8 *priv = (u8 *)PRIV_GPA;
@@ -92,6 +96,15 @@ static void guest_code(u64 slot0, u64 slot0_size, u64 nr, u64 host_pa)
 	}
 	/* The ucall pool is shared now: ucalls work from here on. */
 	GUEST_ASSERT_EQ(unshared, 0);
+
+	/* The BARs may be mapped there, nowhere else (MMIO guard). */
+	for (n = 0; n < nr; n++) {
+		for (i = 0; i < bar_pages; i++) {
+			smccc_hvc(PVM_MMIO_GUARD, BAR_GPA(n) + i * PAGE_SIZE, 0, 0, 0, 0, 0, 0,
+				  &res);
+			GUEST_ASSERT_EQ(res.a0, SMCCC_RET_SUCCESS);
+		}
+	}
 
 	for (i = 0; i < PAGE_SIZE; i++)
 		priv[i] = edu_pattern(1, i);
@@ -349,15 +362,20 @@ int main(int argc, char **argv)
 		virt_map(vm, BAR_GPA(i), BAR_GPA(i), 1);
 	slot0 = memslot2region(vm, 0);
 	host_page = host_page_outside(slot0, &host_pa);
-	vcpu_args_set(vcpu, 4, slot0->region.guest_phys_addr, slot0->region.memory_size,
-		      nr_devs, host_pa);
+	vcpu_args_set(vcpu, 5, slot0->region.guest_phys_addr, slot0->region.memory_size,
+		      nr_devs, host_pa, devs[0].bar_size / PAGE_SIZE);
 
 	/* 1. */
 	run_to_sync(vcpu, 1, &uc);
 
 	/* 2. */
 	for (i = 0; i < nr_devs; i++) {
+		TEST_ASSERT_EQ(devs[i].bar_size, devs[0].bar_size);
 		h = assign_stream(&devs[i], idn);
+		/* Where the guest did not accept MMIO, the hypervisor maps none. */
+		hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%lx 0x%lx 1", h,
+			  devs[i].bar / PAGE_SIZE, BAR_GPA(MAX_DEVS) / PAGE_SIZE);
+		TEST_ASSERT_EQ(r[0], -EPERM);
 		give_bar(&devs[i], h, BAR_GPA(i));
 		pr_info("%s: stream 0x%x of SMMU %u and BAR0 (0x%lx, %lu KiB) given to VM 0x%x\n",
 			devs[i].bdf, devs[i].sid, devs[i].smmu, devs[i].bar,
