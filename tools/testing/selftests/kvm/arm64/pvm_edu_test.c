@@ -24,9 +24,10 @@
  *     writes a pattern to private page 0 and touches pages 1 and 2.
  *  2. The VMM detaches each device's stream from the host's identity domain,
  *     assigns it to the VM and gives the VM the device's BAR0, mapped at
- *     BAR_GPA(i); not where the guest did not accept MMIO. Then, as a hostile host: a private page cannot be mapped
- *     for DMA, an assigned stream cannot be attached to a domain of the
- *     host's, and a read of the BAR takes a fault (SIGSEGV).
+ *     BAR_GPA(i); not where the guest did not accept MMIO. Then, as a
+ *     hostile host: a private page cannot be mapped for DMA, an assigned
+ *     stream cannot be attached to a domain of the host's, and a read of the
+ *     BAR takes a fault (SIGSEGV).
  *  3. Each device copies private page 0 into private page 1 + i by IPA,
  *     through its own buffer, and then its buffer to the IPA that is the
  *     physical address of a host page: the guest finds the pattern, and the
@@ -97,11 +98,14 @@ static void guest_code(u64 slot0, u64 slot0_size, u64 nr, u64 host_pa, u64 bar_p
 	/* The ucall pool is shared now: ucalls work from here on. */
 	GUEST_ASSERT_EQ(unshared, 0);
 
-	/* The BARs may be mapped there, nowhere else (MMIO guard). */
+	/*
+	 * The BARs may be mapped there, nowhere else (MMIO guard). Page 2 before
+	 * page 1: the page that joins two accepted ranges merges them.
+	 */
 	for (n = 0; n < nr; n++) {
 		for (i = 0; i < bar_pages; i++) {
-			smccc_hvc(PVM_MMIO_GUARD, BAR_GPA(n) + i * PAGE_SIZE, 0, 0, 0, 0, 0, 0,
-				  &res);
+			gpa = BAR_GPA(n) + (i == 1 ? 2 : i == 2 ? 1 : i) * PAGE_SIZE;
+			smccc_hvc(PVM_MMIO_GUARD, gpa, 0, 0, 0, 0, 0, 0, &res);
 			GUEST_ASSERT_EQ(res.a0, SMCCC_RET_SUCCESS);
 		}
 	}
