@@ -2016,17 +2016,17 @@ put_vm:
  * From now on the VM, not the host, drives the device through these frames:
  * the host stage-2 refuses them to the host's CPUs and to its DMA mappings.
  * The VM's teardown takes them away before it detaches the VM's streams,
- * and gives them back to the host once the streams abort. The hypervisor
- * cannot tell which device decodes a frame (the host owns PCI configuration
- * space), and the guest does not consent to MMIO at an IPA: test kernels
- * only (hyp-main.c), as __pkvm_iommu_assign_pvm(). An MSI doorbell is never
- * given away.
+ * and gives them back to the host once the streams abort. The frames go
+ * only where the guest accepted device MMIO (its MMIO guard hypercall). The
+ * hypervisor cannot tell which device decodes a frame (the host owns PCI
+ * configuration space): test kernels only (hyp-main.c), as
+ * __pkvm_iommu_assign_pvm(). An MSI doorbell is never given away.
  *
  * Return: 0, or -ENODEV, -EINVAL (bad range, not a protected VM, a VM being
  * torn down), -ENOENT (no such VM), -EPERM (not MMIO the host owns, a
- * doorbell, or the IPA range is mapped), -EBUSY (host MMIO is borrowed by a
- * non-protected guest or a DMA mapping), -ENOSPC, -E2BIG (the VM holds too
- * much MMIO), -ENOMEM.
+ * doorbell, the IPA range is mapped, or the guest did not accept MMIO
+ * there), -EBUSY (host MMIO is borrowed by a non-protected guest or a DMA
+ * mapping), -ENOSPC, -E2BIG (the VM holds too much MMIO), -ENOMEM.
  */
 int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn, u64 nr_pages,
 				 u64 *pages_needed)
