@@ -34,15 +34,16 @@
  * --assign BDF,SMMU,SID (with --dma, up to twice; test kernels only,
  * CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST) shows SMMUs walking the VM's own
  * stage-2 instead. Each edu device BDF, with no driver, stream SID behind
- * SMMU (the hypervisor's index), is detached from the identity domain and
- * assigned to the VM (__pkvm_iommu_assign_pvm, through debugfs/hvc) while
+ * SMMU (the hypervisor's index), is detached from the identity domain while
  * the guest waits in an MMIO exit, after it stored to its pages and accepted
- * device MMIO at BAR_IPA(i) (the MMIO guard hypercall). Its BAR0 then goes
- * to the VM (__pkvm_iommu_assign_pvm_mmio), mapped at BAR_IPA(i): refused
- * where the guest did not accept MMIO, and while a peer-to-peer DMA mapping
- * borrows host MMIO; once given,
- * the host cannot give it twice, map it for DMA or read it (a child process
- * that tries takes SIGSEGV). The guest, resumed, drives each edu itself:
+ * device MMIO at BAR_IPA(i) (the MMIO guard hypercall). Its stream cannot
+ * go to the VM yet (__pkvm_iommu_assign_pvm, through debugfs/hvc: -EPERM
+ * while the host has the device's BAR). Its BAR0 goes to the VM
+ * (__pkvm_iommu_assign_pvm_mmio), mapped at BAR_IPA(i): refused where the
+ * guest did not accept MMIO, and while a peer-to-peer DMA mapping borrows
+ * host MMIO; once given, the host cannot give it twice, map it for DMA or
+ * read it (a child process that tries takes SIGSEGV), and the stream goes
+ * to the VM. The guest, resumed, drives each edu itself:
  * the device copies the first word of guest page 1 to guest page 2 (the
  * second edu: page 3) by IPA, and reads a page the guest never touched (no
  * stage-2 entry: a translation fault, printed as "# fault expected, address
@@ -516,10 +517,11 @@ static int pvm_enter(struct pvm *p)
 
 /*
  * --assign: detach device @a's stream from the identity domain @idn, then
- * assign it to the only protected VM there is; the handle is found by
- * trying each (-ENOENT: no VM with it).
+ * find the only protected VM there is by trying each handle (-ENOENT: no VM
+ * with it). The VM refuses the stream while the device's BAR is still the
+ * host's (-EPERM): the host could drive the device into the VM's memory.
  */
-static int assign_stream(struct assigned *a, int idn, int *handle)
+static int find_handle(struct assigned *a, int idn, int *handle)
 {
 	long r[3];
 	int h, ret;
@@ -539,9 +541,23 @@ static int assign_stream(struct assigned *a, int idn, int *handle)
 	if (r[0] == -EOPNOTSUPP)
 		return error("__pkvm_iommu_assign_pvm: -EOPNOTSUPP (%s)",
 			     "CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST, or an SMMU that cannot walk the VM's stage-2");
+	check(r[0] == -EPERM, "stream 0x%x of SMMU %u refused while the host has its BAR: %ld",
+	      a->sid, a->smmu, r[0]);
+	*handle = h;
+	return r[0] == -EPERM ? 0 : KSFT_FAIL;
+}
+
+/* --assign: once its BAR is the VM's, the stream of @a goes to VM @h. */
+static int assign_stream(struct assigned *a, int h)
+{
+	long r[3];
+	int ret;
+
+	ret = hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, a->smmu, a->sid);
+	if (ret)
+		return ret;
 	check(r[0] == 0, "stream 0x%x of SMMU %u assigned to the protected VM 0x%x: %ld",
 	      a->sid, a->smmu, h, r[0]);
-	*handle = h;
 	return r[0] ? KSFT_FAIL : 0;
 }
 
@@ -739,11 +755,13 @@ static int test_assign(struct pvm *p)
 	       (unsigned long long)p->run->mmio.phys_addr);
 
 	for (i = 0; i < nr_assigned; i++) {
-		ret = assign_stream(&assigned[i], idn, &h);
+		ret = find_handle(&assigned[i], idn, &h);
 		if (ret)
 			return ret;
 	}
 	ret = give_bars(h);
+	for (i = 0; i < nr_assigned && !ret; i++)
+		ret = assign_stream(&assigned[i], h);
 	if (ret)
 		return ret;
 	/* The guest's last DMA on each device reads an IPA it never touched. */

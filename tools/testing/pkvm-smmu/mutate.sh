@@ -29,6 +29,8 @@ arch/arm64/kvm/hyp/nvhe/iommu.c
 arch/arm64/kvm/hyp/nvhe/smmu_v3.c
 arch/arm64/kvm/hyp/include/nvhe/iommu.h
 arch/arm64/kvm/hyp/include/nvhe/smmu_v3.h
+arch/arm64/kvm/hyp/nvhe/pci_cfg.c
+arch/arm64/kvm/hyp/include/nvhe/pci_cfg.h
 arch/arm64/include/asm/kvm_pkvm_smmu.h"
 kvars=()
 [ -n "${KSRC:-}" ] && kvars+=("KSRC=$KSRC")
@@ -260,6 +262,7 @@ mutant detach_unref_before_ste_clear tsan "$STRESS" \
 # The real hypercall bodies, against the SMMUv3 model (el2/el2.c)
 IOMMU_C=arch/arm64/kvm/hyp/nvhe/iommu.c
 SMMU_C=arch/arm64/kvm/hyp/nvhe/smmu_v3.c
+PCI_C=arch/arm64/kvm/hyp/nvhe/pci_cfg.c
 
 # ATS "fast mode": registration reads ATSCHK back and refuses the SMMU.
 mutant el2_reset_no_atschk el2 "$SMMU_C" \
@@ -365,6 +368,35 @@ mutant el2_pvm_event_address el2 "$SMMU_C" \
 mutant el2_pvm_event_public_early el2 "$SMMU_C" \
 	'		p->until = smmu->evts_popped + ((prod - cons) & qmask);' \
 	'		p->until = smmu->evts_popped + ((prod - cons) & qmask & 0);'
+# PCI configuration space (nvhe/pci_cfg.c). A store that moves a BAR or
+# renumbers a bridge lands.
+mutant el2_pci_routing_not_frozen el2 "$PCI_C" \
+	'	return !(((val << shift) ^ old) & mask & frozen);' \
+	'	return !(((val << shift) ^ old) & mask & frozen & 0);'
+# The host reprograms a function a protected VM holds.
+mutant el2_pci_held_store el2 "$PCI_C" \
+	'	if (fn && fn->vm_handle)
+		return false;' ''
+# A hot-added bridge is numbered at will.
+mutant el2_pci_hotplug_bridge el2 "$PCI_C" \
+	'		if (type == PCI_HEADER_TYPE_NORMAL)
+			return true;' '		return true;'
+# The host's PC does not move past an emulated access: it traps for ever.
+mutant el2_pci_pc_stays el2 "$PCI_C" \
+	'	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + 4, SYS_ELR);' ''
+# A stream shared by two functions stays assignable.
+mutant el2_pci_shared_stream el2 "$PCI_C" \
+	'		other->unassignable = true;
+		fn->unassignable = true;' ''
+# The stream goes before every BAR page is the VM's.
+mutant el2_pci_stream_part_bar el2 "$PCI_C" \
+	'	    fn->given == fn->bar_bytes)' '	    fn->given)'
+# Two VMs hold one function.
+mutant el2_pci_claim_other_vm el2 "$PCI_C" \
+	'	if (fn->vm_handle && fn->vm_handle != handle)' '	if (0)'
+# The stream of a device whose BAR is the host's goes to the VM.
+mutant el2_pvm_stream_unchecked el2 "$IOMMU_C" \
+	'	ret = pkvm_pci_stream_assignable(handle, smmu_idx, sid);' '	ret = 0;'
 # Device assignment to protected VMs raced under TSan (el2/pvm_stress.c).
 # The flush hook skips the SMMUs: an unmap leaves a live stale entry.
 mutant el2pvmstress_no_smmu_flush el2pvmstress "$IOMMU_C" \

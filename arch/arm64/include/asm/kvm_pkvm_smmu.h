@@ -34,6 +34,17 @@
 #define PKVM_SMMU_REG_PAGES_NEEDED	2	/* register of the result */
 
 /*
+ * __pkvm_pci_register_window(phys, size), __pkvm_pci_register_fn(cfg_phys,
+ * smmu_idx, sid), __pkvm_pci_register_bar(cfg_phys, phys, size): before pKVM
+ * finalises, name each ECAM window, each function present in it (once per
+ * stream, or once with PKVM_PCI_NO_STREAM) and each of its memory BARs (size
+ * 0 for one the host cannot describe, such as I/O space). From then on the
+ * hypervisor emulates the host's configuration accesses and keeps the
+ * functions' address routing as it was (nvhe/pci_cfg.c).
+ */
+#define PKVM_PCI_NO_STREAM		(~0ULL)
+
+/*
  * __pkvm_smmu_pop_event(idx): take the oldest event record of SMMU @idx.
  *
  * x1: 0 if the queue is empty, 1 with a record, 2 with a record that follows

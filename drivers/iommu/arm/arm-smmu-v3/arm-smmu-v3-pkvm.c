@@ -38,6 +38,7 @@
 #include <linux/of_address.h>
 #include <linux/of_device.h>
 #include <linux/pci.h>
+#include <linux/pci-ecam.h>
 #include <linux/platform_device.h>
 #include <linux/ratelimit.h>
 #include <linux/seq_file.h>
@@ -1358,6 +1359,109 @@ static int pkvm_smmu_take_late(struct device *dev, void *data)
 	return 0;
 }
 
+/* The ECAM window of @bus's host bridge, if the kernel's generic accessors drive it. */
+static struct pci_config_window *pkvm_smmu_pci_ecam(struct pci_bus *bus)
+{
+	struct pci_bus *root = pci_find_host_bridge(bus)->bus;
+	struct pci_config_window *cfg = root->sysdata;
+
+	if (root->ops != &pci_generic_ecam_ops.pci_ops || !cfg ||
+	    cfg->ops != &pci_generic_ecam_ops)
+		return NULL;
+	return cfg;
+}
+
+static long pkvm_smmu_pci_hvc(unsigned long id, u64 a1, u64 a2, u64 a3)
+{
+	struct arm_smccc_res res;
+
+	arm_smccc_1_1_hvc(id, a1, a2, a3, &res);
+	return res.a0 == SMCCC_RET_SUCCESS ? (long)res.a1 : -EPERM;
+}
+
+/* One function: its streams behind the hypervisor's SMMUs and its BARs. */
+static int pkvm_smmu_pci_register_fn(struct pci_dev *pdev, struct pci_config_window *cfg)
+{
+	u64 cfg_phys = cfg->res.start +
+		       PCIE_ECAM_OFFSET(pdev->bus->number - cfg->busr.start, pdev->devfn, 0);
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(&pdev->dev);
+	struct pkvm_smmu *smmu = NULL;
+	struct resource *res;
+	unsigned int i;
+	long ret = 0;
+
+	if (fwspec)
+		smmu = pkvm_smmu_get_by_fwnode(fwspec->iommu_fwnode);
+	if (!smmu || !fwspec->num_ids)
+		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_fn),
+					cfg_phys, PKVM_PCI_NO_STREAM, 0);
+	for (i = 0; smmu && i < fwspec->num_ids && !ret; i++)
+		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_fn),
+					cfg_phys, smmu->hyp_idx, fwspec->ids[i]);
+	if (ret)
+		return ret;
+
+	/* A BAR that is not whole pages of MMIO keeps the function the host's. */
+	pci_dev_for_each_resource(pdev, res, i) {
+		if (i >= PCI_STD_NUM_BARS || !res->flags || !resource_size(res))
+			continue;
+		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_bar), cfg_phys,
+					res->flags & IORESOURCE_MEM ? res->start : 0,
+					res->flags & IORESOURCE_MEM ? resource_size(res) : 0);
+		if (ret)
+			pci_info(pdev, "pkvm-smmu: BAR %u cannot go to a protected VM (%ld)\n",
+				 i, ret);
+	}
+	return 0;
+}
+
+/*
+ * Hand the hypervisor PCI configuration space, while the host is trusted:
+ * each ECAM window, and each function present with its streams and BARs.
+ * From then on it keeps their address routing (bus numbers, windows, BARs)
+ * as it is now, so a requester id names the same device for good; the
+ * functions of a window it could not take are never assigned to a
+ * protected VM.
+ */
+static void pkvm_smmu_register_pci(void)
+{
+	unsigned int nr_windows = 0, nr_fns = 0;
+	struct pci_config_window *cfg;
+	struct pci_dev *pdev = NULL;
+	struct pci_bus *bus = NULL;
+	long ret;
+
+	while ((bus = pci_find_next_bus(bus))) {
+		cfg = pkvm_smmu_pci_ecam(bus);
+		if (!cfg) {
+			pr_info("pkvm-smmu: PCI root bus %04x:%02x is not ECAM: none of its devices can go to a protected VM\n",
+				pci_domain_nr(bus), bus->number);
+			continue;
+		}
+		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_window),
+					cfg->res.start, resource_size(&cfg->res), 0);
+		if (ret)
+			pr_err("pkvm-smmu: ECAM window %pR not taken (%ld): none of its devices can go to a protected VM\n",
+			       &cfg->res, ret);
+		else
+			nr_windows++;
+	}
+
+	for_each_pci_dev(pdev) {
+		cfg = pkvm_smmu_pci_ecam(pdev->bus);
+		if (!cfg)
+			continue;
+		ret = pkvm_smmu_pci_register_fn(pdev, cfg);
+		if (ret)
+			pci_err(pdev, "pkvm-smmu: not registered with the hypervisor (%ld): it cannot go to a protected VM\n",
+				ret);
+		else
+			nr_fns++;
+	}
+	pr_info("pkvm-smmu: the hypervisor mediates PCI configuration space: %u ECAM windows, %u functions\n",
+		nr_windows, nr_fns);
+}
+
 /*
  * The last moment the host, still trusted, can hand SMMUs over: no SMMU that
  * firmware describes may stay the host's. Each one whose frame the
@@ -1382,5 +1486,7 @@ int pkvm_smmu_finalize(void)
 	}
 	pkvm_smmu_finalised = true;
 	mutex_unlock(&pkvm_smmu_probe_lock);
+	if (!err)
+		pkvm_smmu_register_pci();
 	return err;
 }

@@ -1152,6 +1152,12 @@ static void test_fail_closed_identity(void)
 	check_all_stopped(page);
 }
 
+static void test_pci_config(void)
+{
+	if (el2_pci_test(smmu_idx))
+		tap_cur_failed = 1;
+}
+
 static void test_pvm_assign(void)
 {
 	if (el2_pvm_test(models, smmu_idx, NR_SMMUS, host_topup))
@@ -1162,7 +1168,7 @@ int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(18);
+	tap_plan(19);
 	tap_run("el2_register_smmus", test_register);
 	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
@@ -1176,6 +1182,7 @@ int main(void)
 	tap_run("el2_detach_free_reclaim", test_detach_free_reclaim);
 	tap_run("el2_unmap_scattered", test_unmap_scattered);
 	tap_run("el2_detach_retry", test_detach_retry);
+	tap_run("el2_pci_config", test_pci_config);
 	tap_run("el2_pvm_assign", test_pvm_assign);
 	tap_run("el2_fail_closed_unmap", test_fail_closed_unmap);
 	tap_run("el2_identity", test_identity);

@@ -87,6 +87,20 @@ int el2_pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
 /* el2/pvm.c: a protected VM's device assignment, on @n SMMUs; nonzero if it failed. */
 int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
 		 u64 (*topup)(u64));
+/*
+ * el2/pci.c: PCI functions in the ECAM window (configuration space is plain
+ * memory of el2/smmu_model.c there), registered with nvhe/pci_cfg.c.
+ */
+#define EL2_ECAM_BASE		0x30000000ULL
+#define EL2_ECAM_SIZE		0x01000000ULL	/* buses 0 to 15 */
+void *el2_ecam_frame(phys_addr_t phys, size_t size);
+/* A function at @bus:@devfn, its stream @sid of SMMU @smmu (-1: none), its BAR0. */
+int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t bar,
+		   u64 bar_size);
+/* Give the VM the BAR of the function of stream @sid of SMMU @smmu. */
+int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
+int el2_pci_test(const int *idx);
+
 extern u64 el2_cpu_tlbi_count;
 extern u64 el2_dcache_flush_count;
 extern u64 el2_mmio_borrowed;

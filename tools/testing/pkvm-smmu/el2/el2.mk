@@ -16,11 +16,12 @@
 KSRC		?= /var/cache/pkvm-smmu/linux
 KBUILD		?= /var/cache/pkvm-smmu/build
 
-EL2_SRCS	:= $(HYP)/nvhe/iommu.c $(HYP)/nvhe/smmu_v3.c $(SRCS) \
+EL2_SRCS	:= $(HYP)/nvhe/iommu.c $(HYP)/nvhe/smmu_v3.c $(HYP)/nvhe/pci_cfg.c $(SRCS) \
 		   $(KSRC)/arch/arm64/kvm/hyp/pgtable.c
-EL2_HARNESS	:= el2/memory.c el2/smmu_model.c el2/el2.c el2/pvm.c
+EL2_HARNESS	:= el2/memory.c el2/smmu_model.c el2/el2.c el2/pvm.c el2/pci.c
 EL2_HDRS	:= $(wildcard el2/shim/*/*.h el2/*.h) $(HDRS) \
 		   $(HYP)/include/nvhe/iommu.h $(HYP)/include/nvhe/smmu_v3.h \
+		   $(HYP)/include/nvhe/pci_cfg.h \
 		   $(SRCTREE)/arch/arm64/include/asm/kvm_pkvm_smmu.h
 
 # Real headers of the kernel tree, each named: nothing else of it is seen.
@@ -42,6 +43,7 @@ EL2_REAL	:= asm/kvm_pgtable.h=$(KSRC)/arch/arm64/include/asm/kvm_pgtable.h \
 		   vdso/page.h=$(KSRC)/include/vdso/page.h \
 		   linux/kconfig.h=$(KSRC)/include/linux/kconfig.h \
 		   generated/autoconf.h=$(KBUILD)/include/generated/autoconf.h \
+		   linux/pci_regs.h=$(KSRC)/include/uapi/linux/pci_regs.h \
 		   arm-smmu-v3.h=$(KSRC)/drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h
 
 EL2_INC		:= $(O)/el2-inc
@@ -89,7 +91,7 @@ $(O)/el2-stress-tsan: $(wildcard $(EL2_SRCS)) $(EL2_STRESS_HARNESS) $(EL2_HDRS) 
 # Device assignment to protected VMs raced under ThreadSanitizer:
 # el2/pvm_stress.c. Arguments: rounds, seed, seconds at most.
 EL2_PVM_STRESS_ARGS ?= 50 1 10
-EL2_PVM_STRESS_HARNESS := el2/memory.c el2/smmu_model.c el2/pvm.c el2/pvm_stress.c
+EL2_PVM_STRESS_HARNESS := el2/memory.c el2/smmu_model.c el2/pvm.c el2/pci.c el2/pvm_stress.c
 $(O)/el2-pvm-stress-tsan: $(wildcard $(EL2_SRCS)) $(EL2_PVM_STRESS_HARNESS) $(EL2_HDRS) \
 			  el2/el2.mk | $(O) el2-tree
 	$(CC) $(EL2_CPPFLAGS) $(EL2_CFLAGS) -O2 $(TSAN) -o $@ $(EL2_PVM_STRESS_HARNESS) \

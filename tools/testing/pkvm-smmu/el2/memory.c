@@ -33,6 +33,7 @@
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
 #include <nvhe/mm.h>
+#include <nvhe/pci_cfg.h>
 #include <nvhe/pkvm.h>
 #include <nvhe/smmu_v3.h>
 #include <nvhe/spinlock.h>
@@ -50,6 +51,9 @@ struct static_key_false kvm_protected_mode_initialized;
 u64 el2_cpucaps[(ARM64_NCAPS + 63) / 64];
 struct memblock_region hyp_memory[HYP_MEMBLOCK_REGIONS];
 unsigned int hyp_memblock_nr;
+/* ELR_EL2 of each CPU (asm/kvm_hyp.h shim): the host's PC at its last trap. */
+__thread u64 el2_sysreg_el2_SYS_ELR;
+
 u64 el2_cpu_tlbi_count;
 u64 el2_dcache_flush_count;
 
@@ -302,6 +306,7 @@ int el2_vm_start_teardown(pkvm_handle_t handle)
 	ret = pkvm_iommu_teardown_vm(vm);
 	if (!ret) {
 		pkvm_guest_mmio_reclaim(vm);
+		pkvm_pci_release_vm(handle);
 		vm->kvm.arch.pkvm.is_dying = true;
 	}
 unlock:
@@ -665,6 +670,12 @@ int __pkvm_create_private_mapping(phys_addr_t phys, size_t size,
 
 	if (prot != PAGE_HYP_DEVICE)
 		el2_unmodelled("a private mapping of memory");
+	/* pci_cfg.c maps an ECAM window before it takes it from the host. */
+	va = el2_ecam_frame(phys, size);
+	if (va) {
+		*haddr = (unsigned long)va;
+		return 0;
+	}
 	for (i = 0; i < el2_mmio_nr; i++)
 		if (el2_mmio[i].start <= phys && phys + size <= el2_mmio[i].end)
 			break;

@@ -37,8 +37,10 @@
 #define PVM_BAR_IOVA	0x7000000ULL
 /* el2.c's test_peer_mmio() registered it. */
 #define PVM_DOORBELL	0x08090000ULL
-/* Streams assigned to the VM, one per SMMU, away from el2.c's. */
+/* Streams assigned to the VM, one per SMMU, away from el2.c's; their functions. */
 static const u32 pvm_sid[] = { 0x21, 0x221 };
+#define PVM_BAR2	0x10200000ULL
+#define PVM_BAR2_PAGES	2
 
 /* The VM's table pages: from the pool, refcounted as pKVM's hyp_pool does. */
 static void *pvm_zalloc_page(void *arg)
@@ -232,10 +234,18 @@ static void pvm_mmio_test(int host_domain, u64 (*topup)(u64))
 	CHECK_EQ(pvm_assign_mmio(h + 7, PVM_BAR, PVM_BAR_IPA, 1, topup), -ENOENT);
 	CHECK_EQ(pvm_assign_mmio(h, PVM_DOORBELL, PVM_BAR_IPA, 1, topup), -EPERM);
 	CHECK_EQ(pvm_assign_mmio(h, EL2_MEM_BASE - PAGE_SIZE, PVM_BAR_IPA, 2, topup),
-		 -EINVAL);
+		 -EPERM);
+
+	/* Only pages of one BAR of a function registered before pKVM finalised. */
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR + PVM_BAR_PAGES * PAGE_SIZE, PVM_BAR_IPA, 1, topup),
+		 -EPERM);
+	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR + PAGE_SIZE, PVM_BAR_IPA, PVM_BAR_PAGES, topup),
+		 -EPERM);
 
 	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), 0);
 	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EPERM);
+	/* Another protected VM cannot take the function. */
+	CHECK_EQ(pvm_assign_mmio(h + 2, PVM_BAR, PVM_BAR_IPA, 1, topup), -EBUSY);
 	CHECK_EQ(__pkvm_iommu_map(host_domain, PVM_BAR_IOVA, PVM_BAR + PAGE_SIZE, PAGE_SIZE,
 				  rw, &done, &needed), -EPERM);
 	CHECK_EQ(el2_mmio_borrowed, 0);
@@ -321,6 +331,11 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	/* This file's CHECK()s count here (tap.h's state is per file). */
 	tap_cur_failed = 0;
 	CHECK(n == ARRAY_SIZE(pvm_sid));
+	/* The devices of the streams, as the host registers them before pKVM finalises. */
+	CHECK_EQ(el2_pci_add_fn(0, 0x21, false, idx[0], pvm_sid[0], PVM_BAR,
+				PVM_BAR_PAGES * PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_fn(2, 0x21, false, idx[1], pvm_sid[1], PVM_BAR2,
+				PVM_BAR2_PAGES * PAGE_SIZE), 0);
 	vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET, true, KVM_PGTABLE_S2_NOFWB);
 	np_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 1, false, KVM_PGTABLE_S2_NOFWB);
 	fwb_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 2, true, 0);
@@ -350,6 +365,22 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		 -EOPNOTSUPP);
 	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, PKVM_SMMU_MAX, pvm_sid[0], topup), -EINVAL);
 	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], 1U << 31, topup), -EINVAL);
+	/* The device's BAR is still the host's: it could drive the device. */
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup), -EPERM);
+	/* A stream of no registered function. */
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0] + 1, topup), -EPERM);
+
+	/* The first BAR goes whole (pvm_mmio_test()), the second page by page. */
+	host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	while (host_domain == -ENOMEM && topup(needed))
+		host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	CHECK(host_domain >= 0);
+	pvm_mmio_test(host_domain, topup);
+	CHECK_EQ(pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_BAR2, PVM_BAR_IPA + SZ_1M, 1, topup),
+		 0);
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[1], pvm_sid[1], topup), -EPERM);
+	CHECK_EQ(pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_BAR2 + PAGE_SIZE,
+				 PVM_BAR_IPA + SZ_1M + PAGE_SIZE, PVM_BAR2_PAGES - 1, topup), 0);
 
 	for (i = 0; i < n; i++) {
 		CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), 0);
@@ -383,12 +414,11 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	}
 
 	/* The host cannot map the VM's pages, nor take its streams. */
-	host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
-	while (host_domain == -ENOMEM && topup(needed))
-		host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
-	CHECK(host_domain >= 0);
-	CHECK_EQ(__pkvm_iommu_map(host_domain, 0x100000, pages, PAGE_SIZE,
-				  PKVM_IOMMU_PROT_READ, &done, &needed), -EPERM);
+	while ((ret = __pkvm_iommu_map(host_domain, 0x100000, pages, PAGE_SIZE,
+				       PKVM_IOMMU_PROT_READ, &done, &needed)) == -ENOMEM &&
+	       topup(needed))
+		;
+	CHECK_EQ(ret, -EPERM);
 	for (i = 0; i < n; i++) {
 		while ((ret = __pkvm_iommu_attach(host_domain, idx[i], pvm_sid[i] + 1,
 						  &needed)) == -ENOMEM && topup(needed))
@@ -399,7 +429,6 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[i], pvm_sid[i]), -ENOENT);
 		CHECK_EQ(__pkvm_iommu_detach(host_domain, idx[i], pvm_sid[i] + 1), 0);
 	}
-	pvm_mmio_test(host_domain, topup);
 	CHECK_EQ(__pkvm_iommu_free_domain(host_domain), 0);
 
 	/*

@@ -215,7 +215,8 @@ static void *ps_assigner(void *arg)
 	for (s = 0; s < NR_SMMUS; s++) {
 		for (spin = ps_rand(t) % 20000; spin; spin--)
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		ret = el2_pvm_assign(HANDLE, ps_idx[s], ps_sid[s], ps_topup);
+		ret = el2_pvm_give_bar(HANDLE, ps_idx[s], ps_sid[s], ps_topup) ?:
+		      el2_pvm_assign(HANDLE, ps_idx[s], ps_sid[s], ps_topup);
 		if (ret)
 			ps_fail(&ps_calls, "assign of stream %#x of SMMU %u: %d", ps_sid[s],
 				s, ret);
@@ -309,6 +310,9 @@ static void test_setup(void)
 		ps_models[s] = smmu_model_create(ps_mmio[s], s == 0);
 		ps_idx[s] = el2_host_register_smmu(ps_mmio[s]);
 		CHECK(ps_idx[s] >= 0);
+		/* Its device, with a BAR the VM must hold before the stream. */
+		CHECK_EQ(el2_pci_add_fn(0, s, false, ps_idx[s], ps_sid[s],
+					0x10a00000 + s * SZ_1M, PAGE_SIZE), 0);
 	}
 	/*
 	 * A previous user left translations of every window under the first

@@ -63,6 +63,7 @@
 #include <asm/kvm_pkvm_smmu.h>
 
 #include <nvhe/iommu.h>
+#include <nvhe/pci_cfg.h>
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
 #include <nvhe/mm.h>
@@ -1943,12 +1944,16 @@ static struct pkvm_hyp_vm *hyp_iommu_get_pvm(u64 handle)
  * stage-2, so the device reaches what the VM's stage-2 maps, nothing else;
  * every change pKVM makes to that table invalidates the SMMU too. There is
  * no unassign: the VM's teardown (pkvm_iommu_teardown_vm()) makes every
- * assigned stream abort before any of the VM's memory goes back.
+ * assigned stream abort before any of the VM's memory goes back. The stream
+ * must be that of one PCI function registered before pKVM finalised, every
+ * memory BAR of which went to the VM already (__pkvm_iommu_assign_pvm_mmio()):
+ * only the VM can then make the device issue DMA on it (nvhe/pci_cfg.c).
  *
  * Return: 0, or -ENODEV, -EINVAL (no such SMMU or stream, not a protected
- * VM, a VM being torn down), -ENOENT (no such VM), -EOPNOTSUPP (the SMMU
- * cannot walk the VM's table), -EBUSY (the stream translates already),
- * -ENOSPC (too many VMs or streams), -ENOMEM.
+ * VM, a VM being torn down), -ENOENT (no such VM), -EPERM (not the stream of
+ * a function the VM holds whole), -EOPNOTSUPP (the SMMU cannot walk the VM's
+ * table), -EBUSY (the stream translates already), -ENOSPC (too many VMs or
+ * streams), -ENOMEM.
  */
 int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed)
 {
@@ -1969,6 +1974,10 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 		return PTR_ERR(vm);
 	ret = -EOPNOTSUPP;
 	if (!hyp_iommu_pvm_walkable(smmu, &vm->pgt))
+		goto put_vm;
+	/* Only the stream of a device whose registers are all the VM's. */
+	ret = pkvm_pci_stream_assignable(handle, smmu_idx, sid);
+	if (ret)
 		goto put_vm;
 	/* The domain if new, a level-2 stream table if missing, an array. */
 	ret = hyp_iommu_reserve(&mc, 1 + hyp_smmu_ste_pages(smmu, sid) + 1,
@@ -2017,15 +2026,18 @@ put_vm:
  * the host stage-2 refuses them to the host's CPUs and to its DMA mappings.
  * The VM's teardown takes them away before it detaches the VM's streams,
  * and gives them back to the host once the streams abort. The frames go
- * only where the guest accepted device MMIO (its MMIO guard hypercall). The
- * hypervisor cannot tell which device decodes a frame (the host owns PCI
- * configuration space): test kernels only (hyp-main.c), as
- * __pkvm_iommu_assign_pvm(). An MSI doorbell is never given away.
+ * only where the guest accepted device MMIO (its MMIO guard hypercall), and
+ * must lie within one memory BAR of a PCI function registered before pKVM
+ * finalised: from the first page on, the VM holds the function and the host
+ * can no longer reconfigure it (nvhe/pci_cfg.c). Test kernels only
+ * (hyp-main.c), as __pkvm_iommu_assign_pvm(). An MSI doorbell is never
+ * given away.
  *
  * Return: 0, or -ENODEV, -EINVAL (bad range, not a protected VM, a VM being
- * torn down), -ENOENT (no such VM), -EPERM (not MMIO the host owns, a
- * doorbell, the IPA range is mapped, or the guest did not accept MMIO
- * there), -EBUSY (host MMIO is borrowed by a non-protected guest or a DMA
+ * torn down), -ENOENT (no such VM), -EPERM (not within one BAR of an
+ * assignable function, not MMIO the host owns, a doorbell, the IPA range is
+ * mapped, or the guest did not accept MMIO there), -EBUSY (another VM holds
+ * the function, host MMIO is borrowed by a non-protected guest or a DMA
  * mapping), -ENOSPC, -E2BIG (the VM holds too much MMIO), -ENOMEM.
  */
 int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn, u64 nr_pages,
@@ -2060,7 +2072,12 @@ int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn, u64 nr_pages,
 				pages_needed);
 	if (ret)
 		goto put_vm;
-	ret = pkvm_host_donate_guest_mmio(vm, phys, ipa, size, &mc);
+	/* From here on the host cannot reconfigure the function. */
+	ret = pkvm_pci_claim_bar(handle, phys, size);
+	if (!ret) {
+		ret = pkvm_host_donate_guest_mmio(vm, phys, ipa, size, &mc);
+		pkvm_pci_bar_given(handle, phys, size, !ret);
+	}
 	hyp_iommu_unreserve(&mc);
 put_vm:
 	put_pkvm_hyp_vm(vm);

@@ -23,8 +23,11 @@
  *     hypercall, as Linux's pKVM guest driver makes for each ioremap()),
  *     writes a pattern to private page 0 and touches pages 1 and 2.
  *  2. The VMM detaches each device's stream from the host's identity domain,
- *     assigns it to the VM and gives the VM the device's BAR0, mapped at
- *     BAR_GPA(i); not where the guest did not accept MMIO. Then, as a
+ *     gives the VM the device's BAR0, mapped at BAR_GPA(i) (not where the
+ *     guest did not accept MMIO, and no page that is not a BAR), and then
+ *     assigns the stream (refused before: the host could still drive the
+ *     device). The host's stores to the device's configuration space
+ *     are dropped from the BAR on. Then, as a
  *     hostile host: a private page cannot be mapped for DMA, an assigned
  *     stream cannot be attached to a domain of the host's, and a read of the
  *     BAR takes a fault (SIGSEGV).
@@ -33,8 +36,8 @@
  *     physical address of a host page: the guest finds the pattern, and the
  *     host page is unchanged (the SMMU walks the VM's table, not the host's).
  *  4. Once the VM is gone, its private pages are the host's again, and
- *     zeroed; the BARs are the host's again, and the streams go back to the
- *     identity domain.
+ *     zeroed; the BARs and configuration space are the host's again, and the
+ *     streams go back to the identity domain.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -285,8 +288,12 @@ static void run_to_sync(struct kvm_vcpu *vcpu, u64 stage, struct ucall *uc)
 	}
 }
 
-/* The VM's pKVM handle: the one the hypervisor knows (the only VM there is). */
-static int assign_stream(struct dev *d, int idn)
+/*
+ * The VM's pKVM handle: the one the hypervisor knows (the only VM there is).
+ * Its stream is refused while the device's BAR is still the host's: the host
+ * could drive the device into the VM's memory.
+ */
+static int find_handle(struct dev *d, int idn)
 {
 	long r[3];
 	int h;
@@ -300,9 +307,47 @@ static int assign_stream(struct dev *d, int idn)
 	}
 	__TEST_REQUIRE(r[0] != -EOPNOTSUPP,
 		       "__pkvm_iommu_assign_pvm: -EOPNOTSUPP (CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST)");
+	TEST_ASSERT(r[0] == -EPERM, "%s: stream 0x%x of SMMU %u assigned while the host has its BAR: %ld",
+		    d->bdf, d->sid, d->smmu, r[0]);
+	return h;
+}
+
+static void assign_stream(struct dev *d, int h)
+{
+	long r[3];
+
+	hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, d->smmu, d->sid);
 	TEST_ASSERT(!r[0], "%s: assign stream 0x%x of SMMU %u: %ld", d->bdf, d->sid,
 		    d->smmu, r[0]);
-	return h;
+}
+
+/*
+ * Flip bus mastering through configuration space as the host: @held says the
+ * VM holds the function, so the hypervisor must drop the store. If not, put
+ * the bit back.
+ */
+static void config_store(struct dev *d, bool held)
+{
+	char path[192];
+	u16 cmd, now, flip;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->bdf);
+	fd = open(path, O_RDWR);
+	TEST_ASSERT(fd >= 0, "open(%s): %s", path, strerror(errno));
+	TEST_ASSERT_EQ(pread(fd, &cmd, sizeof(cmd), PCI_COMMAND), sizeof(cmd));
+	flip = cmd ^ PCI_COMMAND_MASTER;
+	TEST_ASSERT_EQ(pwrite(fd, &flip, sizeof(flip), PCI_COMMAND), sizeof(flip));
+	TEST_ASSERT_EQ(pread(fd, &now, sizeof(now), PCI_COMMAND), sizeof(now));
+	if (held)
+		TEST_ASSERT(now == cmd, "%s: the host reprogrammed a function the VM holds (command 0x%x -> 0x%x)",
+			    d->bdf, cmd, now);
+	else
+		TEST_ASSERT(now == flip, "%s: a store to the host's own function was dropped (command 0x%x, wrote 0x%x)",
+			    d->bdf, now, flip);
+	if (now != cmd)
+		TEST_ASSERT_EQ(pwrite(fd, &cmd, sizeof(cmd), PCI_COMMAND), sizeof(cmd));
+	close(fd);
 }
 
 static void give_bar(struct dev *d, int h, u64 gpa)
@@ -375,12 +420,19 @@ int main(int argc, char **argv)
 	/* 2. */
 	for (i = 0; i < nr_devs; i++) {
 		TEST_ASSERT_EQ(devs[i].bar_size, devs[0].bar_size);
-		h = assign_stream(&devs[i], idn);
+		h = find_handle(&devs[i], idn);
 		/* Where the guest did not accept MMIO, the hypervisor maps none. */
 		hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%lx 0x%lx 1", h,
 			  devs[i].bar / PAGE_SIZE, BAR_GPA(MAX_DEVS) / PAGE_SIZE);
 		TEST_ASSERT_EQ(r[0], -EPERM);
+		/* Nor anything that is not a BAR: here, private memory. */
+		hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%lx 0x%lx 1", h,
+			  va_to_pa(priv) / PAGE_SIZE, BAR_GPA(i) / PAGE_SIZE);
+		TEST_ASSERT_EQ(r[0], -EPERM);
+		config_store(&devs[i], false);
 		give_bar(&devs[i], h, BAR_GPA(i));
+		config_store(&devs[i], true);
+		assign_stream(&devs[i], h);
 		pr_info("%s: stream 0x%x of SMMU %u and BAR0 (0x%lx, %lu KiB) given to VM 0x%x\n",
 			devs[i].bdf, devs[i].sid, devs[i].smmu, devs[i].bar,
 			devs[i].bar_size >> 10, h);
@@ -415,6 +467,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nr_devs; i++) {
 		TEST_ASSERT(!read_faults(devs[i].regs), "%s: the BAR is not the host's again",
 			    devs[i].bdf);
+		config_store(&devs[i], false);
 		hvc_topup(r, 1, "iommu_attach %d %u 0x%x", idn, devs[i].smmu, devs[i].sid);
 		TEST_ASSERT(!r[0], "%s: back to the identity domain: %ld", devs[i].bdf, r[0]);
 	}

@@ -18,6 +18,14 @@ extern u64 id_aa64mmfr0_el1_sys_val;
 extern u64 id_aa64mmfr1_el1_sys_val;
 extern bool el2_protected_mode;
 
+/*
+ * The EL2 registers the harness models, one variable each per thread (a
+ * CPU): ELR_EL2, the host's PC when it trapped.
+ */
+extern __thread u64 el2_sysreg_el2_SYS_ELR;
+#define read_sysreg_el2(r)	(el2_sysreg_el2_##r)
+#define write_sysreg_el2(v, r)	((el2_sysreg_el2_##r) = (v))
+
 /* pKVM only: kvm-arm.mode=protected. */
 static inline bool is_protected_kvm_enabled(void)
 {

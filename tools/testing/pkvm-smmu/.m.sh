@@ -1,0 +1,583 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Break the code on purpose, one mutation at a time, in a scratch copy of the
+# sources, and check that the named test program catches it (exits non-zero).
+# Prints TAP: "ok N - mutant" when the mutant was caught.
+#
+# Usage: mutate.sh [name-filter]
+#
+# The el2 mutants break the real hypercall bodies (iommu.c, smmu_v3.c) and
+# need the kernel tree: KSRC and KBUILD are passed on to make when set.
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+filter=${1:-}
+tmp=$(mktemp -d)
+echo "# scratch: $tmp"
+trap 'rm -rf "$tmp"' EXIT
+
+files="arch/arm64/kvm/hyp/nvhe/smmu_invs.c
+arch/arm64/kvm/hyp/nvhe/smmu_tags.c
+arch/arm64/kvm/hyp/nvhe/hyp_gp.c
+arch/arm64/kvm/hyp/include/nvhe/smmu_invs.h
+arch/arm64/kvm/hyp/include/nvhe/smmu_tags.h
+arch/arm64/kvm/hyp/include/nvhe/hyp_gp.h
+arch/arm64/kvm/hyp/nvhe/iommu.c
+arch/arm64/kvm/hyp/nvhe/smmu_v3.c
+arch/arm64/kvm/hyp/include/nvhe/iommu.h
+arch/arm64/kvm/hyp/include/nvhe/smmu_v3.h
+arch/arm64/kvm/hyp/nvhe/pci_cfg.c
+arch/arm64/kvm/hyp/include/nvhe/pci_cfg.h
+arch/arm64/include/asm/kvm_pkvm_smmu.h"
+kvars=()
+[ -n "${KSRC:-}" ] && kvars+=("KSRC=$KSRC")
+[ -n "${KBUILD:-}" ] && kvars+=("KBUILD=$KBUILD")
+
+nr=0
+failed=0
+
+# mutant NAME PROGRAM FILE OLD NEW [OLD NEW]...: replace the single
+# occurrence of each OLD by its NEW in FILE (relative to the tree root), build,
+# then run PROGRAM (unit, tsan, asan, el2, el2stress, el2shim or fuzz). The
+# mutant must build, and it is caught if PROGRAM fails. fuzz is the bounded run
+# of make check (seed corpus, then FUZZ_MUTANT_RUNS executions from libFuzzer
+# seed 1); el2stress the TSan stress of the real hypercall bodies
+# (EL2_STRESS_ARGS, as in make check).
+mutant()
+{
+	local name=$1 prog=$2 file=$3 copy=$tmp/tree target=all runs=()
+
+	shift 3
+	[ -n "$filter" ] && [[ $name != *$filter* ]] && return
+	nr=$((nr + 1))
+
+	rm -rf "$copy"
+	mkdir -p "$copy/tools/testing"
+	cp -r "$here" "$copy/tools/testing/pkvm-smmu"
+	rm -rf "$copy/tools/testing/pkvm-smmu/build"
+	for f in $files; do
+		mkdir -p "$copy/$(dirname "$f")"
+		cp "$root/$f" "$copy/$f"
+	done
+
+	if ! python3 - "$copy/$file" "$@" <<'EOF'
+import sys
+path, pairs = sys.argv[1], sys.argv[2:]
+text = open(path).read()
+for old, new in zip(pairs[0::2], pairs[1::2]):
+    if text.count(old) != 1:
+        sys.exit("mutation anchor found %d times: %r" % (text.count(old), old))
+    text = text.replace(old, new)
+open(path, "w").write(text)
+EOF
+	then
+		echo "not ok $nr - $name # mutation does not apply"
+		failed=$((failed + 1))
+		return
+	fi
+
+	[ "$prog" = el2 ] && target=el2-build
+	[ "$prog" = el2stress ] && target=el2-stress-build
+	[ "$prog" = el2pvmstress ] && target=el2-pvm-stress-build
+	[ "$prog" = el2shim ] && target=el2-shim-build
+	[ "$prog" = fuzz ] && target=fuzz-build &&
+		runs=("FUZZ_CHECK_RUNS=${FUZZ_MUTANT_RUNS:-3000}")
+	if ! true -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" "$target" \
+		>"$tmp/log" 2>&1; then
+		echo "not ok $nr - $name # mutant does not build: $(grep -m1 error: "$tmp/log")"
+		failed=$((failed + 1))
+		return
+	fi
+
+	if false -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" \
+		"${runs[@]}" "run-$prog" >"$tmp/log" 2>&1; then
+		echo "not ok $nr - $name # NOT caught by $prog"
+		failed=$((failed + 1))
+	else
+		echo "ok $nr - $name # caught by $prog: $(grep -m1 -E 'fuzz oracle|^not ok|ThreadSanitizer|AddressSanitizer|runtime error|EL2 WARN|SMMU model|^EL2:' "$tmp/log")"
+	fi
+}
+
+INVS_C=arch/arm64/kvm/hyp/nvhe/smmu_invs.c
+INVS_H=arch/arm64/kvm/hyp/include/nvhe/smmu_invs.h
+TAGS_C=arch/arm64/kvm/hyp/nvhe/smmu_tags.c
+GP_C=arch/arm64/kvm/hyp/nvhe/hyp_gp.c
+GP_H=arch/arm64/kvm/hyp/include/nvhe/hyp_gp.h
+STRESS=tools/testing/pkvm-smmu/stress.c
+
+# Mutations checked by more than one program (the el2 scenario and the fuzzer).
+ZALLOC_NO_MEMSET=(
+	'	if (page)
+		memset(page, 0, PAGE_SIZE);
+	return page;' '	return page;')
+L2_STRTAB_NOT_ZEROED=(
+	'static void *hyp_iommu_zalloc_page(void *arg)' \
+	'static void *hyp_iommu_pop_page(void *arg)
+{
+	return pop_hyp_memcache(arg, hyp_phys_to_virt);
+}
+
+static void *hyp_iommu_zalloc_page(void *arg)' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, mc);' \
+	'ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_pop_page, mc);')
+UNMAP_ERROR_UNSHARES=(
+	'		if (ret)
+			return ret;
+	}
+	/* Only an unmap' '	}
+	/* Only an unmap')
+HOST_LOST_NO_FAIL_CLOSED=(
+	'			hyp_iommu_fail_closed(domain);
+			stopped = true;' '			stopped = true;')
+LOST_BATCH_NO_FLUSH=(
+	'	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))' \
+	'	if (0)')
+
+echo "TAP version 13"
+
+# Invalidation array
+mutant invs_iter_no_skip unit "$INVS_H" \
+	'if (READ_ONCE(invs->inv[i].users)) {' 'if (1) {'
+mutant invs_iter_no_advance unit "$INVS_H" \
+	'for ((i) = 0; ((inv) = __smmu_invs_next((invs), &(i))); (i)++)' \
+	'for ((i) = 0; ((inv) = __smmu_invs_next((invs), &(i))); )'
+mutant invs_sort_s1_first unit "$INVS_H" \
+	'	SMMU_INV_S2_VMID,
+	SMMU_INV_S1_ASID,' '	SMMU_INV_S1_ASID,
+	SMMU_INV_S2_VMID,'
+mutant invs_merge_no_overflow_check unit "$INVS_C" \
+	'			if (!cmp && check_add_overflow(cur->users, add[j].users,
+						       &next.users))
+				return -EOVERFLOW;' \
+	'			if (!cmp)
+				next.users = cur->users + add[j].users;'
+mutant invs_merge_accepts_duplicates unit "$INVS_C" \
+	'if (i && smmu_inv_cmp(&inv[i - 1], &inv[i]) >= 0)' \
+	'if (i && smmu_inv_cmp(&inv[i - 1], &inv[i]) > 0)'
+mutant invs_unref_no_precheck unit "$INVS_C" \
+	'		if (i >= invs->nr || invs->inv[i].users < del[j].users)
+			return -ENOENT;' '		if (i >= invs->nr)
+			return -ENOENT;'
+mutant invs_merge_purge_keep_trash unit "$INVS_C" \
+	'static int smmu_invs_merge_walk(' \
+	'#define __smmu_invs_next(v, x) ((v) && *(x) < (v)->nr ? &(v)->inv[*(x)] : NULL)
+static int smmu_invs_merge_walk('
+mutant invs_publish_not_release tsan "$INVS_H" \
+	'smp_store_release(slot, (struct smmu_invs __force __rcu *)invs);' \
+	'WRITE_ONCE(*slot, (struct smmu_invs __force __rcu *)invs);'
+mutant invs_deref_not_acquire tsan "$INVS_H" \
+	'return (struct smmu_invs __force *)smp_load_acquire(slot);' \
+	'return (struct smmu_invs __force *)READ_ONCE(*slot);'
+
+# Tags
+mutant tags_vmid0_handed_out unit "$TAGS_C" \
+	'	smmu_tag_set(space, 0);
+	for' '	for' \
+	'space->nr_free = nr - 1;' 'space->nr_free = nr;' \
+	'bit = smmu_tag_find_free(space, 1);' 'bit = smmu_tag_find_free(space, 0);' \
+	'if (bit >= space->nr || !bit)' 'if (bit >= space->nr)'
+mutant tags_off_by_one unit "$TAGS_C" \
+	'	*tag = bit;' '	*tag = bit - 1;'
+mutant tags_free_unallocated unit "$TAGS_C" \
+	'	if (!smmu_tag_test(space, tag))' '	if (0 && !smmu_tag_test(space, tag))'
+mutant tags_get_always_new unit "$TAGS_C" \
+	'	if (ref->users) {' '	if (0) {'
+mutant tags_put_frees_early unit "$TAGS_C" \
+	'	return --ref->users ? 0 : 1;' \
+	'	return --ref->users ? 1 : 0;'
+mutant tags_no_lock_assert unit "$TAGS_C" \
+	'	hyp_assert_lock_held(space->lock);
+
+	if (!space->nr_free)' '	if (!space->nr_free)'
+
+# Grace period
+mutant gp_free_immediately unit "$GP_C" \
+	'node->epoch < oldest' '(node->epoch < oldest || node->epoch)'
+mutant gp_free_immediately_stress asan "$GP_C" \
+	'node->epoch < oldest' '(node->epoch < oldest || node->epoch)'
+mutant gp_free_immediately_tsan tsan "$GP_C" \
+	'node->epoch < oldest' '(node->epoch < oldest || node->epoch)'
+mutant gp_off_by_one unit "$GP_C" \
+	'node->epoch < oldest' 'node->epoch <= oldest'
+mutant gp_off_by_one_stress tsan "$GP_C" \
+	'node->epoch < oldest' 'node->epoch <= oldest'
+mutant gp_idle_cpu_blocks unit "$GP_H" \
+	'READ_ONCE(c->state) & ~HYP_GP_IN_HYP);' 'READ_ONCE(c->state));'
+mutant gp_idle_cpu_blocks_stress tsan "$GP_H" \
+	'READ_ONCE(c->state) & ~HYP_GP_IN_HYP);' 'READ_ONCE(c->state));'
+mutant gp_no_epoch_bump unit "$GP_C" \
+	'smp_store_release(&gp->epoch, epoch + 1);' ''
+mutant gp_enter_not_marked tsan "$GP_H" \
+	'(epoch << 1) | HYP_GP_IN_HYP);' '(epoch << 1));'
+# Not here: hyp_gp_enter() with WRITE_ONCE() instead of smp_store_release().
+# TSan keeps one release clock per address, so the acquire in reclaim still
+# syncs with the previous hyp_gp_quiescent() release; x86 and the TSO model
+# never reorder two stores. Argued in docs/invalidation-array.md only.
+mutant gp_reclaim_ignores_entry_epoch unit "$GP_C" \
+	'oldest = min(oldest, state >> 1);' 'oldest = min(oldest, gp->epoch);'
+mutant gp_quiescent_not_release tsan "$GP_H" \
+	'smp_store_release(&c->state, READ_ONCE(c->state) & ~HYP_GP_IN_HYP);' \
+	'WRITE_ONCE(c->state, READ_ONCE(c->state) & ~HYP_GP_IN_HYP);'
+mutant gp_reclaim_not_acquire tsan "$GP_C" \
+	'u64 state = smp_load_acquire(&gp->cpus[cpu].state);' \
+	'u64 state = READ_ONCE(gp->cpus[cpu].state);'
+
+# Caller order, checked by the stress test's model of the EL2 driver
+mutant attach_ste_before_publish tsan "$STRESS" \
+	'	smmu_invs_publish(&d->invs, new);
+	retire(old);
+	jitter();
+
+	/* 4. The STE write path'"'"'s dsb, then install the STE */
+	smp_mb();	/* pairs with smp_mb() in smmu_invs_deref_for_inv() */
+	d->ste[s][k] = 1;
+	if (!d->nr_ste[s]++)
+		interval_open(d, s, add.tag);' \
+	'	d->ste[s][k] = 1;
+	if (!d->nr_ste[s]++)
+		interval_open(d, s, add.tag);
+	jitter();
+	smmu_invs_publish(&d->invs, new);
+	retire(old);'
+mutant detach_unref_before_ste_clear tsan "$STRESS" \
+	'	if (!--d->nr_ste[s])
+		interval_close(d, s);
+	d->ste[s][k] = 0;
+	smp_mb();	/* CMD_SYNC completion, before the unref below */
+	jitter();
+
+	/* 2. Drop the array entry in place: cannot fail */
+	cur = smmu_invs_deref_locked(&d->invs);
+	dead = smmu_invs_unref(cur, &del, 1);' \
+	'	cur = smmu_invs_deref_locked(&d->invs);
+	dead = smmu_invs_unref(cur, &del, 1);
+	jitter();
+	if (!--d->nr_ste[s])
+		interval_close(d, s);
+	d->ste[s][k] = 0;'
+
+# The real hypercall bodies, against the SMMUv3 model (el2/el2.c)
+IOMMU_C=arch/arm64/kvm/hyp/nvhe/iommu.c
+SMMU_C=arch/arm64/kvm/hyp/nvhe/smmu_v3.c
+PCI_C=arch/arm64/kvm/hyp/nvhe/pci_cfg.c
+
+# ATS "fast mode": registration reads ATSCHK back and refuses the SMMU.
+mutant el2_reset_no_atschk el2 "$SMMU_C" \
+	'	if (smmu->features & HYP_SMMU_FEAT_ATS)
+		cr0 |= CR0_ATSCHK;
+' ''
+# Pages from the memcache keep what the host wrote in them.
+mutant el2_zalloc_no_memset el2 "$IOMMU_C" "${ZALLOC_NO_MEMSET[@]}"
+# Only the level-2 stream table is not zeroed: el2_l2_strtab_zeroed alone.
+mutant el2_l2_strtab_not_zeroed el2 "$IOMMU_C" "${L2_STRTAB_NOT_ZEROED[@]}"
+mutant el2_flush_no_tlbi el2 "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;' '(void)size;'
+mutant el2_detach_no_vmid_tlbi el2 "$IOMMU_C" \
+	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
+mutant el2_attach_no_fresh_vmid_tlbi el2 "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);' 'ret = 0;'
+mutant el2_free_unbounded el2 "$IOMMU_C" \
+	'#define HYP_IOMMU_FREE_BUDGET	(4 * PKVM_IOMMU_MAP_MAX_PAGES)' \
+	'#define HYP_IOMMU_FREE_BUDGET	U64_MAX'
+mutant el2_host_lost_no_fail_closed el2 "$IOMMU_C" "${HOST_LOST_NO_FAIL_CLOSED[@]}"
+# A batch of donations (refill_memcache()) never invalidates the SMMUs.
+mutant el2_lost_batch_no_flush el2 "$IOMMU_C" "${LOST_BATCH_NO_FLUSH[@]}"
+# Donations inside a batch invalidate one by one, as without it.
+mutant el2_lost_batch_ignored el2 "$IOMMU_C" \
+	'		flags = HYP_IOMMU_NO_FLUSH;' '		flags = 0;'
+# An unmap of scattered pages stops at the runs it can record (a flush per 16).
+mutant el2_unmap_no_retire el2 "$IOMMU_C" \
+	'		if (!data->free_tables && kvm_phys_to_pte(phys)) {' \
+	'		if (0) {'
+# Unmap leaves the leaf in place: the SMMUs are invalidated but walk it again.
+mutant el2_unmap_no_pte_clear el2 "$IOMMU_C" \
+	'	WRITE_ONCE(*ctx->ptep, pte);
+	if (!data->cleared)' '	(void)pte;
+	if (!data->cleared)'
+# A retired leaf forgets its page: never given back.
+mutant el2_retired_forgotten el2 "$IOMMU_C" \
+	'			pte = kvm_phys_to_pte(phys);' '			pte = 0;'
+# Retired leaves are cleared but their pages not given back.
+mutant el2_retired_not_unshared el2 "$IOMMU_C" \
+	'	__pkvm_host_unshare_dma(kvm_pte_to_phys(ctx->old), kvm_granule_size(ctx->level));' \
+	'	(void)0;'
+# Map takes an IOVA whose leaf a failed unmap retired (the stale entry shadows it).
+mutant el2_map_over_retired el2 "$IOMMU_C" \
+	'	return ctx->old ? -EEXIST : 0;' '	return kvm_pte_valid(ctx->old) ? -EEXIST : 0;'
+# A detach whose CFGI_STE failed forgets the domain's table in the STE: no retry.
+mutant el2_clear_ste_forgets_on_failure el2 "$SMMU_C" \
+	'	ret = smmu_cfgi_ste_locked(smmu, sid);
+	if (ret)
+		goto unlock;
+	for (i = 1;' '	ret = smmu_cfgi_ste_locked(smmu, sid);
+	for (i = 1;'
+# A stream whose detach is not finished can be attached elsewhere.
+mutant el2_install_over_pending_detach el2 "$SMMU_C" \
+	'	if ((le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V) || le64_to_cpu(ste->data[2]) ||
+	    le64_to_cpu(ste->data[3]))' '	if (le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V)'
+# A range that holds the doorbell is taken whole, and readable.
+mutant el2_doorbell_start_only el2 "$IOMMU_C" \
+	'if (hyp_iommu_doorbells[i] - phys < size)' 'if (hyp_iommu_doorbells[i] == phys)'
+# A peer's BAR is mapped as normal memory (cacheable, speculative reads).
+mutant el2_mmio_mapped_normal el2 "$IOMMU_C" \
+	'	if (!addr_is_memory(phys))
+		kprot |= KVM_PGTABLE_PROT_DEVICE;' ''
+# A protected VM's stage-2 changes do not reach the SMMUs that walk it.
+mutant el2_pvm_no_smmu_flush el2 "$IOMMU_C" \
+	'	domain = hyp_iommu_pvm_domain(mmu);
+	if (domain &&' '	domain = NULL;
+	if (domain &&'
+# A block leaves the VM's stage-2, and only its first page the SMMUs' TLBs.
+mutant el2_pvm_flush_first_page el2 "$IOMMU_C" \
+	'	size = kvm_granule_size(level);' '	size = PAGE_SIZE;'
+# The VM's changes invalidate level-3 leaves only: a cached block survives.
+mutant el2_pvm_flush_leaf3 el2 "$IOMMU_C" \
+	'if (domain && hyp_iommu_flush_rcu(domain, ipa, size, 0))' \
+	'if (domain && hyp_iommu_flush_rcu(domain, ipa, size, HYP_SMMU_TLBI_LEAF3))'
+# The teardown leaves the streams translating through the dead VM's table.
+mutant el2_pvm_teardown_keeps_streams el2 "$IOMMU_C" \
+	'	while (domain->nr_streams) {' '	while (0) {'
+# A stream assigned to a VM that is not protected, or being torn down.
+mutant el2_pvm_assign_any_vm el2 "$IOMMU_C" \
+	'	if (!pkvm_hyp_vm_is_protected(vm) || vm->kvm.arch.pkvm.is_dying) {' '	if (0) {'
+# An SMMU without S2FWB walks FWB-encoded leaves.
+mutant el2_pvm_fwb_unchecked el2 "$IOMMU_C" \
+	'	return !hyp_iommu_table_fwb(pgt) || (smmu->features & HYP_SMMU_FEAT_FWB);' \
+	'	return true;'
+# A peer's BAR unmapped from a domain stays borrowed for good: no device
+# MMIO could ever go to a protected VM again.
+mutant el2_mmio_unmap_keeps_borrow el2 "$IOMMU_C" \
+	'	if (data->unshare && !hyp_iommu_range_has_doorbell(phys, size)) {' \
+	'	if (data->unshare && addr_is_memory(phys)) {'
+# An MSI doorbell given to a protected VM.
+mutant el2_pvm_mmio_doorbell el2 "$IOMMU_C" \
+	'	if (hyp_iommu_range_has_doorbell(phys, size))
+		return -EPERM;
+	vm = hyp_iommu_get_pvm(handle);' '	vm = hyp_iommu_get_pvm(handle);'
+# Device MMIO mapped past the VM's IPA space.
+mutant el2_pvm_mmio_past_ipa el2 "$IOMMU_C" \
+	'	if (ipa + size > BIT_ULL(vm->pgt.ia_bits))' '	if (0)'
+# A fault of a protected VM's device tells the host where it was.
+mutant el2_pvm_event_address el2 "$SMMU_C" \
+	'	if (smmu_event_private_locked(smmu, sid, smmu->evts_popped)) {' \
+	'	if (smmu_event_private_locked(smmu, sid, smmu->evts_popped) && 0) {'
+# A record written while the stream was the VM's, popped after the teardown.
+mutant el2_pvm_event_public_early el2 "$SMMU_C" \
+	'		p->until = smmu->evts_popped + ((prod - cons) & qmask);' \
+	'		p->until = smmu->evts_popped + ((prod - cons) & qmask & 0);'
+# PCI configuration space (nvhe/pci_cfg.c). A store that moves a BAR or
+# renumbers a bridge lands.
+mutant el2_pci_routing_not_frozen el2 "$PCI_C" \
+	'	return !(((val << shift) ^ old) & mask & frozen);' \
+	'	return !(((val << shift) ^ old) & mask & frozen & 0);'
+# The host reprograms a function a protected VM holds.
+mutant el2_pci_held_store el2 "$PCI_C" \
+	'	if (fn && fn->vm_handle)
+		return false;' ''
+# A hot-added bridge is numbered at will.
+mutant el2_pci_hotplug_bridge el2 "$PCI_C" \
+	'		if (type == PCI_HEADER_TYPE_NORMAL)
+			return true;' '		return true;'
+# The host's PC does not move past an emulated access: it traps for ever.
+mutant el2_pci_pc_stays el2 "$PCI_C" \
+	'	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + 4, SYS_ELR);' ''
+# A stream shared by two functions stays assignable.
+mutant el2_pci_shared_stream el2 "$PCI_C" \
+	'		other->unassignable = true;
+		fn->unassignable = true;' ''
+# The stream goes before every BAR page is the VM's.
+mutant el2_pci_stream_part_bar el2 "$PCI_C" \
+	'	    fn->given == fn->bar_bytes)' '	    fn->given)'
+# Two VMs hold one function.
+mutant el2_pci_claim_other_vm el2 "$PCI_C" \
+	'	if (fn->vm_handle && fn->vm_handle != handle)' '	if (0)'
+# The stream of a device whose BAR is the host's goes to the VM.
+mutant el2_pvm_stream_unchecked el2 "$IOMMU_C" \
+	'	ret = pkvm_pci_stream_assignable(handle, smmu_idx, sid);' '	ret = 0;'
+# Device assignment to protected VMs raced under TSan (el2/pvm_stress.c).
+# The flush hook skips the SMMUs: an unmap leaves a live stale entry.
+mutant el2pvmstress_no_smmu_flush el2pvmstress "$IOMMU_C" \
+	'	domain = hyp_iommu_pvm_domain(mmu);
+	if (domain &&' '	domain = NULL;
+	if (domain &&'
+# The VM's binding is published only after its first STE: a stage-2 change
+# in between does not reach an SMMU that already translates.
+mutant el2pvmstress_binding_after_ste el2pvmstress "$IOMMU_C" \
+	'	/* Last: from here on the VM'"'"'s stage-2 changes reach the domain. */
+	smp_store_release(&hyp_iommu_pvm_mmus[slot], mmu);' \
+	'	WRITE_ONCE(hyp_iommu_pvm_mmus[slot], (void *)1);' \
+	'		if (hyp_iommu_pvm_mmus[i] == mmu) {' \
+	'		if (hyp_iommu_pvm_mmus[i] == mmu ||
+		    (hyp_iommu_pvm_mmus[i] == (void *)1 && hyp_iommu_pvm_domains[i]->vm == vm)) {' \
+	'		hyp_smmu_events_public(smmu, sid);
+	}
+	hyp_spin_unlock(&domain->lock);' \
+	'		hyp_smmu_events_public(smmu, sid);
+	}
+	hyp_spin_unlock(&domain->lock);
+	for (int _d = 0; _d < 4000000; _d++)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	hyp_spin_lock(&hyp_iommu_lock);
+	for (int _i = 0; _i < HYP_IOMMU_MAX_PVMS; _i++)
+		if (hyp_iommu_pvm_domains[_i] == domain)
+			smp_store_release(&hyp_iommu_pvm_mmus[_i], &vm->kvm.arch.mmu);
+	hyp_spin_unlock(&hyp_iommu_lock);'
+# A failed invalidation still gives the pages back.
+mutant el2_unmap_error_unshares el2 "$IOMMU_C" "${UNMAP_ERROR_UNSHARES[@]}"
+# A rejected command is acknowledged but not reported.
+mutant el2_cmdq_error_not_reported el2 "$SMMU_C" \
+	'	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);
+	return -EIO;' '	smmu_write(smmu, ARM_SMMU_CMDQ_PROD, smmu->cmdq_prod);
+	return 0;'
+# A CMD_SYNC that never completes is taken for done.
+mutant el2_sync_timeout_ignored el2 "$SMMU_C" \
+	'		if (ret)
+			return ret;
+		if (smmu_cmdq_cons(smmu) == prod)
+			break;' '		if (ret || smmu_cmdq_cons(smmu) == prod)
+			break;'
+# The real hypercall bodies raced from four CPUs under TSan (el2/stress.c).
+# Unmap invalidates nothing: its oracle sees the TLB entry of a live VMID.
+mutant el2stress_flush_no_tlbi el2stress "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;' '(void)size;'
+# Attach installs the STE before it publishes the array with the new SMMU:
+# an unmap in between does not invalidate an SMMU that already translates.
+mutant el2stress_attach_ste_before_publish el2stress "$IOMMU_C" \
+	'		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
+		if (!ret)
+			ret = hyp_iommu_invs_add_locked(domain, idx, ref->tag, mc);' \
+	'		ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);
+		hyp_iommu_s2_cfg(domain, ref->tag, smmu, &cfg);
+		if (!ret)
+			ret = hyp_smmu_install_ste(smmu, sid, &cfg, hyp_iommu_zalloc_page, mc);
+		if (!ret)
+			ret = hyp_iommu_invs_add_locked(domain, idx, ref->tag, mc);
+		if (!ret) {
+			domain->nr_streams++;
+			return 0;
+		}'
+# Detach drops the SMMU from the array before it clears the STE.
+mutant el2stress_detach_unref_before_ste_clear el2stress "$IOMMU_C" \
+	'	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);' \
+	'	if (ref->users == 1)
+		hyp_iommu_invs_del_locked(domain, idx, ref->tag);
+	ret = hyp_smmu_clear_ste(smmu, sid, &cfg);' \
+	'	if (last == 1)
+		hyp_iommu_invs_del_locked(domain, idx, ref->tag);
+	/*' '	/*'
+# The VMID freed without invalidation: seen at teardown only (a later attach
+# that takes the VMID invalidates it anyway).
+mutant el2stress_detach_no_vmid_tlbi el2stress "$IOMMU_C" \
+	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
+# A VMID with a previous user's translations (planted) used as it is.
+mutant el2stress_attach_no_fresh_vmid_tlbi el2stress "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_vmid(smmu, ref->tag);' 'ret = 0;'
+# Unmap reads the array outside a grace period: a detach frees it meanwhile.
+mutant el2stress_flush_no_read_lock el2stress "$IOMMU_C" \
+	'	hyp_assert_lock_held(&domain->pgt_lock);
+	hyp_iommu_read_lock();' '	hyp_assert_lock_held(&domain->pgt_lock);'
+# The array published with a plain store: its entries race with the readers.
+mutant el2stress_publish_not_release el2stress "$INVS_H" \
+	'smp_store_release(slot, (struct smmu_invs __force __rcu *)invs);' \
+	'WRITE_ONCE(*slot, (struct smmu_invs __force __rcu *)invs);'
+# A CPU inside EL2 not marked as such: reclaim frees what it reads.
+mutant el2stress_gp_enter_not_marked el2stress "$GP_H" \
+	'(epoch << 1) | HYP_GP_IN_HYP);' '(epoch << 1));'
+# A domain reference dropped without hyp_iommu_lock.
+mutant el2stress_put_domain_unlocked el2stress "$IOMMU_C" \
+	'	hyp_spin_lock(&hyp_iommu_lock);
+	domain->refs--;
+	hyp_spin_unlock(&hyp_iommu_lock);' '	domain->refs--;'
+# Not here: the old array retired (and reclaimed at once) before the new one
+# is published. Only a reader that enters EL2 and loads the pointer inside
+# those few instructions, with no SMMU access in them to stretch, reads a
+# freed array; 16000 operations never hit it.
+#
+# Not here: smmu_invs_deref_for_inv() without its smp_mb() (the store-
+# buffering pair with attach). TSan ignores fences and runs each atomic
+# through its runtime, so the PTE store never passes the array load; on x86
+# the window is a store buffer's (five runs of 80000 operations missed it).
+# model/invs_order.pml NO_UNMAP_MB covers it.
+
+# The page-state shim against mem_protect.c (el2/transitions.c): the shim
+# itself broken, as a harness that drifted from the kernel would be.
+MEMORY_C=tools/testing/pkvm-smmu/el2/memory.c
+mutant el2shim_donate_hyp_no_hyp_check el2shim "$MEMORY_C" \
+	'	ret = hyp_check_range(phys, size, EL2_NOPAGE);
+	if (ret)
+		goto unlock;' ''
+mutant el2shim_hyp_donate_host_ignores_refcount el2shim "$MEMORY_C" \
+	'		if (el2_page(a)->refcount) {' '		if (0) {'
+mutant el2shim_share_dma_count_saturates el2shim "$MEMORY_C" \
+	'p->share_dma_count != U32_MAX' '1'
+mutant el2shim_unshare_dma_no_warn el2shim "$MEMORY_C" \
+	'if (WARN_ON(!p || p->host != EL2_SHARED_OWNED || !p->share_dma_count))' \
+	'if (!p || p->host != EL2_SHARED_OWNED || !p->share_dma_count)'
+
+# Not here: dropping the ATSCHK test from smmu_check_state(). The CR0 write
+# waits for CR0ACK to equal what was written, so an SMMU that drops ATSCHK
+# already fails there (el2_ats_checked); the read-back is a second line.
+
+# The same code, fuzzed (el2/fuzz.c): the oracles must see each breakage
+# from the seed corpus or within the bounded run.
+mutant fuzz_flush_no_tlbi fuzz "$IOMMU_C" \
+	'ret = hyp_smmu_tlbi_range(smmu, inv->tag, iova, size, tlbi_flags) ?: ret;' '(void)size;'
+# Only the first page of an unmapped range is invalidated.
+mutant fuzz_flush_first_page_only fuzz "$IOMMU_C" \
+	'		ret = hyp_iommu_flush(domain, data.mapped_start,
+				      data.mapped_end - data.mapped_start);' \
+	'		ret = hyp_iommu_flush(domain, data.mapped_start, PAGE_SIZE);'
+# Without range invalidation, the last page of a range is not invalidated.
+mutant fuzz_tlbi_pages_short fuzz "$SMMU_C" \
+	'	else if (pages && pages <= HYP_SMMU_TLBI_MAX_PAGES)
+		n = pages;' '	else if (pages && pages <= HYP_SMMU_TLBI_MAX_PAGES)
+		n = pages > 1 ? pages - 1 : 1;'
+# A donated page stays mapped in the identity domain.
+mutant fuzz_host_lost_no_unmap fuzz "$IOMMU_C" \
+	'	hyp_spin_lock(&domain->pgt_lock);
+	for (; addr < end; addr += done) {' '	if (size)
+		return;
+	hyp_spin_lock(&domain->pgt_lock);
+	for (; addr < end; addr += done) {'
+# A page back with the host is not mapped again.
+mutant fuzz_host_gained_no_map fuzz "$IOMMU_C" \
+	'	kvm_pgtable_stage2_map(&domain->pgt, addr, size, addr,
+			       KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W, NULL, 0);' ''
+# Map does not borrow the pages (no ownership check).
+mutant fuzz_map_no_ownership_check fuzz "$IOMMU_C" \
+	'	ret = doorbell ? 0 : __pkvm_host_share_dma(phys, size);' '	ret = 0;'
+mutant fuzz_detach_no_vmid_tlbi fuzz "$IOMMU_C" \
+	'if (last == 1 && !hyp_smmu_tlbi_vmid(smmu, ref->tag)) {' 'if (last == 1) {'
+# The STE stays valid after detach.
+mutant fuzz_clear_ste_keeps_valid fuzz "$SMMU_C" \
+	'		WRITE_ONCE(ste->data[0], 0);
+		smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	}' '	}'
+# The SMMU's cached copy of an STE is not invalidated at attach, at detach.
+mutant fuzz_install_ste_no_cfgi fuzz "$SMMU_C" \
+	'	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	ret = smmu_cfgi_ste_locked(smmu, sid);
+unlock:' '	smmu_sync_to_device(smmu, ste, sizeof(*ste));
+	ret = 0;
+unlock:'
+mutant fuzz_clear_ste_no_cfgi fuzz "$SMMU_C" \
+	'	ret = smmu_cfgi_ste_locked(smmu, sid);
+	if (ret)
+		goto unlock;
+	for (i = 1;' '	ret = 0;
+	for (i = 1;'
+# Pages from the memcache keep what the host wrote in them.
+mutant fuzz_zalloc_no_memset fuzz "$IOMMU_C" "${ZALLOC_NO_MEMSET[@]}"
+mutant fuzz_l2_strtab_not_zeroed fuzz "$IOMMU_C" "${L2_STRTAB_NOT_ZEROED[@]}"
+# After a fault (in the fuzzer's child process):
+mutant fuzz_unmap_error_unshares fuzz "$IOMMU_C" "${UNMAP_ERROR_UNSHARES[@]}"
+mutant fuzz_host_lost_no_fail_closed fuzz "$IOMMU_C" "${HOST_LOST_NO_FAIL_CLOSED[@]}"
+# A batch of donations (a top-up) never invalidates the SMMUs.
+mutant fuzz_lost_batch_no_flush fuzz "$IOMMU_C" "${LOST_BATCH_NO_FLUSH[@]}"
+
+echo "1..$nr"
+echo "# $((nr - failed)) of $nr mutants caught"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * PCI configuration space mediated by the hypervisor (nvhe/pci_cfg.c): the
+ * registration before pKVM finalises, the emulation of the host's loads and
+ * stores as handle_host_mem_abort() hands them over (ESR_EL2, HPFAR_EL2,
+ * FAR_EL2 built here as the CPU would), which stores are dropped, and the
+ * rule that ties a stream to its function's BARs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bitfield.h>
+#include <linux/pci_regs.h>
+#include <asm/esr.h>
+#include <asm/kvm_hyp.h>
+#include <asm/kvm_pkvm_smmu.h>
+#include <nvhe/iommu.h>
+#include <nvhe/memory.h>
+#include <nvhe/pci_cfg.h>
+#include <nvhe/trap_handler.h>
+
+#include "el2.h"
+#include "../tap.h"
+
+#define ECAM_FN(bus, devfn)	(EL2_ECAM_BASE + ((u64)(bus) << 20) + ((u64)(devfn) << 12))
+
+static bool pci_window_taken;
+
+/* The harness's functions with a stream and a BAR, to give the BAR before the stream. */
+static struct {
+	int		smmu;
+	u32		sid;
+	phys_addr_t	bar;
+	u64		size;
+} pci_streams[16];
+static unsigned int pci_nr_streams;
+
+/* The header of a function, written into the model, then registered. */
+int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t bar,
+		   u64 bar_size)
+{
+	u64 cfg_phys = ECAM_FN(bus, devfn);
+	u32 *cfg = el2_ecam_frame(cfg_phys, 4096);
+	int ret;
+
+	if (!pci_window_taken) {
+		ret = __pkvm_pci_register_window(EL2_ECAM_BASE, EL2_ECAM_SIZE);
+		if (ret)
+			return ret;
+		pci_window_taken = true;
+	}
+	memset(cfg, 0, PCI_STD_HEADER_SIZEOF);
+	cfg[PCI_VENDOR_ID / 4] = 0x11e81234;
+	cfg[PCI_COMMAND / 4] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	cfg[PCI_CACHE_LINE_SIZE / 4] = (bridge ? PCI_HEADER_TYPE_BRIDGE : 0) << 16;
+	if (bridge)
+		/* Primary bus, secondary and subordinate: the next bus. */
+		cfg[PCI_PRIMARY_BUS / 4] = bus | (bus + 1) << 8 | (bus + 1) << 16;
+	else
+		cfg[PCI_BASE_ADDRESS_0 / 4] = bar;
+	ret = __pkvm_pci_register_fn(cfg_phys, smmu < 0 ? PKVM_PCI_NO_STREAM : smmu, sid);
+	if (!ret && bar_size)
+		ret = __pkvm_pci_register_bar(cfg_phys, bar, bar_size);
+	if (!ret && smmu >= 0 && bar_size && pci_nr_streams < ARRAY_SIZE(pci_streams))
+		pci_streams[pci_nr_streams++] = (typeof(pci_streams[0])){ smmu, sid, bar,
+									  bar_size };
+	return ret;
+}
+
+int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
+{
+	u64 needed, nr;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < pci_nr_streams; i++) {
+		if (pci_streams[i].smmu != smmu || pci_streams[i].sid != sid)
+			continue;
+		nr = pci_streams[i].size >> PAGE_SHIFT;
+		while ((ret = __pkvm_iommu_assign_pvm_mmio(handle,
+							   hyp_phys_to_pfn(pci_streams[i].bar),
+							   0x30000 + i * 0x100, nr,
+							   &needed)) == -ENOMEM)
+			if (!topup(needed))
+				break;
+		return ret;
+	}
+	return -ENOENT;
+}
+
+/* The host's registers, and its PC, as it traps. */
+static struct kvm_cpu_context host;
+
+/*
+ * One host access, as handle_host_mem_abort() hands it over: a data abort
+ * from a lower EL, ISV set, SAS, SRT, WnR (and SSE, SF) as the CPU reports
+ * them. Returns what pkvm_pci_host_abort() says; the PC moves by 4 if so.
+ */
+static bool pci_access(u64 addr, unsigned int size, bool store, unsigned int rt, u64 extra)
+{
+	u64 esr = FIELD_PREP(ESR_ELx_EC_MASK, ESR_ELx_EC_DABT_LOW) | ESR_ELx_IL |
+		  ESR_ELx_ISV | FIELD_PREP(ESR_ELx_SAS, __builtin_ctz(size)) |
+		  FIELD_PREP(ESR_ELx_SRT_MASK, rt) | (store ? ESR_ELx_WNR : 0) |
+		  ESR_ELx_SF;
+	u64 pc = 0x1000;
+	bool done;
+
+	/* @extra flips bits: ESR_ELx_SF makes a W register the target. */
+	esr ^= extra;
+	el2_sysreg_el2_SYS_ELR = pc;
+	done = pkvm_pci_host_abort(&host, esr, addr & PAGE_MASK, addr);
+	CHECK_EQ(el2_sysreg_el2_SYS_ELR, done ? pc + 4 : pc);
+	return done;
+}
+
+static u64 pci_load(u64 addr, unsigned int size)
+{
+	host.regs.regs[3] = 0xdeadbeefdeadbeefULL;
+	CHECK(pci_access(addr, size, false, 3, 0));
+	return host.regs.regs[3];
+}
+
+/* Store @val; return what a load then reads. */
+static u64 pci_store(u64 addr, unsigned int size, u64 val)
+{
+	host.regs.regs[5] = val;
+	CHECK(pci_access(addr, size, true, 5, 0));
+	return pci_load(addr, size);
+}
+
+#define EP	ECAM_FN(1, 0)		/* an endpoint, stream 0x100 */
+#define EP2	ECAM_FN(1, 8)		/* another, stream 0x108 */
+#define BR	ECAM_FN(0, 8)		/* a bridge to bus 1 */
+#define HOT	ECAM_FN(2, 0)		/* hot-added, never registered */
+#define EP_BAR	0x10400000ULL
+#define EP2_BAR	0x10500000ULL
+
+int el2_pci_test(const int *idx)
+{
+	u32 *hot;
+	u64 pfn;
+
+	tap_cur_failed = 0;
+
+	/* Windows: aligned to buses, not memory, not twice. */
+	CHECK_EQ(__pkvm_pci_register_window(EL2_ECAM_BASE + 0x1000, SZ_1M), -EINVAL);
+	CHECK_EQ(__pkvm_pci_register_window(EL2_ECAM_BASE, 0), -EINVAL);
+	CHECK_EQ(__pkvm_pci_register_window(EL2_ECAM_BASE, SZ_512M), -EINVAL);
+	CHECK_EQ(__pkvm_pci_register_window(EL2_MEM_BASE, SZ_1M), -EPERM);
+	CHECK_EQ(el2_pci_add_fn(0, 8, true, -1, 0, 0, 0), 0);
+	CHECK_EQ(__pkvm_pci_register_window(EL2_ECAM_BASE, SZ_1M), -EEXIST);
+	CHECK(el2_mmio_hyp_owned(EL2_ECAM_BASE, EL2_ECAM_BASE + EL2_ECAM_SIZE));
+
+	/* Functions: only where one is present, inside a window; BARs of whole pages. */
+	CHECK_EQ(__pkvm_pci_register_fn(ECAM_FN(3, 0), PKVM_PCI_NO_STREAM, 0), -ENODEV);
+	CHECK_EQ(__pkvm_pci_register_fn(EL2_ECAM_BASE + EL2_ECAM_SIZE, PKVM_PCI_NO_STREAM, 0),
+		 -EINVAL);
+	CHECK_EQ(__pkvm_pci_register_fn(EP + 4, PKVM_PCI_NO_STREAM, 0), -EINVAL);
+	CHECK_EQ(el2_pci_add_fn(1, 0, false, idx[0], 0x100, EP_BAR, 4 * PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_fn(1, 8, false, idx[0], 0x108, EP2_BAR, 2 * PAGE_SIZE), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(4, 0), EP_BAR, PAGE_SIZE), -ENOENT);
+
+	/* A sub-page BAR, and one overlapping another: the function is not assignable. */
+	CHECK_EQ(el2_pci_add_fn(1, 16, false, idx[0], 0x110, 0x10600000, 0x100), -EINVAL);
+	CHECK_EQ(el2_pci_add_fn(1, 24, false, idx[0], 0x118, EP_BAR, PAGE_SIZE), -EINVAL);
+	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(1, 24), EL2_MEM_BASE, PAGE_SIZE), -EINVAL);
+	/* A stream named for two functions: neither is only the VM's. */
+	CHECK_EQ(el2_pci_add_fn(1, 32, false, idx[1], 0x200, 0x10700000, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_fn(1, 40, false, idx[1], 0x200, 0x10800000, PAGE_SIZE), 0);
+
+	/* Loads pass, as the CPU reads them: sizes, sign extension, a W register, XZR. */
+	CHECK_EQ(pci_load(EP, 4), 0x11e81234);
+	CHECK_EQ(pci_load(EP + 2, 2), 0x11e8);
+	CHECK_EQ(pci_load(EP + 1, 1), 0x12);
+	host.regs.regs[3] = 0;
+	CHECK(pci_access(EP + 3, 1, false, 3, ESR_ELx_SSE));
+	CHECK_EQ(host.regs.regs[3], 0x11);
+	((u8 *)el2_ecam_frame(EP, 4096))[PCI_CLASS_PROG] = 0x80;
+	CHECK(pci_access(EP + PCI_CLASS_PROG, 1, false, 3, ESR_ELx_SSE));
+	CHECK_EQ(host.regs.regs[3], 0xffffffffffffff80ULL);
+	CHECK(pci_access(EP + PCI_CLASS_PROG, 1, false, 3, ESR_ELx_SSE | ESR_ELx_SF));
+	CHECK_EQ(host.regs.regs[3], 0xffffff80ULL);
+	CHECK(pci_access(EP, 4, false, 31, 0));
+	/* What is not one aligned access of at most 4 bytes is not emulated. */
+	CHECK(!pci_access(EP + 2, 4, false, 3, 0));
+	CHECK(!pci_access(EP, 8, false, 3, 0));
+	CHECK(!pkvm_pci_host_abort(&host, (u64)ESR_ELx_EC_DABT_LOW << ESR_ELx_EC_SHIFT, EP, EP));
+	CHECK(!pkvm_pci_host_abort(&host, (u64)ESR_ELx_EC_IABT_LOW << ESR_ELx_EC_SHIFT |
+				   ESR_ELx_ISV, EP, EP));
+	CHECK(!pci_access(EP, 4, false, 3, ESR_ELx_FnV));
+	/* Nor anything outside every window. */
+	CHECK(!pci_access(EL2_ECAM_BASE + EL2_ECAM_SIZE, 4, false, 3, 0));
+
+	/* Stores that move nothing pass: command, latency timer, the BAR as it was. */
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
+	CHECK_EQ(pci_store(EP + PCI_LATENCY_TIMER, 1, 0x40), 0x40);
+	CHECK_EQ(pci_store(EP + PCI_BASE_ADDRESS_0, 4, 0), EP_BAR);
+	CHECK_EQ(pci_store(EP + PCI_BASE_ADDRESS_0 + 2, 2, 0x1050), EP_BAR >> 16);
+	CHECK_EQ(pci_store(EP + PCI_BASE_ADDRESS_0 + 3, 1, 0), EP_BAR >> 24);
+	CHECK_EQ(pci_store(EP + PCI_ROM_ADDRESS, 4, 0x20000000), 0);
+	/* A reset function can be restored; the enable bit of its ROM is free. */
+	((u32 *)el2_ecam_frame(EP, 4096))[PCI_BASE_ADDRESS_0 / 4] = 0;
+	CHECK_EQ(pci_store(EP + PCI_BASE_ADDRESS_0, 4, EP_BAR), EP_BAR);
+	CHECK_EQ(pci_store(EP + PCI_ROM_ADDRESS, 4, PCI_ROM_ADDRESS_ENABLE),
+		 PCI_ROM_ADDRESS_ENABLE);
+	/* The bridge: no renumbering, no window moved; its latency timer is free. */
+	CHECK_EQ(pci_store(BR + PCI_SECONDARY_BUS, 1, 2), 1);
+	CHECK_EQ(pci_store(BR + PCI_SUBORDINATE_BUS, 1, 9), 1);
+	CHECK_EQ(pci_store(BR + PCI_PRIMARY_BUS, 4, 0x40010100), 0x40010100);
+	CHECK_EQ(pci_store(BR + PCI_MEMORY_BASE, 4, 0x10401040), 0);
+	CHECK_EQ(pci_store(BR + PCI_PREF_BASE_UPPER32, 4, 1), 0);
+	/* A hot-added bridge cannot be numbered either; a hot-added endpoint is the host's. */
+	hot = el2_ecam_frame(HOT, 4096);
+	memset(hot, 0, PCI_STD_HEADER_SIZEOF);
+	hot[PCI_VENDOR_ID / 4] = 0x11e81234;
+	hot[PCI_CACHE_LINE_SIZE / 4] = PCI_HEADER_TYPE_BRIDGE << 16;
+	CHECK_EQ(pci_store(HOT + PCI_SECONDARY_BUS, 1, 1), 0);
+	CHECK_EQ(pci_store(HOT + PCI_COMMAND, 2, PCI_COMMAND_MASTER), PCI_COMMAND_MASTER);
+	hot[PCI_CACHE_LINE_SIZE / 4] = 0;
+	CHECK_EQ(pci_store(HOT + PCI_BASE_ADDRESS_0, 4, EP_BAR), EP_BAR);
+
+	/* The stream of a function the VM does not hold whole goes nowhere. */
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EPERM);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EL2_MEM_BASE, PAGE_SIZE), -EPERM);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR + 3 * PAGE_SIZE,
+				    2 * PAGE_SIZE), -EPERM);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10600000, PAGE_SIZE), -EPERM);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10700000, PAGE_SIZE), -EPERM);
+	/* A claim: the function is the VM's; a failed one with nothing given undoes it. */
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), PCI_COMMAND_MEMORY);
+	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
+	/* Given page by page: the stream only once every page is the VM's. */
+	for (pfn = 0; pfn < 4; pfn++) {
+		CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100),
+			 -EPERM);
+		CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE,
+					    PAGE_SIZE), 0);
+		/* Another VM cannot take the function meanwhile. */
+		CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET + 1, EP_BAR, PAGE_SIZE),
+			 -EBUSY);
+		pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE, PAGE_SIZE,
+				   true);
+		/* Every store to a function a VM holds is dropped. */
+		CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0);
+	}
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), 0);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET + 1, idx[0], 0x100), -EPERM);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x108), -EPERM);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x100), -EPERM);
+	/* The VM's teardown gives it back. */
+	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET + 1);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0);
+	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), PCI_COMMAND_MASTER);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EPERM);
+
+	return tap_cur_failed;
+}
