@@ -388,6 +388,30 @@ mutant el2_pci_pc_stays el2 "$PCI_C" \
 mutant el2_pci_shared_stream el2 "$PCI_C" \
 	'		other->unassignable = true;
 		fn->unassignable = true;' ''
+# A store to an alias of a held function (another function number) lands.
+mutant el2_pci_alias_store el2 "$PCI_C" \
+	'	if (hyp_pci_bus_held_locked(cfg_phys))
+		return false;' ''
+# ACS, ARI forwarding, Link Disable and the like change after registration.
+mutant el2_pci_xfrozen_ignored el2 "$PCI_C" \
+	'			if (fn->xfrozen[i].off == dw * 4 &&' '			if (0 &&'
+# One of two claims in flight fails: the function is released under the other.
+mutant el2_pci_claims_dropped el2 "$PCI_C" \
+	'		else if (!fn->given && !fn->claims)' '		else if (!fn->given)'
+# A switch with a BAR (its ports' registers outside configuration space).
+mutant el2_pci_bridge_bar_window el2 "$PCI_C" \
+	'		win->unassignable = true;' ''
+# A root port's BAR (its MSI-X table) makes its window unassignable.
+mutant el2_pci_root_port_bar el2 "$PCI_C" \
+	'	    PCI_HEADER_TYPE_NORMAL && fn->pcie_type != PCI_EXP_TYPE_ROOT_PORT && win)' \
+	'	    PCI_HEADER_TYPE_NORMAL && win)'
+# Of two overlapping BARs, the first function stays assignable.
+mutant el2_pci_overlap_one_side el2 "$PCI_C" \
+	'	if (other)
+		other->unassignable = true;' ''
+# A 16-bit T32 access: the PC skips half of the next instruction.
+mutant el2_pci_il_ignored el2 "$PCI_C" \
+	'((esr & ESR_ELx_IL) ? 4 : 2)' '4'
 # The stream goes before every BAR page is the VM's.
 mutant el2_pci_stream_part_bar el2 "$PCI_C" \
 	'	    fn->given == fn->bar_bytes)' '	    fn->given)'

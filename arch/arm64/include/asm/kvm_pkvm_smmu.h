@@ -89,12 +89,21 @@
  * Hands the hypervisor every SMMUv3 that firmware describes and no driver
  * took yet; an error stops pKVM from finalising.
  */
+struct device;
+
 #ifdef CONFIG_PKVM_SMMU_V3
 int pkvm_smmu_finalize(void);
+int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa);
 #else
 static inline int pkvm_smmu_finalize(void)
 {
 	return 0;
+}
+
+static inline int pkvm_smmu_assign_pvm(struct device *dev, u64 handle,
+				       const u64 *bar_gpa)
+{
+	return -EOPNOTSUPP;
 }
 #endif
 #endif

@@ -1359,6 +1359,109 @@ static int pkvm_smmu_take_late(struct device *dev, void *data)
 	return 0;
 }
 
+/* A call that may ask for pages in result 2: top up and repeat, a few times. */
+static long pkvm_smmu_hvc_topup(unsigned long id, u64 a1, u64 a2, u64 a3, u64 a4)
+{
+	unsigned int topups = 0;
+	u64 needed;
+	long ret;
+
+	do {
+		needed = 0;
+		ret = pkvm_smmu_hvc(id, a1, a2, a3, a4, 0, &needed, NULL);
+		if (ret != -ENOMEM || !needed || topups++ >= PKVM_SMMU_MAX_TOPUPS)
+			return ret;
+		ret = pkvm_smmu_topup(needed, GFP_KERNEL);
+	} while (!ret);
+	return ret;
+}
+
+/**
+ * pkvm_smmu_assign_pvm() - Give a PCI device to a protected VM.
+ * @dev:	A PCI device behind a hypervisor SMMU, in the blocked domain
+ *		(owned by VFIO, attached to nothing).
+ * @handle:	The VM's pKVM handle (the VM was created at EL2).
+ * @bar_gpa:	Where the VM maps each of the PCI_STD_NUM_BARS BARs: every
+ *		memory BAR must have a page-aligned address, every other one
+ *		(unused, I/O, the upper half of a 64-bit BAR) ~0.
+ *
+ * The BARs first, then the streams: the hypervisor takes a stream only from
+ * a device whose registers are all the VM's (nvhe/pci_cfg.c). Nothing is
+ * taken back on failure; the VM's teardown gives everything back.
+ *
+ * Return: 0, or a negative errno (-EINVAL for a bad BAR layout, -EPERM where
+ * the guest did not accept MMIO at an address, -EBUSY if the device's
+ * streams translate or another VM has it).
+ */
+int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+	struct pkvm_smmu_master *master;
+	struct pkvm_smmu *smmu = NULL;
+	struct pci_dev *pdev;
+	resource_size_t size;
+	u64 off, nr;
+	unsigned int i;
+	long ret;
+
+	if (!dev_is_pci(dev))
+		return -EINVAL;
+	if (fwspec)
+		smmu = pkvm_smmu_get_by_fwnode(fwspec->iommu_fwnode);
+	master = dev_iommu_priv_get(dev);
+	if (!smmu || !fwspec->num_ids || !master || master->smmu != smmu)
+		return -ENODEV;
+	/*
+	 * Owned by VFIO and attached to nothing: a hint read without the
+	 * group's mutex, so that a device still in a domain does not lose its
+	 * BARs to the VM first. The hypervisor refuses a stream in use anyway.
+	 */
+	if (READ_ONCE(master->attached_id) != -1)
+		return -EBUSY;
+	pdev = to_pci_dev(dev);
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		size = pci_resource_len(pdev, i);
+		if (!(pci_resource_flags(pdev, i) & IORESOURCE_MEM) || !size) {
+			if (bar_gpa[i] != ~0ULL)
+				return -EINVAL;
+			continue;
+		}
+		if (!PAGE_ALIGNED(bar_gpa[i]) || !PAGE_ALIGNED(size))
+			return -EINVAL;
+	}
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		size = pci_resource_len(pdev, i);
+		if (bar_gpa[i] == ~0ULL)
+			continue;
+		for (off = 0; off < size; off += nr << PAGE_SHIFT) {
+			nr = min_t(u64, (size - off) >> PAGE_SHIFT, PKVM_IOMMU_MAP_MAX_PAGES);
+			ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm_mmio),
+						  handle,
+						  PHYS_PFN(pci_resource_start(pdev, i) + off),
+						  PHYS_PFN(bar_gpa[i] + off), nr);
+			if (ret) {
+				pci_err(pdev, "pkvm-smmu: BAR %u not given to protected VM %#llx: %ld\n",
+					i, handle, ret);
+				return ret;
+			}
+		}
+	}
+	for (i = 0; i < fwspec->num_ids; i++) {
+		ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm),
+					  handle, smmu->hyp_idx, fwspec->ids[i], 0);
+		if (ret) {
+			pci_err(pdev, "pkvm-smmu: stream %#x not given to protected VM %#llx: %ld\n",
+				fwspec->ids[i], handle, ret);
+			return ret;
+		}
+	}
+	pci_info(pdev, "pkvm-smmu: given to protected VM %#llx: its BARs and %u stream(s)\n",
+		 handle, fwspec->num_ids);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pkvm_smmu_assign_pvm);
+
 /* The ECAM window of @bus's host bridge, if the kernel's generic accessors drive it. */
 static struct pci_config_window *pkvm_smmu_pci_ecam(struct pci_bus *bus)
 {

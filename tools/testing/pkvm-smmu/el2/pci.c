@@ -24,6 +24,8 @@
 #include "../tap.h"
 
 #define ECAM_FN(bus, devfn)	(EL2_ECAM_BASE + ((u64)(bus) << 20) + ((u64)(devfn) << 12))
+/* Two windows: buses 0 to 7 for the functions, 8 to 15 for a switch with a BAR. */
+#define ECAM_WINDOW		(EL2_ECAM_SIZE / 2)
 
 static bool pci_window_taken;
 
@@ -45,7 +47,7 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 	int ret;
 
 	if (!pci_window_taken) {
-		ret = __pkvm_pci_register_window(EL2_ECAM_BASE, EL2_ECAM_SIZE);
+		ret = __pkvm_pci_register_window(EL2_ECAM_BASE, ECAM_WINDOW);
 		if (ret)
 			return ret;
 		pci_window_taken = true;
@@ -110,7 +112,7 @@ static bool pci_access(u64 addr, unsigned int size, bool store, unsigned int rt,
 	esr ^= extra;
 	el2_sysreg_el2_SYS_ELR = pc;
 	done = pkvm_pci_host_abort(&host, esr, addr & PAGE_MASK, addr);
-	CHECK_EQ(el2_sysreg_el2_SYS_ELR, done ? pc + 4 : pc);
+	CHECK_EQ(el2_sysreg_el2_SYS_ELR, done ? pc + ((esr & ESR_ELx_IL) ? 4 : 2) : pc);
 	return done;
 }
 
@@ -133,12 +135,15 @@ static u64 pci_store(u64 addr, unsigned int size, u64 val)
 #define EP2	ECAM_FN(1, 8)		/* another, stream 0x108 */
 #define BR	ECAM_FN(0, 8)		/* a bridge to bus 1 */
 #define HOT	ECAM_FN(2, 0)		/* hot-added, never registered */
+#define ALIAS	ECAM_FN(1, 1)		/* never registered, on EP's bus */
+#define RP	ECAM_FN(0, 24)		/* a root port with PCIe and ACS capabilities */
+#define RP_EXP	0x40
 #define EP_BAR	0x10400000ULL
 #define EP2_BAR	0x10500000ULL
 
 int el2_pci_test(const int *idx)
 {
-	u32 *hot;
+	u32 *hot, *rp;
 	u64 pfn;
 
 	tap_cur_failed = 0;
@@ -150,6 +155,7 @@ int el2_pci_test(const int *idx)
 	CHECK_EQ(__pkvm_pci_register_window(EL2_MEM_BASE, SZ_1M), -EPERM);
 	CHECK_EQ(el2_pci_add_fn(0, 8, true, -1, 0, 0, 0), 0);
 	CHECK_EQ(__pkvm_pci_register_window(EL2_ECAM_BASE, SZ_1M), -EEXIST);
+	CHECK_EQ(__pkvm_pci_register_window(EL2_ECAM_BASE + ECAM_WINDOW, ECAM_WINDOW), 0);
 	CHECK(el2_mmio_hyp_owned(EL2_ECAM_BASE, EL2_ECAM_BASE + EL2_ECAM_SIZE));
 
 	/* Functions: only where one is present, inside a window; BARs of whole pages. */
@@ -161,9 +167,16 @@ int el2_pci_test(const int *idx)
 	CHECK_EQ(el2_pci_add_fn(1, 8, false, idx[0], 0x108, EP2_BAR, 2 * PAGE_SIZE), 0);
 	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(4, 0), EP_BAR, PAGE_SIZE), -ENOENT);
 
-	/* A sub-page BAR, and one overlapping another: the function is not assignable. */
+	/* A sub-page BAR, and one overlapping another: neither function is assignable. */
 	CHECK_EQ(el2_pci_add_fn(1, 16, false, idx[0], 0x110, 0x10600000, 0x100), -EINVAL);
-	CHECK_EQ(el2_pci_add_fn(1, 24, false, idx[0], 0x118, EP_BAR, PAGE_SIZE), -EINVAL);
+	CHECK_EQ(el2_pci_add_fn(1, 24, false, idx[0], 0x118, EP2_BAR + PAGE_SIZE, PAGE_SIZE),
+		 -EINVAL);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP2_BAR, PAGE_SIZE), -EPERM);
+	/* A switch with a BAR: nothing of its window goes to a VM. */
+	CHECK_EQ(el2_pci_add_fn(8, 0, true, -1, 0, 0, 0), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(8, 0), 0x10900000, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_fn(9, 0, false, idx[1], 0x900, 0x10a00000, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10a00000, PAGE_SIZE), -EPERM);
 	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(1, 24), EL2_MEM_BASE, PAGE_SIZE), -EINVAL);
 	/* A stream named for two functions: neither is only the VM's. */
 	CHECK_EQ(el2_pci_add_fn(1, 32, false, idx[1], 0x200, 0x10700000, PAGE_SIZE), 0);
@@ -182,6 +195,8 @@ int el2_pci_test(const int *idx)
 	CHECK(pci_access(EP + PCI_CLASS_PROG, 1, false, 3, ESR_ELx_SSE | ESR_ELx_SF));
 	CHECK_EQ(host.regs.regs[3], 0xffffff80ULL);
 	CHECK(pci_access(EP, 4, false, 31, 0));
+	/* A 16-bit T32 load (IL clear): the PC moves by 2. */
+	CHECK(pci_access(EP, 4, false, 3, ESR_ELx_IL));
 	/* What is not one aligned access of at most 4 bytes is not emulated. */
 	CHECK(!pci_access(EP + 2, 4, false, 3, 0));
 	CHECK(!pci_access(EP, 8, false, 3, 0));
@@ -220,6 +235,34 @@ int el2_pci_test(const int *idx)
 	hot[PCI_CACHE_LINE_SIZE / 4] = 0;
 	CHECK_EQ(pci_store(HOT + PCI_BASE_ADDRESS_0, 4, EP_BAR), EP_BAR);
 
+	/* Past the header: what gates routing is frozen, the rest passes. */
+	rp = el2_ecam_frame(RP, 4096);
+	memset(rp, 0, 4096);
+	rp[PCI_VENDOR_ID / 4] = 0x11e81234;
+	rp[PCI_COMMAND / 4] = PCI_STATUS_CAP_LIST << 16;
+	rp[PCI_CACHE_LINE_SIZE / 4] = PCI_HEADER_TYPE_BRIDGE << 16;
+	rp[PCI_PRIMARY_BUS / 4] = 3 << 8 | 3 << 16;
+	rp[PCI_CAPABILITY_LIST / 4] = RP_EXP;
+	rp[RP_EXP / 4] = PCI_CAP_ID_EXP | (2 | PCI_EXP_TYPE_ROOT_PORT << 4) << 16;
+	rp[PCI_CFG_SPACE_SIZE / 4] = PCI_EXT_CAP_ID_ACS | 1 << 16;
+	rp[(PCI_CFG_SPACE_SIZE + PCI_ACS_CTRL) / 4] = (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_UF) << 16;
+	CHECK_EQ(__pkvm_pci_register_fn(RP, PKVM_PCI_NO_STREAM, 0), 0);
+	/* A root port's BAR (QEMU's holds its MSI-X table) keeps the window assignable. */
+	CHECK_EQ(__pkvm_pci_register_bar(RP, 0x10b00000, PAGE_SIZE), 0);
+	CHECK_EQ(pci_store(RP + RP_EXP + PCI_EXP_LNKCTL, 2, PCI_EXP_LNKCTL_LD), 0);
+	CHECK_EQ(pci_store(RP + RP_EXP + PCI_EXP_LNKCTL, 2, PCI_EXP_LNKCTL_RL),
+		 PCI_EXP_LNKCTL_RL);
+	CHECK_EQ(pci_store(RP + RP_EXP + PCI_EXP_RTCTL, 2, PCI_EXP_RTCTL_RRS_SVE), 0);
+	CHECK_EQ(pci_store(RP + RP_EXP + PCI_EXP_DEVCTL2, 2, PCI_EXP_DEVCTL2_ARI), 0);
+	CHECK_EQ(pci_store(RP + RP_EXP + PCI_EXP_DEVCTL2, 1, 0xf), 0);
+	CHECK_EQ(pci_store(RP + RP_EXP + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_PHANTOM), 0);
+	CHECK_EQ(pci_store(RP + RP_EXP + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_RELAX_EN),
+		 PCI_EXP_DEVCTL_RELAX_EN);
+	CHECK_EQ(pci_store(RP + PCI_CFG_SPACE_SIZE + PCI_ACS_CTRL, 2, 0),
+		 PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_UF);
+	CHECK_EQ(pci_store(RP + PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_VGA), 0);
+	CHECK_EQ(pci_store(RP + PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_SERR), PCI_BRIDGE_CTL_SERR);
+
 	/* The stream of a function the VM does not hold whole goes nowhere. */
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EPERM);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EL2_MEM_BASE, PAGE_SIZE), -EPERM);
@@ -232,6 +275,14 @@ int el2_pci_test(const int *idx)
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), PCI_COMMAND_MEMORY);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
+	/* Two claims in flight: one failing keeps the other's hold. */
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR + PAGE_SIZE, PAGE_SIZE), 0);
+	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR + PAGE_SIZE, PAGE_SIZE, false);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), 0);
+	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
 	/* Given page by page: the stream only once every page is the VM's. */
 	for (pfn = 0; pfn < 4; pfn++) {
 		CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100),
@@ -243,8 +294,9 @@ int el2_pci_test(const int *idx)
 			 -EBUSY);
 		pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE, PAGE_SIZE,
 				   true);
-		/* Every store to a function a VM holds is dropped. */
+		/* Every store to a function a VM holds is dropped, and to its aliases. */
 		CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0);
+		CHECK_EQ(pci_store(ALIAS + 0x40, 4, 0x12345678), 0xffffffff);
 	}
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), 0);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET + 1, idx[0], 0x100), -EPERM);
@@ -255,6 +307,7 @@ int el2_pci_test(const int *idx)
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0);
 	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), PCI_COMMAND_MASTER);
+	CHECK_EQ(pci_store(ALIAS + 0x40, 4, 0x12345678), 0x12345678);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EPERM);
 
 	return tap_cur_failed;

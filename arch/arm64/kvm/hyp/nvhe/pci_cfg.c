@@ -62,11 +62,22 @@
 /* The header: what says where a function decodes and which buses it routes. */
 #define HYP_PCI_HDR_DWORDS	16
 #define HYP_PCI_ECAM_FN_SIZE	SZ_4K
+/* Fields past the header that gate routing, frozen as the header's are. */
+#define HYP_PCI_MAX_XFROZEN	6
+/* Capability walks at registration: a looping list stops here. */
+#define HYP_PCI_MAX_CAPS	48
 
 struct hyp_pci_window {
 	u64		phys;
 	u64		size;
 	void __iomem	*base;
+	/*
+	 * A bridge other than a root port with a BAR: a switch may expose its
+	 * ports' registers (bus numbers, windows, ACS) outside configuration
+	 * space there, so no function of the window goes to a VM.
+	 * hyp_pci_lock.
+	 */
+	bool		unassignable;
 };
 
 /* hyp_pci_nr_windows: store-release when one is added, never removed. */
@@ -79,8 +90,16 @@ struct hyp_pci_fn {
 	/* The header at registration, and which of its bits may not change. */
 	u32		hdr[HYP_PCI_HDR_DWORDS];
 	u32		frozen[HYP_PCI_HDR_DWORDS];
+	struct {
+		u16	off;		/* a dword past the header */
+		u32	val;		/* at registration */
+		u32	frozen;
+	} xfrozen[HYP_PCI_MAX_XFROZEN];
+	u8		nr_xfrozen;
 	/* A BAR or a stream the hypervisor cannot give: never assigned. */
 	bool		unassignable;
+	/* PCI_EXP_FLAGS_TYPE, or U8_MAX without a PCI Express capability. */
+	u8		pcie_type;
 	u8		nr_bars;
 	u8		nr_sids;
 	struct {
@@ -92,9 +111,13 @@ struct hyp_pci_fn {
 		u16	smmu_idx;
 		u32	sid;
 	} sids[HYP_PCI_MAX_SIDS];
-	/* The protected VM that holds the function (0: none), and its share. */
+	/*
+	 * The protected VM that holds the function (0: none), the bytes of
+	 * its BARs it was given, and claims whose donation is in flight.
+	 */
 	u64		vm_handle;
 	u64		given;
+	u32		claims;
 };
 
 static DEFINE_HYP_SPINLOCK(hyp_pci_lock);
@@ -116,6 +139,8 @@ static const u32 hyp_pci_bridge_frozen[HYP_PCI_HDR_DWORDS] = {
 	[PCI_PREF_LIMIT_UPPER32 / 4]	= ~0U,
 	[PCI_IO_BASE_UPPER16 / 4]	= ~0U,
 	[PCI_ROM_ADDRESS1 / 4]		= PCI_ROM_ADDRESS_MASK,
+	/* Bridge control: ISA and VGA forwarding open windows of their own. */
+	[PCI_BRIDGE_CONTROL / 4]	= (PCI_BRIDGE_CTL_ISA | PCI_BRIDGE_CTL_VGA) << 16,
 };
 
 static struct hyp_pci_window *hyp_pci_find_window(u64 phys)
@@ -178,7 +203,8 @@ static struct hyp_pci_fn *hyp_pci_find_bar_locked(u64 phys, u64 size)
 	return NULL;
 }
 
-static bool hyp_pci_range_has_bar_locked(u64 phys, u64 size)
+/* A function with a BAR that overlaps [phys, phys + size). */
+static struct hyp_pci_fn *hyp_pci_overlapping_bar_locked(u64 phys, u64 size)
 {
 	struct hyp_pci_fn *fn;
 	unsigned int i, j;
@@ -189,10 +215,43 @@ static bool hyp_pci_range_has_bar_locked(u64 phys, u64 size)
 		for (j = 0; j < fn->nr_bars; j++) {
 			if (fn->bars[j].phys < phys + size &&
 			    phys < fn->bars[j].phys + fn->bars[j].size)
-				return true;
+				return fn;
 		}
 	}
+	return NULL;
+}
+
+/*
+ * Does a protected VM hold a function on the bus of @cfg_phys? Then an
+ * unregistered function there may be an alias of it: a device that is not
+ * multi-function answering at every function number, or ARI forwarding
+ * making function numbers of device 0 answer at other device numbers.
+ */
+static bool hyp_pci_bus_held_locked(u64 cfg_phys)
+{
+	unsigned int i;
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	for (i = 0; i < hyp_pci_nr_fns; i++) {
+		if (hyp_pci_fns[i].vm_handle &&
+		    hyp_pci_fns[i].cfg_phys >> 20 == cfg_phys >> 20)
+			return true;
+	}
 	return false;
+}
+
+/*
+ * A function goes to a VM only if everything that decodes for it or gives
+ * it a requester id is frozen, and it has one stream: several (aliases,
+ * phantom functions) could be attached to the VM one by one, and the device
+ * would reach a domain of the host's on the others meanwhile.
+ */
+static bool hyp_pci_assignable_locked(const struct hyp_pci_fn *fn)
+{
+	const struct hyp_pci_window *win = hyp_pci_find_window(fn->cfg_phys);
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	return !fn->unassignable && fn->nr_sids == 1 && win && !win->unassignable;
 }
 
 /**
@@ -290,6 +349,73 @@ static void hyp_pci_fn_freeze(struct hyp_pci_fn *fn)
 	}
 }
 
+/* Keep @mask of the 16-bit register at @off (past the header) as it is now. */
+static void hyp_pci_xfreeze(struct hyp_pci_fn *fn, u32 off, u16 mask)
+{
+	u32 dw = off & ~3U;
+
+	if (fn->nr_xfrozen == HYP_PCI_MAX_XFROZEN) {
+		fn->unassignable = true;
+		return;
+	}
+	fn->xfrozen[fn->nr_xfrozen].off = dw;
+	fn->xfrozen[fn->nr_xfrozen].val = readl(fn->cfg + dw);
+	fn->xfrozen[fn->nr_xfrozen].frozen = (u32)mask << ((off & 3) * BITS_PER_BYTE);
+	fn->nr_xfrozen++;
+}
+
+/*
+ * What gates routing outside the header: phantom functions (requester ids
+ * that are not the function's), Link Disable and, on a root port, config
+ * RRS software visibility and the completion timeout (a load the
+ * hypervisor emulates could stall or abort at EL2), ARI forwarding (which
+ * makes one device answer at another's numbers), and ACS (which keeps
+ * peer-to-peer requests going through the SMMU). Bounded walks of lists
+ * read while the host is trusted.
+ */
+static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
+{
+	unsigned int i;
+	u32 pos, hdr;
+	u16 flags;
+
+	if (!(fn->hdr[PCI_COMMAND / 4] & (PCI_STATUS_CAP_LIST << 16)))
+		return;
+	pos = readb(fn->cfg + PCI_CAPABILITY_LIST) & ~3U;
+	for (i = 0; i < HYP_PCI_MAX_CAPS && pos >= PCI_STD_HEADER_SIZEOF; i++) {
+		if (readb(fn->cfg + pos + PCI_CAP_LIST_ID) == PCI_CAP_ID_EXP)
+			break;
+		pos = readb(fn->cfg + pos + PCI_CAP_LIST_NEXT) & ~3U;
+	}
+	if (i == HYP_PCI_MAX_CAPS || pos < PCI_STD_HEADER_SIZEOF)
+		return;
+
+	flags = readw(fn->cfg + pos + PCI_EXP_FLAGS);
+	fn->pcie_type = FIELD_GET(PCI_EXP_FLAGS_TYPE, flags);
+	hyp_pci_xfreeze(fn, pos + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_PHANTOM);
+	hyp_pci_xfreeze(fn, pos + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_LD);
+	if (FIELD_GET(PCI_EXP_FLAGS_TYPE, flags) == PCI_EXP_TYPE_ROOT_PORT)
+		hyp_pci_xfreeze(fn, pos + PCI_EXP_RTCTL, PCI_EXP_RTCTL_RRS_SVE);
+	if ((flags & PCI_EXP_FLAGS_VERS) >= 2)
+		hyp_pci_xfreeze(fn, pos + PCI_EXP_DEVCTL2,
+				PCI_EXP_DEVCTL2_COMP_TIMEOUT | PCI_EXP_DEVCTL2_COMP_TMOUT_DIS |
+				PCI_EXP_DEVCTL2_ARI);
+
+	pos = PCI_CFG_SPACE_SIZE;
+	for (i = 0; i < HYP_PCI_MAX_CAPS; i++) {
+		hdr = readl(fn->cfg + pos);
+		if (!hdr || hdr == ~0U)
+			break;
+		if (PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_ACS) {
+			hyp_pci_xfreeze(fn, pos + PCI_ACS_CTRL, 0xffff);
+			break;
+		}
+		pos = PCI_EXT_CAP_NEXT(hdr);
+		if (pos < PCI_CFG_SPACE_SIZE)
+			break;
+	}
+}
+
 /**
  * __pkvm_pci_register_fn() - Name a function present in a window, and a stream of it.
  * @cfg_phys:	Its configuration space (4 KiB) in a registered ECAM window.
@@ -332,7 +458,9 @@ int __pkvm_pci_register_fn(u64 cfg_phys, u64 smmu_idx, u64 sid)
 		fn->cfg = cfg;
 		for (i = 0; i < HYP_PCI_HDR_DWORDS; i++)
 			fn->hdr[i] = readl(cfg + 4 * i);
+		fn->pcie_type = U8_MAX;
 		hyp_pci_fn_freeze(fn);
+		hyp_pci_fn_freeze_caps(fn);
 		ret = 0;
 	}
 	if (smmu_idx == PKVM_PCI_NO_STREAM)
@@ -373,18 +501,31 @@ unlock:
  */
 int __pkvm_pci_register_bar(u64 cfg_phys, u64 phys, u64 size)
 {
-	struct hyp_pci_fn *fn;
+	struct hyp_pci_fn *fn, *other = NULL;
+	struct hyp_pci_window *win;
 	int ret = -ENOENT;
 
 	hyp_spin_lock(&hyp_pci_lock);
 	fn = hyp_pci_find_fn_locked(cfg_phys);
 	if (!fn)
 		goto unlock;
+	/*
+	 * A switch may expose its ports' registers in a BAR; a root port's is
+	 * the root complex's own (its MSI-X table on QEMU's).
+	 */
+	win = hyp_pci_find_window(cfg_phys);
+	if (FIELD_GET(PCI_HEADER_TYPE_MASK, fn->hdr[PCI_CACHE_LINE_SIZE / 4] >> 16) !=
+	    PCI_HEADER_TYPE_NORMAL && fn->pcie_type != PCI_EXP_TYPE_ROOT_PORT && win)
+		win->unassignable = true;
 	ret = -EINVAL;
+	if (size && phys + size > phys)
+		other = hyp_pci_overlapping_bar_locked(phys, size);
+	if (other)
+		other->unassignable = true;
 	if (!size || !PAGE_ALIGNED(phys) || !PAGE_ALIGNED(size) ||
 	    phys + size < phys || phys + size > BIT_ULL(48) ||
 	    addr_is_memory(phys) || addr_is_memory(phys + size - 1) ||
-	    hyp_pci_find_window(phys) || hyp_pci_range_has_bar_locked(phys, size))
+	    hyp_pci_find_window(phys) || other)
 		goto unassignable;
 	ret = -ENOSPC;
 	if (fn->nr_bars == PCI_STD_NUM_BARS)
@@ -402,34 +543,50 @@ unlock:
 	return ret;
 }
 
+/* Would storing @val (@size bytes at @off) change a @frozen bit of @old? */
+static bool hyp_pci_moves(u32 old, u32 frozen, u32 off, u32 size, u32 val)
+{
+	u32 shift = (off & 3) * BITS_PER_BYTE;
+	u32 mask = (size == 4 ? ~0U : BIT(size * BITS_PER_BYTE) - 1) << shift;
+
+	return ((val << shift) ^ old) & mask & frozen;
+}
+
 /* May the host store @val (@size bytes) at @off of the function at @cfg_phys? */
 static bool hyp_pci_store_allowed_locked(u64 cfg_phys, void __iomem *cfg, u32 off,
 					 u32 size, u32 val)
 {
 	struct hyp_pci_fn *fn = hyp_pci_find_fn_locked(cfg_phys);
-	u32 old, frozen, mask, shift;
-	unsigned int dw = off / 4;
+	unsigned int dw = off / 4, i;
+	u32 frozen;
 	u8 type;
 
 	if (fn && fn->vm_handle)
 		return false;
+	if (fn && dw < HYP_PCI_HDR_DWORDS)
+		return !hyp_pci_moves(fn->hdr[dw], fn->frozen[dw], off, size, val);
+	if (fn) {
+		for (i = 0; i < fn->nr_xfrozen; i++) {
+			if (fn->xfrozen[i].off == dw * 4 &&
+			    hyp_pci_moves(fn->xfrozen[i].val, fn->xfrozen[i].frozen, off, size,
+					  val))
+				return false;
+		}
+		return true;
+	}
+
+	/* Not there at registration: an alias of a held function, or hot-added. */
+	if (hyp_pci_bus_held_locked(cfg_phys))
+		return false;
 	if (dw >= HYP_PCI_HDR_DWORDS)
 		return true;
-	if (fn) {
-		old = fn->hdr[dw];
-		frozen = fn->frozen[dw];
-	} else {
-		/* Hot-added: an endpoint is the host's to place, a bridge is not. */
-		type = readb(cfg + PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
-		if (type == PCI_HEADER_TYPE_NORMAL)
-			return true;
-		old = readl(cfg + 4 * dw);
-		frozen = type == PCI_HEADER_TYPE_BRIDGE ? hyp_pci_bridge_frozen[dw] :
-			 (dw >= PCI_BASE_ADDRESS_0 / 4 ? ~0U : 0);
-	}
-	shift = (off & 3) * BITS_PER_BYTE;
-	mask = (size == 4 ? ~0U : BIT(size * BITS_PER_BYTE) - 1) << shift;
-	return !(((val << shift) ^ old) & mask & frozen);
+	/* A hot-added endpoint is the host's to place, a bridge is not. */
+	type = readb(cfg + PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
+	if (type == PCI_HEADER_TYPE_NORMAL)
+		return true;
+	frozen = type == PCI_HEADER_TYPE_BRIDGE ? hyp_pci_bridge_frozen[dw] :
+		 (dw >= PCI_BASE_ADDRESS_0 / 4 ? ~0U : 0);
+	return !hyp_pci_moves(readl(cfg + 4 * dw), frozen, off, size, val);
 }
 
 /**
@@ -456,7 +613,8 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 	if (ESR_ELx_EC(esr) != ESR_ELx_EC_DABT_LOW || !(esr & ESR_ELx_ISV) ||
 	    (esr & ESR_ELx_FnV))
 		return false;
-	addr = page | (far & ~PAGE_MASK);
+	/* HPFAR_EL2 names a 4 KiB page whatever the granule. */
+	addr = page | (far & (SZ_4K - 1));
 	win = hyp_pci_find_window(addr);
 	if (!win)
 		return false;
@@ -478,6 +636,12 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 				writew(val, va);
 			else
 				writel(val, va);
+			/*
+			 * The mapping lets a store be acknowledged early: read
+			 * back, so that it has reached the function before a
+			 * claim can follow.
+			 */
+			(void)readl(va - (off & 3));
 		}
 		hyp_spin_unlock(&hyp_pci_lock);
 	} else {
@@ -494,7 +658,8 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 		if (rt != 31)
 			cpu_reg(host_ctxt, rt) = val;
 	}
-	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + 4, SYS_ELR);
+	/* A 16-bit T32 load or store of an AArch32 process has IL clear. */
+	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + ((esr & ESR_ELx_IL) ? 4 : 2), SYS_ELR);
 	return true;
 }
 
@@ -518,12 +683,13 @@ int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 
 	hyp_spin_lock(&hyp_pci_lock);
 	fn = hyp_pci_find_bar_locked(phys, size);
-	if (!fn || fn->unassignable)
+	if (!fn || !hyp_pci_assignable_locked(fn))
 		goto unlock;
 	ret = -EBUSY;
 	if (fn->vm_handle && fn->vm_handle != handle)
 		goto unlock;
 	fn->vm_handle = handle;
+	fn->claims++;
 	ret = 0;
 unlock:
 	hyp_spin_unlock(&hyp_pci_lock);
@@ -544,10 +710,11 @@ void pkvm_pci_bar_given(u64 handle, u64 phys, u64 size, bool given)
 
 	hyp_spin_lock(&hyp_pci_lock);
 	fn = hyp_pci_find_bar_locked(phys, size);
-	if (fn && fn->vm_handle == handle) {
+	if (fn && fn->vm_handle == handle && fn->claims) {
+		fn->claims--;
 		if (given)
 			fn->given += size;
-		else if (!fn->given)
+		else if (!fn->given && !fn->claims)
 			fn->vm_handle = 0;
 	}
 	hyp_spin_unlock(&hyp_pci_lock);
@@ -574,8 +741,8 @@ int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid)
 
 	hyp_spin_lock(&hyp_pci_lock);
 	fn = hyp_pci_find_stream_locked(smmu_idx, sid);
-	if (fn && !fn->unassignable && fn->vm_handle == handle && fn->bar_bytes &&
-	    fn->given == fn->bar_bytes)
+	if (fn && hyp_pci_assignable_locked(fn) && fn->vm_handle == handle &&
+	    fn->bar_bytes && fn->given == fn->bar_bytes)
 		ret = 0;
 	hyp_spin_unlock(&hyp_pci_lock);
 	return ret;
@@ -597,6 +764,7 @@ void pkvm_pci_release_vm(u64 handle)
 			continue;
 		hyp_pci_fns[i].vm_handle = 0;
 		hyp_pci_fns[i].given = 0;
+		hyp_pci_fns[i].claims = 0;
 	}
 	hyp_spin_unlock(&hyp_pci_lock);
 }

@@ -6,12 +6,14 @@
  * a device. With the pKVM SMMUv3 driver the VM can still drive a device of
  * its own (docs/pvm-device-assignment.md): the SMMU in front of the device
  * walks the VM's own stage-2, with a VMID of that SMMU's, and the device's
- * BAR is the VM's, no longer the host's. Test kernels only
- * (CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST): the VMM assigns through
- * debugfs/pkvm-smmu/hvc, as root.
+ * BAR is the VM's, no longer the host's. The VMM gives the device as a VMM
+ * would: a VFIO device file (iommufd, attached to no IOAS) added to the
+ * KVM-VFIO device, then KVM_DEV_VFIO_FILE_ASSIGN_PROTECTED. The hostile
+ * host's probes go through debugfs/pkvm-smmu/hvc (a pKVM SMMU test kernel,
+ * as root).
  *
  * usage: pvm_edu_test BDF,SMMU,SID [BDF,SMMU,SID]
- *   each an edu device bound to no driver, the hypervisor's index of its
+ *   each an edu device bound to vfio-pci, the hypervisor's index of its
  *   SMMU and its stream id; two devices should sit behind two SMMUs.
  *
  * Guest memory: memslot 0 holds what the library put there (code, page
@@ -22,22 +24,22 @@
  *  1. The guest accepts device MMIO at BAR_GPA(i) (the MMIO guard
  *     hypercall, as Linux's pKVM guest driver makes for each ioremap()),
  *     writes a pattern to private page 0 and touches pages 1 and 2.
- *  2. The VMM detaches each device's stream from the host's identity domain,
- *     gives the VM the device's BAR0, mapped at BAR_GPA(i) (not where the
- *     guest did not accept MMIO, and no page that is not a BAR), and then
- *     assigns the stream (refused before: the host could still drive the
- *     device). The host's stores to the device's configuration space
- *     are dropped from the BAR on. Then, as a
- *     hostile host: a private page cannot be mapped for DMA, an assigned
- *     stream cannot be attached to a domain of the host's, and a read of the
- *     BAR takes a fault (SIGSEGV).
+ *  2. The VMM gives each device to the VM, BAR0 mapped at BAR_GPA(i):
+ *     refused while the device is attached to the host's IOAS, where the
+ *     guest did not accept MMIO, at an unaligned address, and twice. The
+ *     hypervisor refuses the stream alone while the host has the BAR, and
+ *     takes no page that is not a BAR; the host's stores to the device's
+ *     configuration space are dropped from then on. Then, as a hostile
+ *     host: the device cannot join the host's IOAS, a private page cannot
+ *     be mapped for DMA, an assigned stream cannot be attached to a domain
+ *     of the host's, and a read of the BAR takes a fault (SIGSEGV).
  *  3. Each device copies private page 0 into private page 1 + i by IPA,
  *     through its own buffer, and then its buffer to the IPA that is the
  *     physical address of a host page: the guest finds the pattern, and the
  *     host page is unchanged (the SMMU walks the VM's table, not the host's).
  *  4. Once the VM is gone, its private pages are the host's again, and
  *     zeroed; the BARs and configuration space are the host's again, and the
- *     streams go back to the identity domain.
+ *     devices join the host's IOAS again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,11 +68,9 @@
 #define PRIV_GPA	0x80000000UL
 #define PRIV_PAGES	(1 + MAX_DEVS)
 #define BAR_GPA(i)	(0x90000000UL + (i) * 0x100000UL)
-#define GIVE_MAX_PAGES	512	/* PKVM_IOMMU_MAP_MAX_PAGES */
 #define IOVA		0x100000UL
 
 #define PKVM_IOMMU_DOMAIN_S2		1
-#define PKVM_IOMMU_DOMAIN_IDENTITY	2
 #define PKVM_IOMMU_PROT_RW		3
 #define HVC_FILE	"/sys/kernel/debug/pkvm-smmu/hvc"
 
@@ -84,6 +84,7 @@ static struct dev {
 	unsigned int	smmu, sid;
 	u64		bar, bar_size;
 	void		*regs;	/* BAR0's first page, mapped in this process */
+	struct vfio_pci_device *vdev;
 } devs[MAX_DEVS];
 static int nr_devs;
 
@@ -193,22 +194,33 @@ static u64 va_to_pa(const void *va)
 	return (ent & GENMASK_ULL(54, 0)) * PAGE_SIZE;
 }
 
-/* Memory decoding and bus mastering on, BAR0 found and mapped: no driver does it. */
-static void dev_open(struct dev *d)
+/* Attach @d to the IOAS of its iommufd, or detach it: 0 or the errno. */
+static int ioas_attach(struct dev *d, bool attach)
+{
+	struct vfio_device_attach_iommufd_pt at = {
+		.argsz = sizeof(at), .pt_id = d->vdev->iommu->ioas_id,
+	};
+	struct vfio_device_detach_iommufd_pt de = { .argsz = sizeof(de) };
+
+	if (attach)
+		return ioctl(d->vdev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) ? errno : 0;
+	return ioctl(d->vdev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &de) ? errno : 0;
+}
+
+/*
+ * Open @d through VFIO's device file, bound to @iommu (iommufd) and attached
+ * to nothing, as the VMM keeps a device it gives to a protected VM; find its
+ * BAR0's physical address (sysfs) and map its first page (VFIO).
+ */
+static void dev_open(struct dev *d, struct iommu *iommu)
 {
 	unsigned long long start, end, flags;
 	char path[192];
-	u16 cmd;
 	FILE *f;
-	int fd;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->bdf);
-	fd = open(path, O_RDWR);
-	TEST_ASSERT(fd >= 0, "open(%s): %s", path, strerror(errno));
-	TEST_ASSERT_EQ(pread(fd, &cmd, sizeof(cmd), PCI_COMMAND), sizeof(cmd));
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	TEST_ASSERT_EQ(pwrite(fd, &cmd, sizeof(cmd), PCI_COMMAND), sizeof(cmd));
-	close(fd);
+	d->vdev = vfio_edu_open(d->bdf, iommu);
+	TEST_ASSERT_EQ(ioas_attach(d, false), 0);
+	d->regs = d->vdev->bars[0].vaddr;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", d->bdf);
 	f = fopen(path, "r");
@@ -219,13 +231,6 @@ static void dev_open(struct dev *d)
 		    "%s: BAR0 is not page aligned", d->bdf);
 	d->bar = start;
 	d->bar_size = end + 1 - start;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", d->bdf);
-	fd = open(path, O_RDWR | O_SYNC);
-	TEST_ASSERT(fd >= 0, "open(%s): %s", path, strerror(errno));
-	d->regs = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	TEST_ASSERT(d->regs != MAP_FAILED, "mmap(%s): %s", path, strerror(errno));
-	close(fd);
 	TEST_ASSERT_EQ(readl(d->regs + EDU_REG_ID) & 0xff, 0xed);
 }
 
@@ -293,32 +298,35 @@ static void run_to_sync(struct kvm_vcpu *vcpu, u64 stage, struct ucall *uc)
  * Its stream is refused while the device's BAR is still the host's: the host
  * could drive the device into the VM's memory.
  */
-static int find_handle(struct dev *d, int idn)
+static int find_handle(struct dev *d)
 {
 	long r[3];
 	int h;
 
-	hvc(r, "iommu_detach %d %u 0x%x", idn, d->smmu, d->sid);
-	TEST_ASSERT(!r[0], "%s: detach from the identity domain: %ld", d->bdf, r[0]);
 	for (h = 0x1000; h < 0x1100; h++) {
 		hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, d->smmu, d->sid);
 		if (r[0] != -ENOENT)
 			break;
 	}
-	__TEST_REQUIRE(r[0] != -EOPNOTSUPP,
-		       "__pkvm_iommu_assign_pvm: -EOPNOTSUPP (CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST)");
 	TEST_ASSERT(r[0] == -EPERM, "%s: stream 0x%x of SMMU %u assigned while the host has its BAR: %ld",
 		    d->bdf, d->sid, d->smmu, r[0]);
 	return h;
 }
 
-static void assign_stream(struct dev *d, int h)
+/*
+ * The VMM's way: KVM_DEV_VFIO_FILE_ASSIGN_PROTECTED gives @d's BAR0 (mapped
+ * at @gpa) and then its streams to the VM. Returns 0 or the errno.
+ */
+static int assign(int kvm_vfio, struct dev *d, u64 gpa)
 {
-	long r[3];
+	struct kvm_vfio_assign_protected a = { .fd = d->vdev->fd };
+	int i;
 
-	hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, d->smmu, d->sid);
-	TEST_ASSERT(!r[0], "%s: assign stream 0x%x of SMMU %u: %ld", d->bdf, d->sid,
-		    d->smmu, r[0]);
+	for (i = 0; i < KVM_VFIO_ASSIGN_NR_BARS; i++)
+		a.bar_gpa[i] = KVM_VFIO_ASSIGN_NO_BAR;
+	a.bar_gpa[0] = gpa;
+	return __kvm_device_attr_set(kvm_vfio, KVM_DEV_VFIO_FILE,
+				     KVM_DEV_VFIO_FILE_ASSIGN_PROTECTED, &a) ? errno : 0;
 }
 
 /*
@@ -350,20 +358,6 @@ static void config_store(struct dev *d, bool held)
 	close(fd);
 }
 
-static void give_bar(struct dev *d, int h, u64 gpa)
-{
-	u64 off, n;
-	long r[3];
-
-	for (off = 0; off < d->bar_size; off += n * PAGE_SIZE) {
-		n = min_t(u64, (d->bar_size - off) / PAGE_SIZE, GIVE_MAX_PAGES);
-		hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%lx 0x%lx %lu", h,
-			  (d->bar + off) / PAGE_SIZE, (gpa + off) / PAGE_SIZE, n);
-		TEST_ASSERT(!r[0], "%s: give BAR0 page 0x%lx to the VM: %ld", d->bdf,
-			    d->bar + off, r[0]);
-	}
-}
-
 static void parse(int argc, char **argv)
 {
 	char extra;
@@ -387,18 +381,17 @@ int main(int argc, char **argv)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct ucall uc;
-	int h = 0, i, idn, dom;
+	int h = 0, i, dom, kvm_vfio;
+	struct iommu *iommu;
 	u64 pa, host_pa;
 	long r[3];
 
 	parse(argc, argv);
 	__TEST_REQUIRE(!access(HVC_FILE, W_OK), "no %s: not a pKVM SMMU test kernel, or not root",
 		       HVC_FILE);
+	iommu = iommu_init("iommufd");
 	for (i = 0; i < nr_devs; i++)
-		dev_open(&devs[i]);
-	hvc_topup(r, 1, "iommu_alloc_domain %d", PKVM_IOMMU_DOMAIN_IDENTITY);
-	TEST_ASSERT(r[0] >= 0, "no identity domain: %ld", r[0]);
-	idn = r[0];
+		dev_open(&devs[i], iommu);
 
 	priv = kvm_mmap(PRIV_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1);
@@ -409,6 +402,10 @@ int main(int argc, char **argv)
 	virt_map(vm, PRIV_GPA, PRIV_GPA, PRIV_PAGES);
 	for (i = 0; i < nr_devs; i++)
 		virt_map(vm, BAR_GPA(i), BAR_GPA(i), 1);
+	kvm_vfio = kvm_create_device(vm, KVM_DEV_TYPE_VFIO);
+	for (i = 0; i < nr_devs; i++)
+		kvm_device_attr_set(kvm_vfio, KVM_DEV_VFIO_FILE, KVM_DEV_VFIO_FILE_ADD,
+				    &devs[i].vdev->fd);
 	slot0 = memslot2region(vm, 0);
 	host_page = host_page_outside(slot0, &host_pa);
 	vcpu_args_set(vcpu, 5, slot0->region.guest_phys_addr, slot0->region.memory_size,
@@ -420,22 +417,28 @@ int main(int argc, char **argv)
 	/* 2. */
 	for (i = 0; i < nr_devs; i++) {
 		TEST_ASSERT_EQ(devs[i].bar_size, devs[0].bar_size);
-		h = find_handle(&devs[i], idn);
+		h = find_handle(&devs[i]);
+		/* Not while the device is in a domain of the host's. */
+		TEST_ASSERT_EQ(ioas_attach(&devs[i], true), 0);
+		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i)), EBUSY);
+		TEST_ASSERT_EQ(ioas_attach(&devs[i], false), 0);
 		/* Where the guest did not accept MMIO, the hypervisor maps none. */
-		hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%lx 0x%lx 1", h,
-			  devs[i].bar / PAGE_SIZE, BAR_GPA(MAX_DEVS) / PAGE_SIZE);
-		TEST_ASSERT_EQ(r[0], -EPERM);
+		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(MAX_DEVS)), EPERM);
+		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i) + 0x800), EINVAL);
 		/* Nor anything that is not a BAR: here, private memory. */
 		hvc_topup(r, 1, "iommu_assign_pvm_mmio 0x%x 0x%lx 0x%lx 1", h,
 			  va_to_pa(priv) / PAGE_SIZE, BAR_GPA(i) / PAGE_SIZE);
 		TEST_ASSERT_EQ(r[0], -EPERM);
 		config_store(&devs[i], false);
-		give_bar(&devs[i], h, BAR_GPA(i));
+		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i)), 0);
 		config_store(&devs[i], true);
-		assign_stream(&devs[i], h);
-		pr_info("%s: stream 0x%x of SMMU %u and BAR0 (0x%lx, %lu KiB) given to VM 0x%x\n",
-			devs[i].bdf, devs[i].sid, devs[i].smmu, devs[i].bar,
-			devs[i].bar_size >> 10, h);
+		/* Not twice, and its stream cannot join a domain of the host's. */
+		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i)), EPERM);
+		TEST_ASSERT(ioas_attach(&devs[i], true), "%s: the VM's device joins the host's IOAS",
+			    devs[i].bdf);
+		pr_info("%s: BAR0 (0x%lx, %lu KiB) and stream 0x%x of SMMU %u given to VM 0x%x\n",
+			devs[i].bdf, devs[i].bar, devs[i].bar_size >> 10, devs[i].sid,
+			devs[i].smmu, h);
 	}
 	hvc_topup(r, 1, "iommu_alloc_domain %d", PKVM_IOMMU_DOMAIN_S2);
 	TEST_ASSERT(r[0] >= 0, "iommu_alloc_domain: %ld", r[0]);
@@ -459,7 +462,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < PAGE_SIZE; i++)
 		TEST_ASSERT(host_page[i] == 0x5a, "a device DMA reached host memory (byte %d)", i);
 
-	/* 4. */
+	/* 4. The KVM-VFIO device holds the VM: it goes first. */
+	close(kvm_vfio);
 	kvm_vm_free(vm);
 	for (i = 0; i < PRIV_PAGES * PAGE_SIZE; i++)
 		TEST_ASSERT(!priv[i], "private byte %d back from the VM: 0x%x, not zeroed", i,
@@ -468,13 +472,14 @@ int main(int argc, char **argv)
 		TEST_ASSERT(!read_faults(devs[i].regs), "%s: the BAR is not the host's again",
 			    devs[i].bdf);
 		config_store(&devs[i], false);
-		hvc_topup(r, 1, "iommu_attach %d %u 0x%x", idn, devs[i].smmu, devs[i].sid);
-		TEST_ASSERT(!r[0], "%s: back to the identity domain: %ld", devs[i].bdf, r[0]);
+		TEST_ASSERT_EQ(ioas_attach(&devs[i], true), 0);
+		vfio_pci_device_cleanup(devs[i].vdev);
 	}
 	do {
 		hvc(r, "iommu_free_domain %d", dom);
 	} while (r[0] == -EAGAIN);
 	TEST_ASSERT(!r[0], "free of domain %d: %ld", dom, r[0]);
+	iommu_cleanup(iommu);
 	pr_info("%d device(s) driven by a protected VM; host memory, BARs and streams intact\n",
 		nr_devs);
 	return 0;
