@@ -371,27 +371,25 @@ mutant el2_pvm_event_public_early el2 "$SMMU_C" \
 # PCI configuration space (nvhe/pci_cfg.c). A store that moves a BAR or
 # renumbers a bridge lands.
 mutant el2_pci_routing_not_frozen el2 "$PCI_C" \
-	'	return !(((val << shift) ^ old) & mask & frozen);' \
-	'	return !(((val << shift) ^ old) & mask & frozen & 0);'
+	'	return ((val << shift) ^ old) & mask & frozen;' \
+	'	return ((val << shift) ^ old) & mask & frozen & 0;'
 # The host reprograms a function a protected VM holds.
 mutant el2_pci_held_store el2 "$PCI_C" \
 	'	if (fn && fn->vm_handle)
 		return false;' ''
 # A hot-added bridge is numbered at will.
 mutant el2_pci_hotplug_bridge el2 "$PCI_C" \
-	'		if (type == PCI_HEADER_TYPE_NORMAL)
-			return true;' '		return true;'
+	'	if (type == PCI_HEADER_TYPE_NORMAL)' '	if (type == PCI_HEADER_TYPE_NORMAL || 1)'
 # The host's PC does not move past an emulated access: it traps for ever.
 mutant el2_pci_pc_stays el2 "$PCI_C" \
-	'	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + 4, SYS_ELR);' ''
+	'	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + ((esr & ESR_ELx_IL) ? 4 : 2), SYS_ELR);' ''
 # A stream shared by two functions stays assignable.
 mutant el2_pci_shared_stream el2 "$PCI_C" \
 	'		other->unassignable = true;
 		fn->unassignable = true;' ''
 # A store to an alias of a held function (another function number) lands.
 mutant el2_pci_alias_store el2 "$PCI_C" \
-	'	if (hyp_pci_bus_held_locked(cfg_phys))
-		return false;' ''
+	'	if (hyp_pci_bus_held_locked(cfg_phys))' '	if (hyp_pci_bus_held_locked(cfg_phys) && 0)'
 # ACS, ARI forwarding, Link Disable and the like change after registration.
 mutant el2_pci_xfrozen_ignored el2 "$PCI_C" \
 	'			if (fn->xfrozen[i].off == dw * 4 &&' '			if (0 &&'
@@ -414,7 +412,7 @@ mutant el2_pci_il_ignored el2 "$PCI_C" \
 	'((esr & ESR_ELx_IL) ? 4 : 2)' '4'
 # The stream goes before every BAR page is the VM's.
 mutant el2_pci_stream_part_bar el2 "$PCI_C" \
-	'	    fn->given == fn->bar_bytes)' '	    fn->given)'
+	'	    fn->bar_bytes && fn->given == fn->bar_bytes)' '	    fn->bar_bytes && fn->given)'
 # Two VMs hold one function.
 mutant el2_pci_claim_other_vm el2 "$PCI_C" \
 	'	if (fn->vm_handle && fn->vm_handle != handle)' '	if (0)'
