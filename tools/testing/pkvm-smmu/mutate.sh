@@ -410,6 +410,16 @@ mutant el2_pci_overlap_one_side el2 "$PCI_C" \
 # A 16-bit T32 access: the PC skips half of the next instruction.
 mutant el2_pci_il_ignored el2 "$PCI_C" \
 	'((esr & ESR_ELx_IL) ? 4 : 2)' '4'
+# A function whose stream translates for the host goes to a VM.
+mutant el2_pci_claim_in_use el2 "$PCI_C" \
+	'	if (!fn->vm_handle && pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))' \
+	'	if (0)'
+# The host attaches the stream of a function a VM holds.
+mutant el2_pci_attach_held el2 "$PCI_C" \
+	'	if (fn && fn->vm_handle) {' '	if (fn && fn->vm_handle && 0) {'
+# A capability list that never ends leaves the function assignable.
+mutant el2_pci_caps_fail_open el2 "$PCI_C" \
+	'	if (i == HYP_PCI_MAX_CAPS ||' '	if (0 ||'
 # The stream goes before every BAR page is the VM's.
 mutant el2_pci_stream_part_bar el2 "$PCI_C" \
 	'	    fn->bar_bytes && fn->given == fn->bar_bytes)' '	    fn->bar_bytes && fn->given)'

@@ -94,6 +94,7 @@ struct device;
 #ifdef CONFIG_PKVM_SMMU_V3
 int pkvm_smmu_finalize(void);
 int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa);
+void pkvm_smmu_release_pvm(u64 handle);
 #else
 static inline int pkvm_smmu_finalize(void)
 {
@@ -104,6 +105,10 @@ static inline int pkvm_smmu_assign_pvm(struct device *dev, u64 handle,
 				       const u64 *bar_gpa)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline void pkvm_smmu_release_pvm(u64 handle)
+{
 }
 #endif
 #endif

@@ -85,10 +85,26 @@ static DEFINE_MUTEX(pkvm_smmu_domains_lock);
 struct pkvm_smmu_master {
 	struct pkvm_smmu	*smmu;
 	/* The hypervisor domain the streams translate with, or -1 (blocked). */
-	int			attached_id;	/* the group's mutex */
+	int			attached_id;	/* pkvm_smmu_attach_lock */
+	/*
+	 * The protected VM the streams went to (0: none), and the domain the
+	 * IOMMU core attached meanwhile, which they join once the VM is gone.
+	 */
+	u64			pvm_handle;	/* pkvm_smmu_attach_lock */
+	int			pvm_pending_id;	/* pkvm_smmu_attach_lock */
+	struct list_head	pvm_node;	/* pkvm_smmu_attach_lock */
 	unsigned int		num_sids;
 	u32			sids[] __counted_by(num_sids);
 };
+
+/*
+ * Serialises the moves of every device's streams: the IOMMU core's attaches
+ * (under a group's mutex, taken first) and the assignment of a device to a
+ * protected VM and its return (pkvm_smmu_assign_pvm(), pkvm_smmu_release_pvm()).
+ */
+static DEFINE_MUTEX(pkvm_smmu_attach_lock);
+/* Devices a protected VM has. */
+static LIST_HEAD(pkvm_smmu_pvm_masters);
 
 static bool pkvm_smmu_enabled = true;
 
@@ -531,6 +547,11 @@ static void pkvm_smmu_detach_master(struct pkvm_smmu_master *master)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&pkvm_smmu_attach_lock);
+	if (master->pvm_handle) {
+		master->pvm_pending_id = -1;
+		return;
+	}
 	if (master->attached_id < 0)
 		return;
 	/* Detach cannot fail for a stream that is attached. */
@@ -541,12 +562,24 @@ static void pkvm_smmu_detach_master(struct pkvm_smmu_master *master)
 	master->attached_id = -1;
 }
 
-/* Move the device's streams to hypervisor domain @id. */
+/*
+ * Move the device's streams to hypervisor domain @id. While a protected VM
+ * has them, the identity domain (what the core falls back to when VFIO lets
+ * the device go) is joined once the VM is gone; a paging domain, which
+ * expects to translate at once, is refused.
+ */
 static int pkvm_smmu_attach_master(struct pkvm_smmu_master *master, int id)
 {
 	int prev = master->attached_id;
 	int ret;
 
+	lockdep_assert_held(&pkvm_smmu_attach_lock);
+	if (master->pvm_handle) {
+		if (id != pkvm_smmu_identity_id)
+			return -EBUSY;
+		master->pvm_pending_id = id;
+		return 0;
+	}
 	if (prev == id)
 		return 0;
 	/* The hypervisor moves a stream between domains through "aborting". */
@@ -584,7 +617,9 @@ static int pkvm_smmu_attach_paging(struct iommu_domain *domain,
 
 	if (pkvm_smmu_refuse_shared(id, master))
 		return -EINVAL;
+	mutex_lock(&pkvm_smmu_attach_lock);
 	ret = pkvm_smmu_attach_master(master, id);
+	mutex_unlock(&pkvm_smmu_attach_lock);
 	if (!ret)
 		pkvm_smmu_log_attach(dev, master, id);
 
@@ -634,6 +669,7 @@ static int pkvm_smmu_attach_identity(struct iommu_domain *domain,
 
 	if (id < 0)
 		return id;
+	guard(mutex)(&pkvm_smmu_attach_lock);
 	return pkvm_smmu_attach_master(dev_iommu_priv_get(dev), id);
 }
 
@@ -773,6 +809,7 @@ static int pkvm_smmu_attach_blocked(struct iommu_domain *domain,
 	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
 
 	/* With no STE, the hypervisor's stream table aborts the streams. */
+	guard(mutex)(&pkvm_smmu_attach_lock);
 	pkvm_smmu_detach_master(master);
 	return 0;
 }
@@ -813,7 +850,13 @@ static void pkvm_smmu_release_device(struct device *dev)
 {
 	struct pkvm_smmu_master *master = dev_iommu_priv_get(dev);
 
-	pkvm_smmu_detach_master(master);
+	mutex_lock(&pkvm_smmu_attach_lock);
+	/* A device a VM still has keeps aborting: its streams are the VM's. */
+	if (master->pvm_handle)
+		list_del(&master->pvm_node);
+	else
+		pkvm_smmu_detach_master(master);
+	mutex_unlock(&pkvm_smmu_attach_lock);
 	kfree(master);
 }
 
@@ -1376,6 +1419,45 @@ static long pkvm_smmu_hvc_topup(unsigned long id, u64 a1, u64 a2, u64 a3, u64 a4
 	return ret;
 }
 
+/* A memory BAR the PCI core placed, which can go to a VM whole. */
+static bool pkvm_smmu_bar_givable(struct pci_dev *pdev, unsigned int i)
+{
+	unsigned long flags = pci_resource_flags(pdev, i);
+
+	return (flags & IORESOURCE_MEM) && !(flags & (IORESOURCE_UNSET | IORESOURCE_DISABLED)) &&
+	       pci_resource_len(pdev, i);
+}
+
+/* Check the VM's BAR addresses before anything leaves the host. */
+static int pkvm_smmu_check_bar_gpas(struct pci_dev *pdev, const u64 *bar_gpa)
+{
+	resource_size_t size, total = 0;
+	unsigned int i, j;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		if (!pkvm_smmu_bar_givable(pdev, i)) {
+			if (bar_gpa[i] != KVM_VFIO_ASSIGN_NO_BAR ||
+			    (pci_resource_flags(pdev, i) & IORESOURCE_MEM &&
+			     pci_resource_len(pdev, i)))
+				return -EINVAL;
+			continue;
+		}
+		size = pci_resource_len(pdev, i);
+		if (!PAGE_ALIGNED(bar_gpa[i]) || !PAGE_ALIGNED(size) ||
+		    bar_gpa[i] + size < bar_gpa[i])
+			return -EINVAL;
+		for (j = 0; j < i; j++) {
+			if (bar_gpa[j] != KVM_VFIO_ASSIGN_NO_BAR &&
+			    bar_gpa[j] < bar_gpa[i] + size &&
+			    bar_gpa[i] < bar_gpa[j] + pci_resource_len(pdev, j))
+				return -EINVAL;
+		}
+		total += size;
+	}
+	/* The hypervisor's limit per VM (-E2BIG), known before the first page goes. */
+	return total > SZ_16M ? -E2BIG : 0;
+}
+
 /**
  * pkvm_smmu_assign_pvm() - Give a PCI device to a protected VM.
  * @dev:	A PCI device behind a hypervisor SMMU, in the blocked domain
@@ -1386,12 +1468,18 @@ static long pkvm_smmu_hvc_topup(unsigned long id, u64 a1, u64 a2, u64 a3, u64 a4
  *		(unused, I/O, the upper half of a 64-bit BAR) ~0.
  *
  * The BARs first, then the streams: the hypervisor takes a stream only from
- * a device whose registers are all the VM's (nvhe/pci_cfg.c). Nothing is
- * taken back on failure; the VM's teardown gives everything back.
+ * a device whose registers are all the VM's (nvhe/pci_cfg.c), and none that
+ * translates for the host. What can be checked here is checked before the
+ * first page goes; nothing is taken back on a later failure (the VM's
+ * teardown gives everything back). Until pkvm_smmu_release_pvm(), the
+ * device's streams are the VM's: the IOMMU core may attach the identity or
+ * the blocked domain (the streams join it then), never a paging domain.
  *
- * Return: 0, or a negative errno (-EINVAL for a bad BAR layout, -EPERM where
- * the guest did not accept MMIO at an address, -EBUSY if the device's
- * streams translate or another VM has it).
+ * Return: 0, or a negative errno (-EINVAL for a bad BAR layout, -E2BIG for
+ * too much MMIO, -EPERM where the guest did not accept MMIO or the
+ * hypervisor does not let the device go, -EBUSY if the device's streams
+ * translate or another VM has it, -ENODEV if no hypervisor SMMU is in front
+ * of it).
  */
 int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
 {
@@ -1411,29 +1499,19 @@ int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
 	master = dev_iommu_priv_get(dev);
 	if (!smmu || !fwspec->num_ids || !master || master->smmu != smmu)
 		return -ENODEV;
-	/*
-	 * Owned by VFIO and attached to nothing: a hint read without the
-	 * group's mutex, so that a device still in a domain does not lose its
-	 * BARs to the VM first. The hypervisor refuses a stream in use anyway.
-	 */
-	if (READ_ONCE(master->attached_id) != -1)
-		return -EBUSY;
 	pdev = to_pci_dev(dev);
+	ret = pkvm_smmu_check_bar_gpas(pdev, bar_gpa);
+	if (ret)
+		return ret;
 
+	guard(mutex)(&pkvm_smmu_attach_lock);
+	/* Owned by VFIO and attached to nothing; the hypervisor checks again. */
+	if (master->attached_id != -1 || master->pvm_handle)
+		return -EBUSY;
 	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
-		size = pci_resource_len(pdev, i);
-		if (!(pci_resource_flags(pdev, i) & IORESOURCE_MEM) || !size) {
-			if (bar_gpa[i] != ~0ULL)
-				return -EINVAL;
+		if (!pkvm_smmu_bar_givable(pdev, i))
 			continue;
-		}
-		if (!PAGE_ALIGNED(bar_gpa[i]) || !PAGE_ALIGNED(size))
-			return -EINVAL;
-	}
-	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
 		size = pci_resource_len(pdev, i);
-		if (bar_gpa[i] == ~0ULL)
-			continue;
 		for (off = 0; off < size; off += nr << PAGE_SHIFT) {
 			nr = min_t(u64, (size - off) >> PAGE_SHIFT, PKVM_IOMMU_MAP_MAX_PAGES);
 			ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm_mmio),
@@ -1456,11 +1534,44 @@ int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
 			return ret;
 		}
 	}
+	master->pvm_handle = handle;
+	master->pvm_pending_id = -1;
+	list_add(&master->pvm_node, &pkvm_smmu_pvm_masters);
 	pci_info(pdev, "pkvm-smmu: given to protected VM %#llx: its BARs and %u stream(s)\n",
 		 handle, fwspec->num_ids);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(pkvm_smmu_assign_pvm);
+
+/**
+ * pkvm_smmu_release_pvm() - The devices of a protected VM are the host's again.
+ * @handle:	The VM, whose teardown made their streams abort.
+ *
+ * Each device joins the domain the IOMMU core attached meanwhile, if any.
+ */
+void pkvm_smmu_release_pvm(u64 handle)
+{
+	struct pkvm_smmu_master *master, *next;
+	int id, ret;
+
+	guard(mutex)(&pkvm_smmu_attach_lock);
+	list_for_each_entry_safe(master, next, &pkvm_smmu_pvm_masters, pvm_node) {
+		if (master->pvm_handle != handle)
+			continue;
+		list_del(&master->pvm_node);
+		master->pvm_handle = 0;
+		id = master->pvm_pending_id;
+		if (id < 0)
+			continue;
+		ret = pkvm_smmu_attach_sids(id, master, master->num_sids);
+		if (ret)
+			pr_err("pkvm-smmu: stream %#x of SMMU %d not back in domain %d: %d\n",
+			       master->sids[0], master->smmu->hyp_idx, id, ret);
+		else
+			master->attached_id = id;
+	}
+}
+EXPORT_SYMBOL_GPL(pkvm_smmu_release_pvm);
 
 /* The ECAM window of @bus's host bridge, if the kernel's generic accessors drive it. */
 static struct pci_config_window *pkvm_smmu_pci_ecam(struct pci_bus *bus)
@@ -1491,6 +1602,7 @@ static int pkvm_smmu_pci_register_fn(struct pci_dev *pdev, struct pci_config_win
 	struct pkvm_smmu *smmu = NULL;
 	struct resource *res;
 	unsigned int i;
+	bool givable;
 	long ret = 0;
 
 	if (fwspec)
@@ -1508,9 +1620,9 @@ static int pkvm_smmu_pci_register_fn(struct pci_dev *pdev, struct pci_config_win
 	pci_dev_for_each_resource(pdev, res, i) {
 		if (i >= PCI_STD_NUM_BARS || !res->flags || !resource_size(res))
 			continue;
+		givable = pkvm_smmu_bar_givable(pdev, i);
 		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_bar), cfg_phys,
-					res->flags & IORESOURCE_MEM ? res->start : 0,
-					res->flags & IORESOURCE_MEM ? resource_size(res) : 0);
+					givable ? res->start : 0, givable ? resource_size(res) : 0);
 		if (ret)
 			pci_info(pdev, "pkvm-smmu: BAR %u cannot go to a protected VM (%ld)\n",
 				 i, ret);

@@ -1154,7 +1154,7 @@ static void test_fail_closed_identity(void)
 
 static void test_pci_config(void)
 {
-	if (el2_pci_test(smmu_idx))
+	if (el2_pci_test(smmu_idx, host_topup))
 		tap_cur_failed = 1;
 }
 

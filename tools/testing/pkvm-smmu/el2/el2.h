@@ -99,7 +99,7 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 		   u64 bar_size);
 /* Give the VM the BAR of the function of stream @sid of SMMU @smmu. */
 int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
-int el2_pci_test(const int *idx);
+int el2_pci_test(const int *idx, u64 (*topup)(u64));
 
 extern u64 el2_cpu_tlbi_count;
 extern u64 el2_dcache_flush_count;

@@ -141,8 +141,10 @@ static u64 pci_store(u64 addr, unsigned int size, u64 val)
 #define EP_BAR	0x10400000ULL
 #define EP2_BAR	0x10500000ULL
 
-int el2_pci_test(const int *idx)
+int el2_pci_test(const int *idx, u64 (*topup)(u64))
 {
+	u64 needed;
+	int dom, ret;
 	u32 *hot, *rp;
 	u64 pfn;
 
@@ -263,6 +265,17 @@ int el2_pci_test(const int *idx)
 	CHECK_EQ(pci_store(RP + PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_VGA), 0);
 	CHECK_EQ(pci_store(RP + PCI_BRIDGE_CONTROL, 2, PCI_BRIDGE_CTL_SERR), PCI_BRIDGE_CTL_SERR);
 
+	/* A capability list that loops: what it would gate is unknown, never assigned. */
+	hot = el2_ecam_frame(ECAM_FN(3, 0), 4096);
+	memset(hot, 0, 4096);
+	hot[PCI_VENDOR_ID / 4] = 0x11e81234;
+	hot[PCI_COMMAND / 4] = PCI_STATUS_CAP_LIST << 16;
+	hot[PCI_CAPABILITY_LIST / 4] = 0x40;
+	hot[0x40 / 4] = PCI_CAP_ID_MSI | 0x40 << 8;
+	CHECK_EQ(__pkvm_pci_register_fn(ECAM_FN(3, 0), idx[1], 0x300), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(3, 0), 0x10c00000, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10c00000, PAGE_SIZE), -EPERM);
+
 	/* The stream of a function the VM does not hold whole goes nowhere. */
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EPERM);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EL2_MEM_BASE, PAGE_SIZE), -EPERM);
@@ -283,6 +296,26 @@ int el2_pci_test(const int *idx)
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
+	/*
+	 * Not while the stream translates for the host: the VM would drive a
+	 * device whose DMA reaches the host's memory. Once held, the host
+	 * cannot attach it.
+	 */
+	dom = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	while (dom == -ENOMEM && topup(needed))
+		dom = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	CHECK(dom >= 0);
+	while ((ret = __pkvm_iommu_attach(dom, idx[0], 0x100, &needed)) == -ENOMEM &&
+	       topup(needed))
+		;
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), -EBUSY);
+	CHECK_EQ(__pkvm_iommu_detach(dom, idx[0], 0x100), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(__pkvm_iommu_attach(dom, idx[0], 0x100, &needed), -EBUSY);
+	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
+	CHECK_EQ(__pkvm_iommu_free_domain(dom), 0);
+
 	/* Given page by page: the stream only once every page is the VM's. */
 	for (pfn = 0; pfn < 4; pfn++) {
 		CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100),

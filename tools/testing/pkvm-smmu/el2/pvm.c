@@ -336,6 +336,8 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 				PVM_BAR_PAGES * PAGE_SIZE), 0);
 	CHECK_EQ(el2_pci_add_fn(2, 0x21, false, idx[1], pvm_sid[1], PVM_BAR2,
 				PVM_BAR2_PAGES * PAGE_SIZE), 0);
+	/* A BAR over an MSI doorbell: the doorbell still never goes to a VM. */
+	CHECK_EQ(el2_pci_add_fn(4, 0, false, idx[1], 0x400, PVM_DOORBELL, PAGE_SIZE), 0);
 	vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET, true, KVM_PGTABLE_S2_NOFWB);
 	np_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 1, false, KVM_PGTABLE_S2_NOFWB);
 	fwb_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 2, true, 0);

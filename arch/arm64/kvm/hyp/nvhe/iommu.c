@@ -41,6 +41,7 @@
  *
  * Lock order: vm_table_lock (a protected VM's teardown), then
  * hyp_iommu_identity_lock (creating the identity domain), then
+ * hyp_pci_lock (nvhe/pci_cfg.c: a host attach holds it around the STE), then
  * domain->lock (attach, detach), then domain->pgt_lock (the page table: map,
  * unmap), then hyp_iommu_lock (domain table, memcache, grace period), then the
  * host and hyp component locks (page ownership). A domain's invs_lock (the
@@ -503,6 +504,14 @@ static struct hyp_smmu *hyp_iommu_get_stream(u64 *idx, u64 sid)
 		return NULL;
 	*idx = array_index_nospec(*idx, PKVM_SMMU_MAX);
 	return smmu;
+}
+
+/* Does stream @sid of SMMU @smmu_idx translate (nvhe/pci_cfg.c's claims)? */
+bool pkvm_iommu_stream_in_use(u64 smmu_idx, u64 sid)
+{
+	struct hyp_smmu *smmu = hyp_iommu_get_stream(&smmu_idx, sid);
+
+	return smmu && hyp_smmu_ste_in_use(smmu, sid);
 }
 
 static void hyp_iommu_s2_cfg(struct hyp_iommu_domain *domain, u16 vmid,
@@ -1663,11 +1672,20 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 		return -ENOENT;
 	/* A level-2 stream table if missing, and a new invalidation array. */
 	ret = hyp_iommu_reserve(&mc, hyp_smmu_ste_pages(smmu, sid) + 1, pages_needed);
+	if (ret)
+		goto put_domain;
+	/*
+	 * Not the stream of a device a protected VM holds, and none can be
+	 * held until the STE is in: a claim then sees the stream in use.
+	 */
+	ret = pkvm_pci_lock_host_stream(smmu_idx, sid);
 	if (!ret) {
 		hyp_spin_lock(&domain->lock);
 		ret = hyp_iommu_attach_locked(domain, smmu, smmu_idx, sid, &mc);
 		hyp_spin_unlock(&domain->lock);
+		pkvm_pci_unlock_host_stream();
 	}
+put_domain:
 	hyp_iommu_put_domain(domain);
 	hyp_iommu_unreserve(&mc);
 	return ret;

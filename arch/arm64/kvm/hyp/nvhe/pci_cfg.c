@@ -19,27 +19,37 @@
  *  - loads pass;
  *  - a store to a function present at registration that would change its
  *    address routing from what it was then (its BARs, its expansion ROM
- *    address; a bridge's bus numbers and windows) is dropped, so a reset
- *    function can be restored but nothing can be moved;
+ *    address; a bridge's bus numbers, windows and ISA/VGA forwarding; past
+ *    the header, what gates routing and requester ids: Phantom Functions,
+ *    Link Disable, RRS visibility, the completion timeout, ARI forwarding,
+ *    ACS) is dropped, so a reset function can be restored but nothing can
+ *    be moved;
  *  - a store to a bridge that was not present (hot-added) may not change
  *    its bus numbers or windows either;
- *  - every store to a function that a protected VM holds is dropped: the VM
- *    holds it from the first of its BAR pages that goes to the VM
- *    (pkvm_pci_claim_bar()) until the VM's teardown has taken every page
- *    back (pkvm_pci_release_vm()).
+ *  - every store to a function that a protected VM holds is dropped, and to
+ *    any unregistered function on its bus (an alias of it): the VM holds it
+ *    from the first of its BAR pages that goes to the VM
+ *    (pkvm_pci_claim_bar(), refused while its stream translates for the
+ *    host) until the VM's teardown has taken every page back
+ *    (pkvm_pci_release_vm()).
  *
- * A stream goes to a protected VM only if it is the stream of one function
- * and every byte of that function's memory BARs is the VM's already
+ * A stream goes to a protected VM only if it is the only stream of one
+ * function and every byte of that function's memory BARs is the VM's already
  * (pkvm_pci_stream_assignable()): the host can no longer reach the device's
  * registers, move them, renumber the bus or reprogram the function, so the
  * device that the VM's stage-2 translates for is the one only the VM
- * drives. docs/pvm-device-assignment.md (section 6) has the argument and its
- * limits (capabilities that move decoding, hot-plugged switches).
+ * drives. What the device does with the state the host left in it before is
+ * not covered yet (no reset at assignment). docs/pvm-device-assignment.md
+ * (section 6) has the argument and its limits.
  *
  * Locking: hyp_pci_lock protects the function table and orders the
  * emulated stores against the claims: a store either completes before a
- * claim or is dropped. Windows are only added before pKVM finalises and
- * never change; readers take the count with acquire.
+ * claim or is dropped. A host attach holds it around the STE it installs
+ * (pkvm_pci_lock_host_stream()), and a claim checks the stream's STE under
+ * it, so a function whose stream translates for the host never goes to a
+ * VM. It nests inside vm_table_lock and outside domain->lock and the SMMUs'
+ * locks (nvhe/iommu.c has the order). Windows are only added before pKVM
+ * finalises and never change; readers take the count with acquire.
  */
 #include <linux/bitfield.h>
 #include <linux/pci_regs.h>
@@ -387,7 +397,13 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 			break;
 		pos = readb(fn->cfg + pos + PCI_CAP_LIST_NEXT) & ~3U;
 	}
-	if (i == HYP_PCI_MAX_CAPS || pos < PCI_STD_HEADER_SIZEOF)
+	/* A list that does not end, or a capability too close to the end: fail closed. */
+	if (i == HYP_PCI_MAX_CAPS ||
+	    (pos >= PCI_STD_HEADER_SIZEOF && pos > PCI_CFG_SPACE_SIZE - PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)) {
+		fn->unassignable = true;
+		return;
+	}
+	if (pos < PCI_STD_HEADER_SIZEOF)
 		return;
 
 	flags = readw(fn->cfg + pos + PCI_EXP_FLAGS);
@@ -405,15 +421,20 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 	for (i = 0; i < HYP_PCI_MAX_CAPS; i++) {
 		hdr = readl(fn->cfg + pos);
 		if (!hdr || hdr == ~0U)
-			break;
+			return;
 		if (PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_ACS) {
-			hyp_pci_xfreeze(fn, pos + PCI_ACS_CTRL, 0xffff);
-			break;
+			/* Its control register must lie in this function's 4 KiB. */
+			if (pos + PCI_ACS_CTRL + 2 > HYP_PCI_ECAM_FN_SIZE)
+				fn->unassignable = true;
+			else
+				hyp_pci_xfreeze(fn, pos + PCI_ACS_CTRL, 0xffff);
+			return;
 		}
 		pos = PCI_EXT_CAP_NEXT(hdr);
 		if (pos < PCI_CFG_SPACE_SIZE)
-			break;
+			return;
 	}
+	fn->unassignable = true;
 }
 
 /**
@@ -688,6 +709,13 @@ int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 	ret = -EBUSY;
 	if (fn->vm_handle && fn->vm_handle != handle)
 		goto unlock;
+	/*
+	 * Not while the device's stream translates for the host: the VM would
+	 * drive a device whose DMA reaches the host's memory at its IPAs. A
+	 * host attach holds hyp_pci_lock around the STE, so none can follow.
+	 */
+	if (!fn->vm_handle && pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))
+		goto unlock;
 	fn->vm_handle = handle;
 	fn->claims++;
 	ret = 0;
@@ -746,6 +774,35 @@ int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid)
 		ret = 0;
 	hyp_spin_unlock(&hyp_pci_lock);
 	return ret;
+}
+
+/**
+ * pkvm_pci_lock_host_stream() - Keep a stream from being held while the host attaches it.
+ * @smmu_idx:	The SMMU.
+ * @sid:	The stream.
+ *
+ * On success hyp_pci_lock is held until pkvm_pci_unlock_host_stream(): no
+ * protected VM can hold the stream's function meanwhile, and once the STE
+ * is in, pkvm_pci_claim_bar() sees the stream in use.
+ *
+ * Return: 0, or -EBUSY if a protected VM holds the function.
+ */
+int pkvm_pci_lock_host_stream(u64 smmu_idx, u64 sid)
+{
+	struct hyp_pci_fn *fn;
+
+	hyp_spin_lock(&hyp_pci_lock);
+	fn = hyp_pci_find_stream_locked(smmu_idx, sid);
+	if (fn && fn->vm_handle) {
+		hyp_spin_unlock(&hyp_pci_lock);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void pkvm_pci_unlock_host_stream(void)
+{
+	hyp_spin_unlock(&hyp_pci_lock);
 }
 
 /**

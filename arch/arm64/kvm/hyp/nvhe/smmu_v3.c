@@ -1102,6 +1102,28 @@ unlock:
 }
 
 /**
+ * hyp_smmu_ste_in_use() - Does stream @sid translate, or may it still?
+ * @smmu:	The SMMU.
+ * @sid:	The stream, checked by the caller.
+ *
+ * Return: true if its STE is valid, or invalid but still naming a table (a
+ * detach not confirmed): what hyp_smmu_install_ste() refuses.
+ */
+bool hyp_smmu_ste_in_use(struct hyp_smmu *smmu, u32 sid)
+{
+	struct arm_smmu_ste *ste;
+	bool in_use = false;
+
+	hyp_spin_lock(&smmu->lock);
+	ste = smmu_ste_locked(smmu, sid, NULL, NULL);
+	if (ste)
+		in_use = (le64_to_cpu(ste->data[0]) & STRTAB_STE_0_V) ||
+			 le64_to_cpu(ste->data[2]) || le64_to_cpu(ste->data[3]);
+	hyp_spin_unlock(&smmu->lock);
+	return in_use;
+}
+
+/**
  * hyp_smmu_clear_ste() - Make stream @sid abort again.
  * @smmu:	The SMMU.
  * @sid:	The stream, checked by the caller.

@@ -231,6 +231,8 @@ static void dev_open(struct dev *d, struct iommu *iommu)
 		    "%s: BAR0 is not page aligned", d->bdf);
 	d->bar = start;
 	d->bar_size = end + 1 - start;
+	TEST_ASSERT(d->bar_size <= BAR_GPA(1) - BAR_GPA(0), "%s: BAR0 larger than its IPA slot",
+		    d->bdf);
 	TEST_ASSERT_EQ(readl(d->regs + EDU_REG_ID) & 0xff, 0xed);
 }
 

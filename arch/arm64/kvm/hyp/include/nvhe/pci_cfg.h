@@ -20,6 +20,9 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size);
 void pkvm_pci_bar_given(u64 handle, u64 phys, u64 size, bool given);
 int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid);
+int pkvm_pci_lock_host_stream(u64 smmu_idx, u64 sid);
+void pkvm_pci_unlock_host_stream(void);
+bool pkvm_iommu_stream_in_use(u64 smmu_idx, u64 sid);
 void pkvm_pci_release_vm(u64 handle);
 #else
 static inline int __pkvm_pci_register_window(u64 phys, u64 size) { return -ENODEV; }

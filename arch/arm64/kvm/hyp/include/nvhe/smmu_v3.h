@@ -116,6 +116,7 @@ int hyp_smmu_ste_pages(struct hyp_smmu *smmu, u32 sid);
 int hyp_smmu_install_ste(struct hyp_smmu *smmu, u32 sid,
 			 const struct hyp_smmu_s2_cfg *cfg,
 			 void *(*alloc)(void *arg), void *arg);
+bool hyp_smmu_ste_in_use(struct hyp_smmu *smmu, u32 sid);
 int hyp_smmu_clear_ste(struct hyp_smmu *smmu, u32 sid,
 		       const struct hyp_smmu_s2_cfg *cfg);
 int hyp_smmu_tlbi_vmid(struct hyp_smmu *smmu, u16 vmid);
