@@ -398,8 +398,8 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 		pos = readb(fn->cfg + pos + PCI_CAP_LIST_NEXT) & ~3U;
 	}
 	/* A list that does not end, or a capability too close to the end: fail closed. */
-	if (i == HYP_PCI_MAX_CAPS ||
-	    (pos >= PCI_STD_HEADER_SIZEOF && pos > PCI_CFG_SPACE_SIZE - PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)) {
+	if (i == HYP_PCI_MAX_CAPS || (pos >= PCI_STD_HEADER_SIZEOF &&
+				      pos > PCI_CFG_SPACE_SIZE - PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)) {
 		fn->unassignable = true;
 		return;
 	}

@@ -310,7 +310,7 @@ static int find_handle(struct dev *d)
 		if (r[0] != -ENOENT)
 			break;
 	}
-	TEST_ASSERT(r[0] == -EPERM, "%s: stream 0x%x of SMMU %u assigned while the host has its BAR: %ld",
+	TEST_ASSERT(r[0] == -EPERM, "%s: stream 0x%x of SMMU %u went, the BAR the host's: %ld",
 		    d->bdf, d->sid, d->smmu, r[0]);
 	return h;
 }
@@ -350,7 +350,7 @@ static void config_store(struct dev *d, bool held)
 	TEST_ASSERT_EQ(pwrite(fd, &flip, sizeof(flip), PCI_COMMAND), sizeof(flip));
 	TEST_ASSERT_EQ(pread(fd, &now, sizeof(now), PCI_COMMAND), sizeof(now));
 	if (held)
-		TEST_ASSERT(now == cmd, "%s: the host reprogrammed a function the VM holds (command 0x%x -> 0x%x)",
+		TEST_ASSERT(now == cmd, "%s: the host reprogrammed the VM's function (0x%x -> 0x%x)",
 			    d->bdf, cmd, now);
 	else
 		TEST_ASSERT(now == flip, "%s: a store to the host's own function was dropped (command 0x%x, wrote 0x%x)",
