@@ -87,7 +87,9 @@
 /*
  * Host side: called by finalize_pkvm() before the host loses its privileges.
  * Hands the hypervisor every SMMUv3 that firmware describes and no driver
- * took yet; an error stops pKVM from finalising.
+ * took yet; an error stops pKVM from finalising. Then registers PCI
+ * configuration space (ECAM windows, functions, BARs) with the hypervisor;
+ * a failure there only keeps the functions unassignable.
  */
 struct device;
 

@@ -1683,7 +1683,9 @@ static void pkvm_smmu_register_pci(void)
  * hypervisor does not hold yet (its probe not run, deferred, or waiting for
  * the lock; a refusal whose quarantine failed) is quarantined: disabled,
  * aborting, its frame the hypervisor's. If one cannot be, pKVM must not
- * finalise.
+ * finalise. Then PCI configuration space goes to the hypervisor
+ * (pkvm_smmu_register_pci()); a failure there only keeps functions
+ * unassignable.
  */
 int pkvm_smmu_finalize(void)
 {

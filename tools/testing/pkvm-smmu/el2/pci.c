@@ -97,7 +97,8 @@ static struct kvm_cpu_context host;
 /*
  * One host access, as handle_host_mem_abort() hands it over: a data abort
  * from a lower EL, ISV set, SAS, SRT, WnR (and SSE, SF) as the CPU reports
- * them. Returns what pkvm_pci_host_abort() says; the PC moves by 4 if so.
+ * them. Returns what pkvm_pci_host_abort() says; the PC moves by 4, or by 2
+ * with IL cleared, if so.
  */
 static bool pci_access(u64 addr, unsigned int size, bool store, unsigned int rt, u64 extra)
 {

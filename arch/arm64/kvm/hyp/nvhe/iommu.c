@@ -2055,8 +2055,8 @@ put_vm:
  * torn down), -ENOENT (no such VM), -EPERM (not within one BAR of an
  * assignable function, not MMIO the host owns, a doorbell, the IPA range is
  * mapped, or the guest did not accept MMIO there), -EBUSY (another VM holds
- * the function, host MMIO is borrowed by a non-protected guest or a DMA
- * mapping), -ENOSPC, -E2BIG (the VM holds too much MMIO), -ENOMEM.
+ * the function, its stream translates for the host, host MMIO is borrowed
+ * by a non-protected guest or a DMA mapping), -ENOSPC, -E2BIG (the VM holds too much MMIO), -ENOMEM.
  */
 int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn, u64 nr_pages,
 				 u64 *pages_needed)

@@ -695,7 +695,8 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
  * space are dropped.
  *
  * Return: 0, or -EPERM (not within one BAR of an assignable function),
- * -EBUSY (another VM holds the function).
+ * -EBUSY (another VM holds the function, or its stream translates for the
+ * host).
  */
 int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 {
