@@ -69,7 +69,7 @@ if [ "${CHECK_UNIT:-1}" = 1 ] && [ -e "$TOP/tools/testing/pkvm-smmu/Makefile" ];
 	tally unit "$unit"
 
 	# A bounded slice of the mutation tests: every mutant of the EL2 files that
-	# the el2 scenario, the TSan stress or the shim test must catch (about 4
+	# the el2 scenario, the TSan stress or the shim test must catch (about 6
 	# minutes). The full set (with the fuzzer's and the pure-logic mutants):
 	# make -C tools/testing/pkvm-smmu mutate.
 	mut=$OUT/results/mutants.tap

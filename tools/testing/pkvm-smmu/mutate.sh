@@ -38,6 +38,10 @@ kvars=()
 
 nr=0
 failed=0
+# Mutants built and run at once (MUTATE_JOBS, default the CPUs), each in a
+# scratch tree of its own; the stress programs, whose races must show, run
+# alone. Results come out in order at the end.
+jobs_max=${MUTATE_JOBS:-$(nproc)}
 
 # mutant NAME PROGRAM FILE OLD NEW [OLD NEW]...: replace the single
 # occurrence of each OLD by its NEW in FILE (relative to the tree root), build,
@@ -48,12 +52,31 @@ failed=0
 # (EL2_STRESS_ARGS, as in make check).
 mutant()
 {
-	local name=$1 prog=$2 file=$3 copy=$tmp/tree target=all runs=()
+	local name=$1 prog=$2
 
-	shift 3
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && return
 	nr=$((nr + 1))
+	case "$prog" in
+	*stress|tsan)
+		wait
+		run_mutant "$nr" "$@" >"$tmp/res.$nr"
+		;;
+	*)
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+			wait -n
+		done
+		run_mutant "$nr" "$@" >"$tmp/res.$nr" &
+		;;
+	esac
+}
 
+# run_mutant N NAME PROGRAM FILE OLD NEW...: the work of mutant number N.
+run_mutant()
+{
+	local nr=$1 name=$2 prog=$3 file=$4 copy=$tmp/tree.$1 log=$tmp/log.$1
+	local target=all runs=()
+
+	shift 4
 	rm -rf "$copy"
 	mkdir -p "$copy/tools/testing"
 	cp -r "$here" "$copy/tools/testing/pkvm-smmu"
@@ -75,7 +98,6 @@ open(path, "w").write(text)
 EOF
 	then
 		echo "not ok $nr - $name # mutation does not apply"
-		failed=$((failed + 1))
 		return
 	fi
 
@@ -86,19 +108,19 @@ EOF
 	[ "$prog" = fuzz ] && target=fuzz-build &&
 		runs=("FUZZ_CHECK_RUNS=${FUZZ_MUTANT_RUNS:-3000}")
 	if ! make -s -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" "$target" \
-		>"$tmp/log" 2>&1; then
-		echo "not ok $nr - $name # mutant does not build: $(grep -m1 error: "$tmp/log")"
-		failed=$((failed + 1))
+		>"$log" 2>&1; then
+		echo "not ok $nr - $name # mutant does not build: $(grep -m1 error: "$log")"
+		rm -rf "$copy"
 		return
 	fi
 
 	if timeout 180 make -s -C "$copy/tools/testing/pkvm-smmu" "${kvars[@]}" \
-		"${runs[@]}" "run-$prog" >"$tmp/log" 2>&1; then
+		"${runs[@]}" "run-$prog" >"$log" 2>&1; then
 		echo "not ok $nr - $name # NOT caught by $prog"
-		failed=$((failed + 1))
 	else
-		echo "ok $nr - $name # caught by $prog: $(grep -m1 -E 'fuzz oracle|^not ok|ThreadSanitizer|AddressSanitizer|runtime error|EL2 WARN|SMMU model|^EL2:' "$tmp/log")"
+		echo "ok $nr - $name # caught by $prog: $(grep -m1 -E 'fuzz oracle|^not ok|ThreadSanitizer|AddressSanitizer|runtime error|EL2 WARN|SMMU model|^EL2:' "$log")"
 	fi
+	rm -rf "$copy"
 }
 
 INVS_C=arch/arm64/kvm/hyp/nvhe/smmu_invs.c
@@ -610,6 +632,15 @@ mutant fuzz_host_lost_no_fail_closed fuzz "$IOMMU_C" "${HOST_LOST_NO_FAIL_CLOSED
 # A batch of donations (a top-up) never invalidates the SMMUs.
 mutant fuzz_lost_batch_no_flush fuzz "$IOMMU_C" "${LOST_BATCH_NO_FLUSH[@]}"
 
+wait
+for ((i = 1; i <= nr; i++)); do
+	if [ -s "$tmp/res.$i" ]; then
+		cat "$tmp/res.$i"
+	else
+		echo "not ok $i - # no result (the mutant's run was lost)"
+	fi
+	grep -q '^ok ' "$tmp/res.$i" 2>/dev/null || failed=$((failed + 1))
+done
 echo "1..$nr"
 echo "# $((nr - failed)) of $nr mutants caught"
 [ "$failed" -eq 0 ]
