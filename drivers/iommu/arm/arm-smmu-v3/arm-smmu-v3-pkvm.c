@@ -1585,14 +1585,6 @@ static struct pci_config_window *pkvm_smmu_pci_ecam(struct pci_bus *bus)
 	return cfg;
 }
 
-static long pkvm_smmu_pci_hvc(unsigned long id, u64 a1, u64 a2, u64 a3)
-{
-	struct arm_smccc_res res;
-
-	arm_smccc_1_1_hvc(id, a1, a2, a3, &res);
-	return res.a0 == SMCCC_RET_SUCCESS ? (long)res.a1 : -EPERM;
-}
-
 /* One function: its streams behind the hypervisor's SMMUs and its BARs. */
 static int pkvm_smmu_pci_register_fn(struct pci_dev *pdev, struct pci_config_window *cfg)
 {
@@ -1608,11 +1600,11 @@ static int pkvm_smmu_pci_register_fn(struct pci_dev *pdev, struct pci_config_win
 	if (fwspec)
 		smmu = pkvm_smmu_get_by_fwnode(fwspec->iommu_fwnode);
 	if (!smmu || !fwspec->num_ids)
-		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_fn),
-					cfg_phys, PKVM_PCI_NO_STREAM, 0);
+		ret = pkvm_smmu_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_fn),
+				    cfg_phys, PKVM_PCI_NO_STREAM, 0, 0, 0, NULL, NULL);
 	for (i = 0; smmu && i < fwspec->num_ids && !ret; i++)
-		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_fn),
-					cfg_phys, smmu->hyp_idx, fwspec->ids[i]);
+		ret = pkvm_smmu_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_fn),
+				    cfg_phys, smmu->hyp_idx, fwspec->ids[i], 0, 0, NULL, NULL);
 	if (ret)
 		return ret;
 
@@ -1621,8 +1613,9 @@ static int pkvm_smmu_pci_register_fn(struct pci_dev *pdev, struct pci_config_win
 		if (i >= PCI_STD_NUM_BARS || !res->flags || !resource_size(res))
 			continue;
 		givable = pkvm_smmu_bar_givable(pdev, i);
-		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_bar), cfg_phys,
-					givable ? res->start : 0, givable ? resource_size(res) : 0);
+		ret = pkvm_smmu_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_bar), cfg_phys,
+				    givable ? res->start : 0, givable ? resource_size(res) : 0,
+				    0, 0, NULL, NULL);
 		if (ret)
 			pci_info(pdev, "pkvm-smmu: BAR %u cannot go to a protected VM (%ld)\n",
 				 i, ret);
@@ -1653,8 +1646,8 @@ static void pkvm_smmu_register_pci(void)
 				pci_domain_nr(bus), bus->number);
 			continue;
 		}
-		ret = pkvm_smmu_pci_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_window),
-					cfg->res.start, resource_size(&cfg->res), 0);
+		ret = pkvm_smmu_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_pci_register_window),
+				    cfg->res.start, resource_size(&cfg->res), 0, 0, 0, NULL, NULL);
 		if (ret)
 			pr_err("pkvm-smmu: ECAM window %pR not taken (%ld): none of its devices can go to a protected VM\n",
 			       &cfg->res, ret);

@@ -194,37 +194,24 @@ static struct hyp_pci_fn *hyp_pci_find_stream_locked(u64 smmu_idx, u64 sid)
 	return NULL;
 }
 
-/* The function one of whose BARs holds all of [phys, phys + size). */
-static struct hyp_pci_fn *hyp_pci_find_bar_locked(u64 phys, u64 size)
+/*
+ * The function one of whose BARs holds all of [phys, phys + size) (@whole),
+ * or only overlaps it.
+ */
+static struct hyp_pci_fn *hyp_pci_find_bar_locked(u64 phys, u64 size, bool whole)
 {
 	struct hyp_pci_fn *fn;
 	unsigned int i, j;
+	u64 start, end;
 
 	hyp_assert_lock_held(&hyp_pci_lock);
 	for (i = 0; i < hyp_pci_nr_fns; i++) {
 		fn = &hyp_pci_fns[i];
 		for (j = 0; j < fn->nr_bars; j++) {
-			if (phys >= fn->bars[j].phys &&
-			    phys - fn->bars[j].phys < fn->bars[j].size &&
-			    size <= fn->bars[j].size - (phys - fn->bars[j].phys))
-				return fn;
-		}
-	}
-	return NULL;
-}
-
-/* A function with a BAR that overlaps [phys, phys + size). */
-static struct hyp_pci_fn *hyp_pci_overlapping_bar_locked(u64 phys, u64 size)
-{
-	struct hyp_pci_fn *fn;
-	unsigned int i, j;
-
-	hyp_assert_lock_held(&hyp_pci_lock);
-	for (i = 0; i < hyp_pci_nr_fns; i++) {
-		fn = &hyp_pci_fns[i];
-		for (j = 0; j < fn->nr_bars; j++) {
-			if (fn->bars[j].phys < phys + size &&
-			    phys < fn->bars[j].phys + fn->bars[j].size)
+			start = fn->bars[j].phys;
+			end = start + fn->bars[j].size;
+			if (whole ? phys >= start && phys < end && size <= end - phys :
+				    start < phys + size && phys < end)
 				return fn;
 		}
 	}
@@ -540,7 +527,7 @@ int __pkvm_pci_register_bar(u64 cfg_phys, u64 phys, u64 size)
 		win->unassignable = true;
 	ret = -EINVAL;
 	if (size && phys + size > phys)
-		other = hyp_pci_overlapping_bar_locked(phys, size);
+		other = hyp_pci_find_bar_locked(phys, size, false);
 	if (other)
 		other->unassignable = true;
 	if (!size || !PAGE_ALIGNED(phys) || !PAGE_ALIGNED(size) ||
@@ -704,7 +691,7 @@ int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 	int ret = -EPERM;
 
 	hyp_spin_lock(&hyp_pci_lock);
-	fn = hyp_pci_find_bar_locked(phys, size);
+	fn = hyp_pci_find_bar_locked(phys, size, true);
 	if (!fn || !hyp_pci_assignable_locked(fn))
 		goto unlock;
 	ret = -EBUSY;
@@ -738,7 +725,7 @@ void pkvm_pci_bar_given(u64 handle, u64 phys, u64 size, bool given)
 	struct hyp_pci_fn *fn;
 
 	hyp_spin_lock(&hyp_pci_lock);
-	fn = hyp_pci_find_bar_locked(phys, size);
+	fn = hyp_pci_find_bar_locked(phys, size, true);
 	if (fn && fn->vm_handle == handle && fn->claims) {
 		fn->claims--;
 		if (given)
