@@ -36,20 +36,35 @@
 #define PCI_COMMAND_MEMORY	0x2
 #define PCI_COMMAND_MASTER	0x4
 
-/* Memory decoding and bus mastering on, through sysfs: the device has no driver. */
+/*
+ * Memory decoding and bus mastering on, through sysfs: the device has no
+ * driver. A device the hypervisor is resetting (it was a protected VM's)
+ * reads as absent for about 100 ms: wait for it, a second at most.
+ */
 static inline int edu_enable(const char *bdf)
 {
+	uint16_t cmd, vendor;
 	char path[256];
-	uint16_t cmd;
-	int fd, ret = -1;
+	int fd, i, ret = -1;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		return -1;
-	if (pread(fd, &cmd, sizeof(cmd), PCI_COMMAND) == sizeof(cmd)) {
+	for (i = 0; i < 50 && ret; i++) {
+		if (i)
+			usleep(20000);
+		if (pread(fd, &vendor, sizeof(vendor), 0) != sizeof(vendor))
+			break;
+		if (vendor == 0xffff ||
+		    pread(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
+			continue;
 		cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-		if (pwrite(fd, &cmd, sizeof(cmd), PCI_COMMAND) == sizeof(cmd))
+		if (pwrite(fd, &cmd, sizeof(cmd), PCI_COMMAND) != sizeof(cmd))
+			break;
+		if (pread(fd, &cmd, sizeof(cmd), PCI_COMMAND) == sizeof(cmd) &&
+		    (cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)) ==
+		    (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
 			ret = 0;
 	}
 	close(fd);

@@ -582,9 +582,15 @@ static int edu_bar(struct assigned *a)
 	return 0;
 }
 
-/* Give [@bar, @bar + @size) to VM @h at @ipa, in calls of at most 512 pages. */
+/*
+ * Give [@bar, @bar + @size) to VM @h at @ipa, in calls of at most 512 pages.
+ * The first page starts the hypervisor's reset of the device: -EAGAIN for
+ * about 100 ms, asked again every 20 ms for at most a second, as the host
+ * driver does.
+ */
 static long give_mmio(int h, uint64_t bar, uint64_t ipa, uint64_t size)
 {
+	unsigned int waits = 0;
 	uint64_t off, n;
 	long r[3];
 
@@ -596,6 +602,11 @@ static long give_mmio(int h, uint64_t bar, uint64_t ipa, uint64_t size)
 			      (unsigned long long)(bar + off) / PAGE,
 			      (unsigned long long)(ipa + off) / PAGE, (unsigned long long)n))
 			return -EIO;
+		if (r[0] == -EAGAIN && ++waits < 50) {
+			usleep(20000);
+			n = 0;
+			continue;
+		}
 		if (r[0])
 			return r[0];
 	}
@@ -683,9 +694,10 @@ static int give_bars(int h)
 }
 
 /*
- * --assign, once the VM is gone: the streams abort (a DMA to the VM's IPA
- * reaches nothing), go back to the identity domain, and a host DMA by
- * physical address lands again.
+ * --assign, once the VM is gone: the teardown reset each device (bus
+ * mastering off: the host turns it on again, as a driver does after a
+ * reset), the streams abort (a DMA to the VM's IPA reaches nothing), go back
+ * to the identity domain, and a host DMA by physical address lands again.
  */
 static int after_assigned(struct pvm *p, int idn)
 {
@@ -697,6 +709,8 @@ static int after_assigned(struct pvm *p, int idn)
 
 	for (i = 0; i < nr_assigned; i++) {
 		a = &assigned[i];
+		if (edu_enable(a->bdf))
+			return error("enabling edu %s after the VM: %s", a->bdf, strerror(errno));
 		memset(p->mem + 2 * PAGE, 0x5a, PAGE);
 		if (edu_dma(a->regs, GUEST_BASE + 2 * PAGE, 0, 8, true))
 			return error("edu %s DMA after the VM: %s", a->bdf, strerror(errno));

@@ -423,8 +423,7 @@ mutant el2_pci_bridge_bar_window el2 "$PCI_C" \
 	'		win->unassignable = true;' ''
 # A root port's BAR (its MSI-X table) makes its window unassignable.
 mutant el2_pci_root_port_bar el2 "$PCI_C" \
-	'	    PCI_HEADER_TYPE_NORMAL && fn->pcie_type != PCI_EXP_TYPE_ROOT_PORT && win)' \
-	'	    PCI_HEADER_TYPE_NORMAL && win)'
+	'	    fn->pcie_type != PCI_EXP_TYPE_ROOT_PORT && win)' '	    win)'
 # Of two overlapping BARs, the first function stays assignable.
 mutant el2_pci_overlap_one_side el2 "$PCI_C" \
 	'	if (other)
@@ -434,8 +433,8 @@ mutant el2_pci_il_ignored el2 "$PCI_C" \
 	'((esr & ESR_ELx_IL) ? 4 : 2)' '4'
 # A function whose stream translates for the host goes to a VM.
 mutant el2_pci_claim_in_use el2 "$PCI_C" \
-	'	if (!fn->vm_handle && pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))' \
-	'	if (0)'
+	'		if (pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))' \
+	'		if (0)'
 # The host attaches the stream of a function a VM holds.
 mutant el2_pci_attach_held el2 "$PCI_C" \
 	'	if (fn && fn->vm_handle) {' '	if (fn && fn->vm_handle && 0) {'
@@ -448,6 +447,33 @@ mutant el2_pci_stream_part_bar el2 "$PCI_C" \
 # Two VMs hold one function.
 mutant el2_pci_claim_other_vm el2 "$PCI_C" \
 	'	if (fn->vm_handle && fn->vm_handle != handle)' '	if (0)'
+# The VM takes the function as the host left it (an MSI, a DMA armed).
+mutant el2_pci_claim_no_reset el2 "$PCI_C" \
+	'		ret = hyp_pci_reset_start_locked(fn);
+		if (ret)
+			goto unlock;' '		ret = 0;'
+# The host gets the function back with what the VM left in it.
+mutant el2_pci_release_no_reset el2 "$PCI_C" \
+	'		hyp_pci_reset_start_locked(fn);
+	}' '	}'
+# The function is used before its reset is over.
+mutant el2_pci_reset_no_wait el2 "$PCI_C" \
+	'	if (__arch_counter_get_cntpct() < fn->reset_end)
+		return false;' ''
+# After the reset the BARs are not put back: the VM's MMIO decodes nothing.
+mutant el2_pci_reset_no_restore el2 "$PCI_C" \
+	'		writel(fn->hdr[i], fn->cfg + 4 * i);' ''
+# The host reprograms a function while the hypervisor resets it.
+mutant el2_pci_resetting_store_lands el2 "$PCI_C" \
+	'	resetting = fn && !hyp_pci_reset_done_locked(fn);' \
+	'	resetting = fn && !hyp_pci_reset_done_locked(fn) && 0;'
+# A bus reset for a function that shares its bus: another function is reset too.
+mutant el2_pci_sbr_shared_bus el2 "$PCI_C" \
+	'		if (f != fn && hyp_pci_find_window(f->cfg_phys) == win &&' \
+	'		if (0 &&'
+# The bridge is never told to reset its bus.
+mutant el2_pci_sbr_no_pulse el2 "$PCI_C" \
+	'		writew(ctl | PCI_BRIDGE_CTL_BUS_RESET, reg);' '		writew(ctl, reg);'
 # The stream of a device whose BAR is the host's goes to the VM.
 mutant el2_pvm_stream_unchecked el2 "$IOMMU_C" \
 	'	ret = pkvm_pci_stream_assignable(handle, smmu_idx, sid);' '	ret = 0;'

@@ -31,6 +31,7 @@
 #include <linux/arm-smccc.h>
 #include <linux/bitfield.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/interrupt.h>
 #include <linux/iommu.h>
 #include <linux/kvm_host.h>
@@ -84,6 +85,7 @@ static DEFINE_MUTEX(pkvm_smmu_domains_lock);
 /* A device behind a hypervisor-owned SMMU. */
 struct pkvm_smmu_master {
 	struct pkvm_smmu	*smmu;
+	struct device		*dev;
 	/* The hypervisor domain the streams translate with, or -1 (blocked). */
 	int			attached_id;	/* pkvm_smmu_attach_lock */
 	/*
@@ -839,6 +841,7 @@ static struct iommu_device *pkvm_smmu_probe_device(struct device *dev)
 	if (!master)
 		return ERR_PTR(-ENOMEM);
 	master->smmu = smmu;
+	master->dev = dev;
 	master->attached_id = -1;
 	master->num_sids = fwspec->num_ids;
 	memcpy(master->sids, fwspec->ids, fwspec->num_ids * sizeof(*fwspec->ids));
@@ -1419,6 +1422,52 @@ static long pkvm_smmu_hvc_topup(unsigned long id, u64 a1, u64 a2, u64 a3, u64 a4
 	return ret;
 }
 
+/*
+ * The hypervisor resets a function when a protected VM takes it, and when
+ * the VM's teardown gives it back (nvhe/pci_cfg.c): 100 ms during which the
+ * first BAR page is refused with -EAGAIN and the function reads as absent.
+ * Wait that long, and a little more.
+ */
+#define PKVM_SMMU_PCI_RESET_MS		1000
+#define PKVM_SMMU_PCI_RESET_POLL_MS	20
+
+/* Give MMIO to a protected VM, waiting for the reset the first page starts. */
+static long pkvm_smmu_give_mmio(struct pci_dev *pdev, u64 handle, u64 pfn, u64 gfn, u64 nr)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(PKVM_SMMU_PCI_RESET_MS);
+	long ret;
+
+	for (;;) {
+		ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm_mmio),
+					  handle, pfn, gfn, nr);
+		if (ret != -EAGAIN)
+			return ret;
+		if (time_after(jiffies, end)) {
+			pci_err(pdev, "pkvm-smmu: the hypervisor's reset does not end\n");
+			return -ETIMEDOUT;
+		}
+		msleep(PKVM_SMMU_PCI_RESET_POLL_MS);
+	}
+}
+
+/* After the hypervisor's reset at release: wait until the function answers again. */
+static void pkvm_smmu_wait_reset(struct pci_dev *pdev)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(PKVM_SMMU_PCI_RESET_MS);
+	u16 vendor;
+
+	for (;;) {
+		/* The first read after the reset's time restores the BARs. */
+		if (!pci_read_config_word(pdev, PCI_VENDOR_ID, &vendor) && vendor != 0xffff)
+			return;
+		if (time_after(jiffies, end)) {
+			pci_warn(pdev, "pkvm-smmu: does not answer after the hypervisor's reset\n");
+			return;
+		}
+		msleep(PKVM_SMMU_PCI_RESET_POLL_MS);
+	}
+}
+
 /* A memory BAR the PCI core placed, which can go to a VM whole. */
 static bool pkvm_smmu_bar_givable(struct pci_dev *pdev, unsigned int i)
 {
@@ -1469,17 +1518,21 @@ static int pkvm_smmu_check_bar_gpas(struct pci_dev *pdev, const u64 *bar_gpa)
  *
  * The BARs first, then the streams: the hypervisor takes a stream only from
  * a device whose registers are all the VM's (nvhe/pci_cfg.c), and none that
- * translates for the host. What can be checked here is checked before the
- * first page goes; nothing is taken back on a later failure (the VM's
- * teardown gives everything back). Until pkvm_smmu_release_pvm(), the
+ * translates for the host. It resets the device when the first page goes
+ * (about 100 ms): the VM gets it with its BARs in place, memory decoding
+ * and bus mastering on, MSIs off; nothing the host programmed survives.
+ * What can be checked here is checked before the first page goes; nothing
+ * is taken back on a later failure (the VM's teardown gives everything
+ * back). Until pkvm_smmu_release_pvm(), the
  * device's streams are the VM's: the IOMMU core may attach the identity or
  * the blocked domain (the streams join it then), never a paging domain.
  *
  * Return: 0, or a negative errno (-EINVAL for a bad BAR layout, -E2BIG for
  * too much MMIO, -EPERM where the guest did not accept MMIO or the
- * hypervisor does not let the device go, -EBUSY if the device's streams
- * translate or another VM has it, -ENODEV if no hypervisor SMMU is in front
- * of it).
+ * hypervisor does not let the device go (it cannot reset it, for one),
+ * -EBUSY if the device's streams translate or another VM has it, -ENODEV if
+ * no hypervisor SMMU is in front of it, -ETIMEDOUT if the reset does not
+ * end).
  */
 int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
 {
@@ -1514,8 +1567,7 @@ int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
 		size = pci_resource_len(pdev, i);
 		for (off = 0; off < size; off += nr << PAGE_SHIFT) {
 			nr = min_t(u64, (size - off) >> PAGE_SHIFT, PKVM_IOMMU_MAP_MAX_PAGES);
-			ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm_mmio),
-						  handle,
+			ret = pkvm_smmu_give_mmio(pdev, handle,
 						  PHYS_PFN(pci_resource_start(pdev, i) + off),
 						  PHYS_PFN(bar_gpa[i] + off), nr);
 			if (ret) {
@@ -1547,7 +1599,9 @@ EXPORT_SYMBOL_GPL(pkvm_smmu_assign_pvm);
  * pkvm_smmu_release_pvm() - The devices of a protected VM are the host's again.
  * @handle:	The VM, whose teardown made their streams abort.
  *
- * Each device joins the domain the IOMMU core attached meanwhile, if any.
+ * The teardown reset each device: once it answers again (its BARs where
+ * they were, memory decoding on, bus mastering off), it joins the domain the
+ * IOMMU core attached meanwhile, if any.
  */
 void pkvm_smmu_release_pvm(u64 handle)
 {
@@ -1560,6 +1614,8 @@ void pkvm_smmu_release_pvm(u64 handle)
 			continue;
 		list_del(&master->pvm_node);
 		master->pvm_handle = 0;
+		if (dev_is_pci(master->dev))
+			pkvm_smmu_wait_reset(to_pci_dev(master->dev));
 		id = master->pvm_pending_id;
 		if (id < 0)
 			continue;

@@ -94,11 +94,19 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 #define EL2_ECAM_BASE		0x30000000ULL
 #define EL2_ECAM_SIZE		0x01000000ULL	/* buses 0 to 15 */
 void *el2_ecam_frame(phys_addr_t phys, size_t size);
-/* A function at @bus:@devfn, its stream @sid of SMMU @smmu (-1: none), its BAR0. */
+/* Functions the model reset (a Function Level Reset, or below a secondary bus reset). */
+extern unsigned int el2_ecam_resets;
+/*
+ * A function at @bus:@devfn, its stream @sid of SMMU @smmu (-1: none), its
+ * BAR0; an endpoint has a PCI Express capability with a Function Level Reset.
+ */
 int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t bar,
 		   u64 bar_size);
 /* Give the VM the BAR of the function of stream @sid of SMMU @smmu. */
 int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
+/* __pkvm_iommu_assign_pvm_mmio(), topped up, and asked again while the function resets. */
+int el2_pvm_assign_mmio(u64 handle, phys_addr_t bar, u64 ipa, u64 nr_pages,
+			u64 (*topup)(u64));
 int el2_pci_test(const int *idx, u64 (*topup)(u64));
 
 extern u64 el2_cpu_tlbi_count;

@@ -305,8 +305,8 @@ int el2_vm_start_teardown(pkvm_handle_t handle)
 	pkvm_guest_mmio_revoke(vm);
 	ret = pkvm_iommu_teardown_vm(vm);
 	if (!ret) {
-		pkvm_guest_mmio_reclaim(vm);
 		pkvm_pci_release_vm(handle);
+		pkvm_guest_mmio_reclaim(vm);
 		vm->kvm.arch.pkvm.is_dying = true;
 	}
 unlock:

@@ -24,6 +24,8 @@
 #include "../tap.h"
 
 #define ECAM_FN(bus, devfn)	(EL2_ECAM_BASE + ((u64)(bus) << 20) + ((u64)(devfn) << 12))
+/* Where el2_pci_add_fn() puts an endpoint's PCI Express capability. */
+#define EP_EXP			0x40
 /* Two windows: buses 0 to 7 for the functions, 8 to 15 for a switch with a BAR. */
 #define ECAM_WINDOW		(EL2_ECAM_SIZE / 2)
 
@@ -52,15 +54,21 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 			return ret;
 		pci_window_taken = true;
 	}
-	memset(cfg, 0, PCI_STD_HEADER_SIZEOF);
+	memset(cfg, 0, PCI_CFG_SPACE_SIZE);
 	cfg[PCI_VENDOR_ID / 4] = 0x11e81234;
 	cfg[PCI_COMMAND / 4] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	cfg[PCI_CACHE_LINE_SIZE / 4] = (bridge ? PCI_HEADER_TYPE_BRIDGE : 0) << 16;
-	if (bridge)
+	if (bridge) {
 		/* Primary bus, secondary and subordinate: the next bus. */
 		cfg[PCI_PRIMARY_BUS / 4] = bus | (bus + 1) << 8 | (bus + 1) << 16;
-	else
+	} else {
 		cfg[PCI_BASE_ADDRESS_0 / 4] = bar;
+		/* A PCI Express endpoint (version 2) that can reset itself. */
+		cfg[PCI_COMMAND / 4] |= PCI_STATUS_CAP_LIST << 16;
+		cfg[PCI_CAPABILITY_LIST / 4] = EP_EXP;
+		cfg[EP_EXP / 4] = PCI_CAP_ID_EXP | (2 | PCI_EXP_TYPE_ENDPOINT << 4) << 16;
+		cfg[(EP_EXP + PCI_EXP_DEVCAP) / 4] = PCI_EXP_DEVCAP_FLR;
+	}
 	ret = __pkvm_pci_register_fn(cfg_phys, smmu < 0 ? PKVM_PCI_NO_STREAM : smmu, sid);
 	if (!ret && bar_size)
 		ret = __pkvm_pci_register_bar(cfg_phys, bar, bar_size);
@@ -70,23 +78,36 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 	return ret;
 }
 
-int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
+/*
+ * __pkvm_iommu_assign_pvm_mmio() as the host driver makes it: topped up
+ * while it asks for pages, and asked again while the function is being
+ * reset (the harness's counter moves on by a millisecond at each read).
+ */
+int el2_pvm_assign_mmio(u64 handle, phys_addr_t bar, u64 ipa, u64 nr_pages,
+			u64 (*topup)(u64))
 {
-	u64 needed, nr;
-	unsigned int i;
+	unsigned int tries = 0;
+	u64 needed;
 	int ret;
 
+	do {
+		ret = __pkvm_iommu_assign_pvm_mmio(handle, hyp_phys_to_pfn(bar),
+						   hyp_phys_to_pfn(ipa), nr_pages, &needed);
+		if (ret == -ENOMEM && !topup(needed))
+			break;
+	} while ((ret == -ENOMEM || ret == -EAGAIN) && ++tries < 10000);
+	return ret;
+}
+
+int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
+{
+	unsigned int i;
+
 	for (i = 0; i < pci_nr_streams; i++) {
-		if (pci_streams[i].smmu != smmu || pci_streams[i].sid != sid)
-			continue;
-		nr = pci_streams[i].size >> PAGE_SHIFT;
-		while ((ret = __pkvm_iommu_assign_pvm_mmio(handle,
-							   hyp_phys_to_pfn(pci_streams[i].bar),
-							   0x30000 + i * 0x100, nr,
-							   &needed)) == -ENOMEM)
-			if (!topup(needed))
-				break;
-		return ret;
+		if (pci_streams[i].smmu == smmu && pci_streams[i].sid == sid)
+			return el2_pvm_assign_mmio(handle, pci_streams[i].bar,
+						   (0x30000 + i * 0x100ULL) << PAGE_SHIFT,
+						   pci_streams[i].size >> PAGE_SHIFT, topup);
 	}
 	return -ENOENT;
 }
@@ -124,6 +145,38 @@ static u64 pci_load(u64 addr, unsigned int size)
 	return host.regs.regs[3];
 }
 
+/* pkvm_pci_claim_bar() as long as the function is being reset. */
+static int pci_claim(u64 handle, u64 phys, u64 size)
+{
+	unsigned int tries = 0;
+	int ret;
+
+	while ((ret = pkvm_pci_claim_bar(handle, phys, size)) == -EAGAIN && ++tries < 10000)
+		;
+	return ret;
+}
+
+/* Load from the function at @cfg until it answers (its reset is over). */
+static void pci_settle(u64 cfg)
+{
+	unsigned int tries = 0;
+
+	while (pci_load(cfg + PCI_VENDOR_ID, 4) == 0xffffffff && ++tries < 10000)
+		;
+	CHECK(tries < 10000);
+}
+
+/* A function of @type present at @cfg, its header zero otherwise. */
+static u32 *pci_bare_fn(u64 cfg, u8 type)
+{
+	u32 *f = el2_ecam_frame(cfg, 4096);
+
+	memset(f, 0, 4096);
+	f[PCI_VENDOR_ID / 4] = 0x11e81234;
+	f[PCI_CACHE_LINE_SIZE / 4] = type << 16;
+	return f;
+}
+
 /* Store @val; return what a load then reads. */
 static u64 pci_store(u64 addr, unsigned int size, u64 val)
 {
@@ -141,12 +194,20 @@ static u64 pci_store(u64 addr, unsigned int size, u64 val)
 #define RP_EXP	0x40
 #define EP_BAR	0x10400000ULL
 #define EP2_BAR	0x10500000ULL
+/* What a function a VM holds is left with after its reset. */
+#define EP_CMD	(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
+#define SBR_BR	ECAM_FN(0, 32)		/* a bridge to bus 5 */
+#define NOFLR	ECAM_FN(5, 0)		/* alone below it, no FLR: stream 0x500 */
+#define NOFLR2	ECAM_FN(1, 48)		/* no FLR, on a bus with others: stream 0x130 */
+#define NOFLR_BAR	0x10d00000ULL
+#define NOFLR2_BAR	0x10e00000ULL
 
 int el2_pci_test(const int *idx, u64 (*topup)(u64))
 {
+	unsigned int resets;
 	u64 needed;
 	int dom, ret;
-	u32 *hot, *rp;
+	u32 *hot, *rp, *f;
 	u64 pfn;
 
 	tap_cur_failed = 0;
@@ -284,16 +345,35 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 				    2 * PAGE_SIZE), -EPERM);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10600000, PAGE_SIZE), -EPERM);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10700000, PAGE_SIZE), -EPERM);
-	/* A claim: the function is the VM's; a failed one with nothing given undoes it. */
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), PCI_COMMAND_MEMORY);
+	/*
+	 * A claim resets the function first, so that nothing the host
+	 * programmed reaches the VM. Until the reset is over the claim says
+	 * -EAGAIN, the function reads as absent and takes no store, and no
+	 * other VM can claim it; then its BAR is back, with decoding and bus
+	 * mastering on.
+	 */
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_SERR),
+		 PCI_COMMAND_MEMORY | PCI_COMMAND_SERR);
+	resets = el2_ecam_resets;
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), -EAGAIN);
+	CHECK_EQ(el2_ecam_resets, resets + 1);
+	CHECK_EQ(pci_load(EP, 4), 0xffffffff);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0xffff);
+	CHECK_EQ(((u32 *)el2_ecam_frame(EP, 4096))[PCI_COMMAND / 4] & 0xffff, 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET + 1, EP_BAR, PAGE_SIZE), -EBUSY);
+	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(el2_ecam_resets, resets + 1);
+	CHECK_EQ(pci_load(EP + PCI_COMMAND, 2), EP_CMD);
+	CHECK_EQ(pci_load(EP + PCI_BASE_ADDRESS_0, 4), EP_BAR);
+	/* A failed claim with nothing given undoes the hold. */
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), EP_CMD);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
 	/* Two claims in flight: one failing keeps the other's hold. */
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR + PAGE_SIZE, PAGE_SIZE), 0);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR + PAGE_SIZE, PAGE_SIZE, false);
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), 0);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), EP_CMD);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
@@ -312,7 +392,7 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	CHECK_EQ(ret, 0);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), -EBUSY);
 	CHECK_EQ(__pkvm_iommu_detach(dom, idx[0], 0x100), 0);
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
 	CHECK_EQ(__pkvm_iommu_attach(dom, idx[0], 0x100, &needed), -EBUSY);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(__pkvm_iommu_free_domain(dom), 0);
@@ -321,28 +401,70 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	for (pfn = 0; pfn < 4; pfn++) {
 		CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100),
 			 -EPERM);
-		CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE,
-					    PAGE_SIZE), 0);
+		CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE, PAGE_SIZE),
+			 0);
 		/* Another VM cannot take the function meanwhile. */
 		CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET + 1, EP_BAR, PAGE_SIZE),
 			 -EBUSY);
 		pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE, PAGE_SIZE,
 				   true);
 		/* Every store to a function a VM holds is dropped, and to its aliases. */
-		CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0);
+		CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), EP_CMD);
 		CHECK_EQ(pci_store(ALIAS + 0x40, 4, 0x12345678), 0xffffffff);
 	}
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), 0);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET + 1, idx[0], 0x100), -EPERM);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x108), -EPERM);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x100), -EPERM);
-	/* The VM's teardown gives it back. */
+	/*
+	 * The VM's teardown gives it back, reset first: what the VM left in
+	 * the device does not reach the host. Then its BAR and decoding are
+	 * back, bus mastering is the host's to turn on.
+	 */
 	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET + 1);
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), EP_CMD);
+	resets = el2_ecam_resets;
 	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
+	CHECK_EQ(el2_ecam_resets, resets + 1);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0xffff);
+	pci_settle(EP);
+	CHECK_EQ(pci_load(EP + PCI_COMMAND, 2), PCI_COMMAND_MEMORY);
+	CHECK_EQ(pci_load(EP + PCI_BASE_ADDRESS_0, 4), EP_BAR);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), PCI_COMMAND_MASTER);
 	CHECK_EQ(pci_store(ALIAS + 0x40, 4, 0x12345678), 0x12345678);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EPERM);
+
+	/*
+	 * Without an FLR, a function is reset by a secondary bus reset of the
+	 * bridge above it, if nothing else registered is below that bridge;
+	 * otherwise it never goes to a VM.
+	 */
+	f = pci_bare_fn(SBR_BR, PCI_HEADER_TYPE_BRIDGE);
+	f[PCI_PRIMARY_BUS / 4] = 5 << 8 | 5 << 16;
+	CHECK_EQ(__pkvm_pci_register_fn(SBR_BR, PKVM_PCI_NO_STREAM, 0), 0);
+	f = pci_bare_fn(NOFLR, PCI_HEADER_TYPE_NORMAL);
+	f[PCI_BASE_ADDRESS_0 / 4] = NOFLR_BAR;
+	CHECK_EQ(__pkvm_pci_register_fn(NOFLR, idx[1], 0x500), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(NOFLR, NOFLR_BAR, PAGE_SIZE), 0);
+	f = pci_bare_fn(NOFLR2, PCI_HEADER_TYPE_NORMAL);
+	f[PCI_BASE_ADDRESS_0 / 4] = NOFLR2_BAR;
+	CHECK_EQ(__pkvm_pci_register_fn(NOFLR2, idx[1], 0x130), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(NOFLR2, NOFLR2_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, NOFLR2_BAR, PAGE_SIZE), -EPERM);
+	resets = el2_ecam_resets;
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, NOFLR_BAR, PAGE_SIZE), -EAGAIN);
+	CHECK_EQ(el2_ecam_resets, resets + 1);
+	/* The pulse is over: the bridge no longer holds its bus in reset. */
+	CHECK_EQ(pci_load(SBR_BR + PCI_BRIDGE_CONTROL, 2) & PCI_BRIDGE_CTL_BUS_RESET, 0);
+	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, NOFLR_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pci_load(NOFLR + PCI_BASE_ADDRESS_0, 4), NOFLR_BAR);
+	CHECK_EQ(pci_load(NOFLR + PCI_COMMAND, 2), EP_CMD);
+	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, NOFLR_BAR, PAGE_SIZE, true);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x500), 0);
+	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
+	CHECK_EQ(el2_ecam_resets, resets + 2);
+	pci_settle(NOFLR);
+	CHECK_EQ(pci_load(NOFLR + PCI_COMMAND, 2), PCI_COMMAND_MEMORY);
 
 	return tap_cur_failed;
 }

@@ -193,20 +193,6 @@ int el2_pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size)
 	return ret;
 }
 
-static int pvm_assign_mmio(u64 handle, phys_addr_t bar, u64 ipa, u64 nr_pages,
-			   u64 (*topup)(u64))
-{
-	u64 needed;
-	int ret;
-
-	while ((ret = __pkvm_iommu_assign_pvm_mmio(handle, hyp_phys_to_pfn(bar),
-						   hyp_phys_to_pfn(ipa), nr_pages,
-						   &needed)) == -ENOMEM)
-		if (!topup(needed))
-			break;
-	return ret;
-}
-
 /*
  * The assigned device's BAR goes to the VM: never while a DMA mapping
  * borrows host MMIO, never a doorbell, memory or a bad range; once the
@@ -221,31 +207,31 @@ static void pvm_mmio_test(int host_domain, u64 (*topup)(u64))
 	CHECK_EQ(__pkvm_iommu_map(host_domain, PVM_BAR_IOVA, PVM_BAR, 2 * PAGE_SIZE, rw,
 				  &done, &needed), 0);
 	CHECK_EQ(el2_mmio_borrowed, 2);
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EBUSY);
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EBUSY);
 	CHECK_EQ(__pkvm_iommu_unmap(host_domain, PVM_BAR_IOVA, 2 * PAGE_SIZE, &done), 0);
 	CHECK_EQ(el2_mmio_borrowed, 0);
 
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, 0, topup), -EINVAL);
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PKVM_IOMMU_MAP_MAX_PAGES + 1, topup),
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, 0, topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PKVM_IOMMU_MAP_MAX_PAGES + 1, topup),
 		 -EINVAL);
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, 1ULL << 40, 1, topup), -EINVAL);
-	CHECK_EQ(pvm_assign_mmio(h, U64_MAX << PAGE_SHIFT, PVM_BAR_IPA, 1, topup), -EINVAL);
-	CHECK_EQ(pvm_assign_mmio(h + 1, PVM_BAR, PVM_BAR_IPA, 1, topup), -EINVAL);
-	CHECK_EQ(pvm_assign_mmio(h + 7, PVM_BAR, PVM_BAR_IPA, 1, topup), -ENOENT);
-	CHECK_EQ(pvm_assign_mmio(h, PVM_DOORBELL, PVM_BAR_IPA, 1, topup), -EPERM);
-	CHECK_EQ(pvm_assign_mmio(h, EL2_MEM_BASE - PAGE_SIZE, PVM_BAR_IPA, 2, topup),
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, 1ULL << 40, 1, topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign_mmio(h, U64_MAX << PAGE_SHIFT, PVM_BAR_IPA, 1, topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign_mmio(h + 1, PVM_BAR, PVM_BAR_IPA, 1, topup), -EINVAL);
+	CHECK_EQ(el2_pvm_assign_mmio(h + 7, PVM_BAR, PVM_BAR_IPA, 1, topup), -ENOENT);
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_DOORBELL, PVM_BAR_IPA, 1, topup), -EPERM);
+	CHECK_EQ(el2_pvm_assign_mmio(h, EL2_MEM_BASE - PAGE_SIZE, PVM_BAR_IPA, 2, topup),
 		 -EPERM);
 
 	/* Only pages of one BAR of a function registered before pKVM finalised. */
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR + PVM_BAR_PAGES * PAGE_SIZE, PVM_BAR_IPA, 1, topup),
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR + PVM_BAR_PAGES * PAGE_SIZE, PVM_BAR_IPA, 1, topup),
 		 -EPERM);
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR + PAGE_SIZE, PVM_BAR_IPA, PVM_BAR_PAGES, topup),
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR + PAGE_SIZE, PVM_BAR_IPA, PVM_BAR_PAGES, topup),
 		 -EPERM);
 
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), 0);
-	CHECK_EQ(pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EPERM);
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), 0);
+	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EPERM);
 	/* Another protected VM cannot take the function. */
-	CHECK_EQ(pvm_assign_mmio(h + 2, PVM_BAR, PVM_BAR_IPA, 1, topup), -EBUSY);
+	CHECK_EQ(el2_pvm_assign_mmio(h + 2, PVM_BAR, PVM_BAR_IPA, 1, topup), -EBUSY);
 	CHECK_EQ(__pkvm_iommu_map(host_domain, PVM_BAR_IOVA, PVM_BAR + PAGE_SIZE, PAGE_SIZE,
 				  rw, &done, &needed), -EPERM);
 	CHECK_EQ(el2_mmio_borrowed, 0);
@@ -378,10 +364,10 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		host_domain = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
 	CHECK(host_domain >= 0);
 	pvm_mmio_test(host_domain, topup);
-	CHECK_EQ(pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_BAR2, PVM_BAR_IPA + SZ_1M, 1, topup),
+	CHECK_EQ(el2_pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_BAR2, PVM_BAR_IPA + SZ_1M, 1, topup),
 		 0);
 	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[1], pvm_sid[1], topup), -EPERM);
-	CHECK_EQ(pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_BAR2 + PAGE_SIZE,
+	CHECK_EQ(el2_pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_BAR2 + PAGE_SIZE,
 				 PVM_BAR_IPA + SZ_1M + PAGE_SIZE, PVM_BAR2_PAGES - 1, topup), 0);
 
 	for (i = 0; i < n; i++) {

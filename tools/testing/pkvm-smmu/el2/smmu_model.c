@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include <linux/bitfield.h>
+#include <linux/pci_regs.h>
 #include <asm/kvm_mmu.h>
 #include <nvhe/memory.h>
 #include <nvhe/spinlock.h>
@@ -351,9 +352,64 @@ void smmu_model_set_jitter(struct smmu_model *m, unsigned int one_in)
 /*
  * The ECAM window (EL2_ECAM_BASE, EL2_ECAM_SIZE): configuration space as
  * plain memory, where a store lands and a load returns it; a test writes the
- * headers of the functions it wants present (el2/pci.c).
+ * headers of the functions it wants present (el2/pci.c). Two stores act as
+ * on a device: a Function Level Reset (Initiate FLR in the PCI Express
+ * capability's Device Control), and a secondary bus reset (a bridge's
+ * Bridge Control), which reset the function, or every function present on
+ * the buses below the bridge: command register and BARs cleared.
+ * el2_ecam_resets counts the functions reset.
  */
 static u8 *ecam_model;
+unsigned int el2_ecam_resets;
+
+static void ecam_reset_fn(u8 *cfg)
+{
+	u32 *dw = (u32 *)cfg;
+	unsigned int i;
+
+	if (dw[PCI_VENDOR_ID / 4] == ~0U)
+		return;
+	dw[PCI_COMMAND / 4] &= ~0xffffU;
+	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++)
+		dw[i] = 0;
+	__atomic_add_fetch(&el2_ecam_resets, 1, __ATOMIC_RELAXED);
+}
+
+/* A store of @size bytes at @p landed: is it a reset? */
+static void ecam_stored(u8 *p, unsigned int size)
+{
+	size_t off = (p - ecam_model) & 0xfff;
+	u8 *cfg = p - off;
+	unsigned int i, pos, bus, sec, sub;
+
+	if ((cfg[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_BRIDGE &&
+	    off <= PCI_BRIDGE_CONTROL && off + size > PCI_BRIDGE_CONTROL &&
+	    (cfg[PCI_BRIDGE_CONTROL] & PCI_BRIDGE_CTL_BUS_RESET)) {
+		sec = cfg[PCI_SECONDARY_BUS];
+		sub = cfg[PCI_SUBORDINATE_BUS];
+		for (bus = sec; bus <= sub && bus < EL2_ECAM_SIZE >> 20; bus++)
+			for (i = 0; i < 256; i++)
+				ecam_reset_fn(ecam_model + ((size_t)bus << 20) + ((size_t)i << 12));
+		return;
+	}
+	if (!(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST))
+		return;
+	pos = cfg[PCI_CAPABILITY_LIST] & ~3U;
+	for (i = 0; i < 48 && pos >= PCI_STD_HEADER_SIZEOF; i++) {
+		if (cfg[pos] == PCI_CAP_ID_EXP)
+			break;
+		pos = cfg[pos + PCI_CAP_LIST_NEXT] & ~3U;
+	}
+	if (i == 48 || pos < PCI_STD_HEADER_SIZEOF)
+		return;
+	pos += PCI_EXP_DEVCTL;
+	if (off <= pos + 1 && off + size > pos + 1 &&
+	    (cfg[pos + 1] & (PCI_EXP_DEVCTL_BCR_FLR >> 8))) {
+		/* Initiate FLR reads as zero. */
+		cfg[pos + 1] &= ~(PCI_EXP_DEVCTL_BCR_FLR >> 8);
+		ecam_reset_fn(cfg);
+	}
+}
 
 void *el2_ecam_frame(phys_addr_t phys, size_t size)
 {
@@ -483,6 +539,7 @@ void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
 
 	if (ecam_access(addr, size)) {
 		memcpy((void *)addr, &val, size);
+		ecam_stored((u8 *)addr, size);
 		return;
 	}
 	m = model_of(addr, &off);

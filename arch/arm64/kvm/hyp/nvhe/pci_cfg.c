@@ -38,9 +38,19 @@
  * (pkvm_pci_stream_assignable()): the host can no longer reach the device's
  * registers, move them, renumber the bus or reprogram the function, so the
  * device that the VM's stage-2 translates for is the one only the VM
- * drives. What the device does with the state the host left in it before is
- * not covered yet (no reset at assignment). docs/pvm-device-assignment.md
- * (section 6) has the argument and its limits.
+ * drives.
+ *
+ * Nor does the device keep what the host left in it, or give the host what
+ * the VM left: the hypervisor resets the function itself when the VM takes
+ * it and again at the VM's teardown, before the host gets its BARs back
+ * (hyp_pci_reset_start_locked(): a Function Level Reset, or a secondary
+ * bus reset of the bridge above it when it is alone below that bridge; a
+ * function with neither is never assigned). A reset takes
+ * HYP_PCI_RESET_MS; meanwhile the function reads as absent and takes no
+ * store, and the claim answers -EAGAIN. The first access or claim after
+ * that restores its BARs (hyp_pci_reset_done_locked()).
+ * docs/pvm-device-assignment.md (section 6) has the argument and its
+ * limits.
  *
  * Locking: hyp_pci_lock protects the function table and orders the
  * emulated stores against the claims: a store either completes before a
@@ -54,6 +64,7 @@
 #include <linux/bitfield.h>
 #include <linux/pci_regs.h>
 
+#include <asm/arch_timer.h>
 #include <asm/esr.h>
 #include <asm/kvm_hyp.h>
 #include <asm/kvm_mmu.h>
@@ -76,6 +87,9 @@
 #define HYP_PCI_MAX_XFROZEN	6
 /* Capability walks at registration: a looping list stops here. */
 #define HYP_PCI_MAX_CAPS	48
+/* A reset: the secondary bus reset pulse, then the wait before the function answers. */
+#define HYP_PCI_SBR_PULSE_MS	2
+#define HYP_PCI_RESET_MS	100
 
 struct hyp_pci_window {
 	u64		phys;
@@ -110,6 +124,9 @@ struct hyp_pci_fn {
 	bool		unassignable;
 	/* PCI_EXP_FLAGS_TYPE, or U8_MAX without a PCI Express capability. */
 	u8		pcie_type;
+	/* Where that capability is, and whether it offers a Function Level Reset. */
+	u16		exp_pos;
+	bool		flr;
 	u8		nr_bars;
 	u8		nr_sids;
 	struct {
@@ -128,6 +145,12 @@ struct hyp_pci_fn {
 	u64		vm_handle;
 	u64		given;
 	u32		claims;
+	/*
+	 * The counter value at which a reset the hypervisor started is over
+	 * (0: none in progress). Until then the function reads as absent and
+	 * takes no store.
+	 */
+	u64		reset_end;
 };
 
 static DEFINE_HYP_SPINLOCK(hyp_pci_lock);
@@ -237,18 +260,144 @@ static bool hyp_pci_bus_held_locked(u64 cfg_phys)
 	return false;
 }
 
+static u8 hyp_pci_hdr_type(const struct hyp_pci_fn *fn)
+{
+	return FIELD_GET(PCI_HEADER_TYPE_MASK, fn->hdr[PCI_CACHE_LINE_SIZE / 4] >> 16);
+}
+
+/* The bus of @fn, counted from the first bus of its window. */
+static u32 hyp_pci_rel_bus(const struct hyp_pci_fn *fn, const struct hyp_pci_window *win)
+{
+	return (fn->cfg_phys - win->phys) >> 20;
+}
+
+/*
+ * The registered bridge whose secondary bus reset resets @fn and nothing
+ * else registered, or NULL. Bus numbers are the ones frozen at
+ * registration; a bridge's primary bus number (its own) says which bus
+ * number its window's first bus has.
+ */
+static struct hyp_pci_fn *hyp_pci_sbr_bridge_locked(const struct hyp_pci_fn *fn)
+{
+	const struct hyp_pci_window *win = hyp_pci_find_window(fn->cfg_phys);
+	struct hyp_pci_fn *br = NULL, *f;
+	u32 rel = hyp_pci_rel_bus(fn, win), pri, sec, sub;
+	s64 base = 0;
+	unsigned int i;
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	for (i = 0; i < hyp_pci_nr_fns && !br; i++) {
+		f = &hyp_pci_fns[i];
+		if (hyp_pci_hdr_type(f) != PCI_HEADER_TYPE_BRIDGE ||
+		    hyp_pci_find_window(f->cfg_phys) != win)
+			continue;
+		pri = f->hdr[PCI_PRIMARY_BUS / 4] & 0xff;
+		sec = (f->hdr[PCI_PRIMARY_BUS / 4] >> 8) & 0xff;
+		base = (s64)hyp_pci_rel_bus(f, win) - pri;
+		if ((s64)sec + base == rel)
+			br = f;
+	}
+	if (!br)
+		return NULL;
+	sub = (br->hdr[PCI_PRIMARY_BUS / 4] >> 16) & 0xff;
+	if (sub < rel - base)
+		return NULL;
+	/* Everything below the bridge is reset: nothing registered but @fn may be there. */
+	for (i = 0; i < hyp_pci_nr_fns; i++) {
+		f = &hyp_pci_fns[i];
+		if (f != fn && hyp_pci_find_window(f->cfg_phys) == win &&
+		    hyp_pci_rel_bus(f, win) >= rel && hyp_pci_rel_bus(f, win) <= sub + base)
+			return NULL;
+	}
+	return br;
+}
+
 /*
  * A function goes to a VM only if everything that decodes for it or gives
  * it a requester id is frozen, and it has one stream: several (aliases,
  * phantom functions) could be attached to the VM one by one, and the device
- * would reach a domain of the host's on the others meanwhile.
+ * would reach a domain of the host's on the others meanwhile. And only an
+ * endpoint the hypervisor can reset: what the host left in it must not
+ * reach the VM, what the VM leaves must not reach the host.
  */
 static bool hyp_pci_assignable_locked(const struct hyp_pci_fn *fn)
 {
 	const struct hyp_pci_window *win = hyp_pci_find_window(fn->cfg_phys);
 
 	hyp_assert_lock_held(&hyp_pci_lock);
-	return !fn->unassignable && fn->nr_sids == 1 && win && !win->unassignable;
+	return !fn->unassignable && fn->nr_sids == 1 && win && !win->unassignable &&
+	       hyp_pci_hdr_type(fn) == PCI_HEADER_TYPE_NORMAL &&
+	       (fn->flr || hyp_pci_sbr_bridge_locked(fn));
+}
+
+static u64 hyp_pci_counter_ms(unsigned int ms)
+{
+	return read_sysreg(cntfrq_el0) / 1000 * ms;
+}
+
+/*
+ * Reset @fn: a Function Level Reset if it has one, otherwise a secondary
+ * bus reset of the bridge above it, when nothing else registered is below
+ * that bridge. Whatever the host (or a VM) programmed, DMA and MSIs
+ * included, is gone when this returns: an FLR acts on the store, the bus
+ * reset pulse is held for HYP_PCI_SBR_PULSE_MS here (the only wait at EL2,
+ * under hyp_pci_lock so no host store to the bridge can cut it short).
+ * The function may not answer for HYP_PCI_RESET_MS: hyp_pci_reset_done_locked().
+ *
+ * Return: 0, or -EPERM if the hypervisor cannot reset @fn.
+ */
+static int hyp_pci_reset_start_locked(struct hyp_pci_fn *fn)
+{
+	struct hyp_pci_fn *br;
+	void __iomem *reg;
+	u64 end;
+	u16 ctl;
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	if (fn->flr) {
+		reg = fn->cfg + fn->exp_pos + PCI_EXP_DEVCTL;
+		writew(readw(reg) | PCI_EXP_DEVCTL_BCR_FLR, reg);
+	} else {
+		br = hyp_pci_sbr_bridge_locked(fn);
+		if (!br)
+			return -EPERM;
+		reg = br->cfg + PCI_BRIDGE_CONTROL;
+		ctl = readw(reg) & ~PCI_BRIDGE_CTL_BUS_RESET;
+		writew(ctl | PCI_BRIDGE_CTL_BUS_RESET, reg);
+		(void)readw(reg);
+		end = __arch_counter_get_cntpct() + hyp_pci_counter_ms(HYP_PCI_SBR_PULSE_MS);
+		while (__arch_counter_get_cntpct() < end)
+			cpu_relax();
+		writew(ctl, reg);
+		(void)readw(reg);
+	}
+	fn->reset_end = __arch_counter_get_cntpct() + hyp_pci_counter_ms(HYP_PCI_RESET_MS);
+	return 0;
+}
+
+/*
+ * Has the reset of @fn had its time? Then put its BARs back where they were
+ * at registration and turn memory decoding on; for a VM that holds it, bus
+ * mastering too, INTx off (the VM has no INTx). MSIs stay off.
+ */
+static bool hyp_pci_reset_done_locked(struct hyp_pci_fn *fn)
+{
+	unsigned int i;
+	u16 cmd = PCI_COMMAND_MEMORY;
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	if (!fn->reset_end)
+		return true;
+	if (__arch_counter_get_cntpct() < fn->reset_end)
+		return false;
+	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++)
+		writel(fn->hdr[i], fn->cfg + 4 * i);
+	if (fn->vm_handle)
+		cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
+	writew(cmd, fn->cfg + PCI_COMMAND);
+	(void)readw(fn->cfg + PCI_COMMAND);
+	fn->reset_end = 0;
+	return true;
 }
 
 /**
@@ -312,7 +461,7 @@ unlock:
 /* Freeze what says where the function decodes and, for a bridge, what it routes. */
 static void hyp_pci_fn_freeze(struct hyp_pci_fn *fn)
 {
-	u8 type = FIELD_GET(PCI_HEADER_TYPE_MASK, fn->hdr[PCI_CACHE_LINE_SIZE / 4] >> 16);
+	u8 type = hyp_pci_hdr_type(fn);
 	unsigned int i, nr_bars;
 	u32 bar;
 
@@ -395,6 +544,8 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 
 	flags = readw(fn->cfg + pos + PCI_EXP_FLAGS);
 	fn->pcie_type = FIELD_GET(PCI_EXP_FLAGS_TYPE, flags);
+	fn->exp_pos = pos;
+	fn->flr = readl(fn->cfg + pos + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR;
 	hyp_pci_xfreeze(fn, pos + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_PHANTOM);
 	hyp_pci_xfreeze(fn, pos + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_LD);
 	if (FIELD_GET(PCI_EXP_FLAGS_TYPE, flags) == PCI_EXP_TYPE_ROOT_PORT)
@@ -522,8 +673,8 @@ int __pkvm_pci_register_bar(u64 cfg_phys, u64 phys, u64 size)
 	 * the root complex's own (its MSI-X table on QEMU's).
 	 */
 	win = hyp_pci_find_window(cfg_phys);
-	if (FIELD_GET(PCI_HEADER_TYPE_MASK, fn->hdr[PCI_CACHE_LINE_SIZE / 4] >> 16) !=
-	    PCI_HEADER_TYPE_NORMAL && fn->pcie_type != PCI_EXP_TYPE_ROOT_PORT && win)
+	if (hyp_pci_hdr_type(fn) != PCI_HEADER_TYPE_NORMAL &&
+	    fn->pcie_type != PCI_EXP_TYPE_ROOT_PORT && win)
 		win->unassignable = true;
 	ret = -EINVAL;
 	if (size && phys + size > phys)
@@ -616,7 +767,9 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 {
 	struct hyp_pci_window *win;
 	u64 addr, val, size, rt, off;
+	struct hyp_pci_fn *fn;
 	void __iomem *va;
+	bool resetting;
 
 	if (ESR_ELx_EC(esr) != ESR_ELx_EC_DABT_LOW || !(esr & ESR_ELx_ISV) ||
 	    (esr & ESR_ELx_FnV))
@@ -633,11 +786,15 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 	va = win->base + (addr - win->phys);
 	off = addr & (HYP_PCI_ECAM_FN_SIZE - 1);
 
+	hyp_spin_lock(&hyp_pci_lock);
+	/* A function the hypervisor is resetting reads as absent, and takes no store. */
+	fn = hyp_pci_find_fn_locked(addr - off);
+	resetting = fn && !hyp_pci_reset_done_locked(fn);
 	if (esr & ESR_ELx_WNR) {
 		val = rt == 31 ? 0 : cpu_reg(host_ctxt, rt);
 		val &= GENMASK_ULL(size * BITS_PER_BYTE - 1, 0);
-		hyp_spin_lock(&hyp_pci_lock);
-		if (hyp_pci_store_allowed_locked(addr - off, va - off, off, size, val)) {
+		if (!resetting &&
+		    hyp_pci_store_allowed_locked(addr - off, va - off, off, size, val)) {
 			if (size == 1)
 				writeb(val, va);
 			else if (size == 2)
@@ -651,9 +808,10 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 			 */
 			(void)readl(va - (off & 3));
 		}
-		hyp_spin_unlock(&hyp_pci_lock);
 	} else {
-		if (size == 1)
+		if (resetting)
+			val = GENMASK_ULL(size * BITS_PER_BYTE - 1, 0);
+		else if (size == 1)
 			val = readb(va);
 		else if (size == 2)
 			val = readw(va);
@@ -666,6 +824,7 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 		if (rt != 31)
 			cpu_reg(host_ctxt, rt) = val;
 	}
+	hyp_spin_unlock(&hyp_pci_lock);
 	/* A 16-bit T32 load or store of an AArch32 process has IL clear. */
 	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + ((esr & ESR_ELx_IL) ? 4 : 2), SYS_ELR);
 	return true;
@@ -678,12 +837,14 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
  * @size:	Its size.
  *
  * Called before the MMIO leaves the host; pkvm_pci_bar_given() says how it
- * went. From now on the host's stores to the function's configuration
- * space are dropped.
+ * went. From the first claim on the host's stores to the function's
+ * configuration space are dropped, and the function is reset: the claims
+ * answer -EAGAIN until the reset is over (HYP_PCI_RESET_MS), and the caller
+ * asks again. Bounded: one reset pulse at most.
  *
  * Return: 0, or -EPERM (not within one BAR of an assignable function),
  * -EBUSY (another VM holds the function, or its stream translates for the
- * host).
+ * host), -EAGAIN (the function is being reset).
  */
 int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 {
@@ -702,9 +863,18 @@ int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 	 * drive a device whose DMA reaches the host's memory at its IPAs. A
 	 * host attach holds hyp_pci_lock around the STE, so none can follow.
 	 */
-	if (!fn->vm_handle && pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))
+	if (!fn->vm_handle) {
+		if (pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))
+			goto unlock;
+		/* Nothing the host programmed into the device survives into the VM. */
+		ret = hyp_pci_reset_start_locked(fn);
+		if (ret)
+			goto unlock;
+		fn->vm_handle = handle;
+	}
+	ret = -EAGAIN;
+	if (!hyp_pci_reset_done_locked(fn))
 		goto unlock;
-	fn->vm_handle = handle;
 	fn->claims++;
 	ret = 0;
 unlock:
@@ -795,21 +965,31 @@ void pkvm_pci_unlock_host_stream(void)
 
 /**
  * pkvm_pci_release_vm() - Give the host back the functions a VM held.
- * @handle:	The VM, whose streams abort and whose MMIO is the host's again.
+ * @handle:	The VM, whose streams abort; its MMIO is not the host's yet.
  *
- * Bounded: one pass over the function table.
+ * Each function is reset before the host can reach its registers again:
+ * what the VM left in the device does not reach the host. The host's
+ * accesses to it then read as absent until the reset is over; the first
+ * one after that restores its BARs and memory decoding.
+ *
+ * Bounded: one pass over the function table, and a reset pulse
+ * (HYP_PCI_SBR_PULSE_MS) per function without FLR the VM held.
  */
 void pkvm_pci_release_vm(u64 handle)
 {
+	struct hyp_pci_fn *fn;
 	unsigned int i;
 
 	hyp_spin_lock(&hyp_pci_lock);
 	for (i = 0; i < hyp_pci_nr_fns; i++) {
-		if (hyp_pci_fns[i].vm_handle != handle)
+		fn = &hyp_pci_fns[i];
+		if (fn->vm_handle != handle)
 			continue;
-		hyp_pci_fns[i].vm_handle = 0;
-		hyp_pci_fns[i].given = 0;
-		hyp_pci_fns[i].claims = 0;
+		fn->vm_handle = 0;
+		fn->given = 0;
+		fn->claims = 0;
+		/* Only an assignable function is ever held, and each can be reset. */
+		hyp_pci_reset_start_locked(fn);
 	}
 	hyp_spin_unlock(&hyp_pci_lock);
 }

@@ -29,7 +29,9 @@
  *     guest did not accept MMIO, at an unaligned address, and twice. The
  *     hypervisor refuses the stream alone while the host has the BAR, and
  *     takes no page that is not a BAR; the host's stores to the device's
- *     configuration space are dropped from then on. Then, as a hostile
+ *     configuration space are dropped from then on. The hypervisor resets
+ *     the device first: an MSI and SERR reporting the host armed are gone,
+ *     the BAR is in place, decoding and bus mastering are on. Then, as a hostile
  *     host: the device cannot join the host's IOAS, a private page cannot
  *     be mapped for DMA, an assigned stream cannot be attached to a domain
  *     of the host's, and a read of the BAR takes a fault (SIGSEGV).
@@ -38,8 +40,9 @@
  *     physical address of a host page: the guest finds the pattern, and the
  *     host page is unchanged (the SMMU walks the VM's table, not the host's).
  *  4. Once the VM is gone, its private pages are the host's again, and
- *     zeroed; the BARs and configuration space are the host's again, and the
- *     devices join the host's IOAS again.
+ *     zeroed; the devices were reset again (bus mastering off), the BARs and
+ *     configuration space are the host's again, and the devices join the
+ *     host's IOAS again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -331,6 +334,88 @@ static int assign(int kvm_vfio, struct dev *d, u64 gpa)
 				     KVM_DEV_VFIO_FILE_ASSIGN_PROTECTED, &a) ? errno : 0;
 }
 
+/* The device's configuration space, as the host's PCI core reaches it. */
+static int config_open(struct dev *d)
+{
+	char path[192];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->bdf);
+	fd = open(path, O_RDWR);
+	TEST_ASSERT(fd >= 0, "open(%s): %s", path, strerror(errno));
+	return fd;
+}
+
+static u32 config_read(int fd, unsigned int off, unsigned int size)
+{
+	u32 v = 0;
+
+	TEST_ASSERT_EQ(pread(fd, &v, size, off), size);
+	return v;
+}
+
+static void config_write(int fd, unsigned int off, unsigned int size, u32 v)
+{
+	TEST_ASSERT_EQ(pwrite(fd, &v, size, off), size);
+	TEST_ASSERT(config_read(fd, off, size) == v,
+		    "a store of 0x%x at 0x%x of the host's own function was dropped", v, off);
+}
+
+/* The edu's MSI capability. */
+static unsigned int config_msi(int fd)
+{
+	unsigned int pos = config_read(fd, PCI_CAPABILITY_LIST, 1), i;
+
+	for (i = 0; i < 48 && pos >= PCI_STD_HEADER_SIZEOF; i++) {
+		if (config_read(fd, pos + PCI_CAP_LIST_ID, 1) == PCI_CAP_ID_MSI)
+			return pos;
+		pos = config_read(fd, pos + PCI_CAP_LIST_NEXT, 1);
+	}
+	TEST_FAIL("no MSI capability");
+}
+
+/*
+ * Before the VM has the device, the host arms it as a hostile host would:
+ * an MSI with an address and data of its choosing, SERR reporting. After
+ * the hypervisor's reset none of it is left (check_reset()).
+ */
+static void host_arms(struct dev *d)
+{
+	int fd = config_open(d);
+	unsigned int msi = config_msi(fd);
+
+	config_write(fd, PCI_COMMAND, 2, config_read(fd, PCI_COMMAND, 2) | PCI_COMMAND_SERR);
+	config_write(fd, msi + PCI_MSI_ADDRESS_LO, 4, 0x5a5a5000);
+	config_write(fd, msi + PCI_MSI_DATA_64, 2, 0x5a5a);
+	config_write(fd, msi + PCI_MSI_FLAGS, 2,
+		     config_read(fd, msi + PCI_MSI_FLAGS, 2) | PCI_MSI_FLAGS_ENABLE);
+	close(fd);
+}
+
+/*
+ * What the hypervisor's reset leaves: while the VM has the device, its BAR
+ * where it was, memory decoding and bus mastering on, INTx and MSIs off;
+ * once the VM is gone (the teardown reset it again), memory decoding only.
+ */
+static void check_reset(struct dev *d, bool held)
+{
+	int fd = config_open(d);
+	unsigned int msi = config_msi(fd);
+	u16 want = PCI_COMMAND_MEMORY;
+
+	if (held)
+		want |= PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
+	TEST_ASSERT(config_read(fd, PCI_COMMAND, 2) == want,
+		    "%s: command 0x%x, not 0x%x: no reset by the hypervisor", d->bdf,
+		    config_read(fd, PCI_COMMAND, 2), want);
+	TEST_ASSERT(!(config_read(fd, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE) &&
+		    !config_read(fd, msi + PCI_MSI_ADDRESS_LO, 4),
+		    "%s: the host's MSI survived into the VM", d->bdf);
+	TEST_ASSERT_EQ(config_read(fd, PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK,
+		       (u32)d->bar);
+	close(fd);
+}
+
 /*
  * Flip bus mastering through configuration space as the host: @held says the
  * VM holds the function, so the hypervisor must drop the store. If not, put
@@ -338,13 +423,9 @@ static int assign(int kvm_vfio, struct dev *d, u64 gpa)
  */
 static void config_store(struct dev *d, bool held)
 {
-	char path[192];
 	u16 cmd, now, flip;
-	int fd;
+	int fd = config_open(d);
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->bdf);
-	fd = open(path, O_RDWR);
-	TEST_ASSERT(fd >= 0, "open(%s): %s", path, strerror(errno));
 	TEST_ASSERT_EQ(pread(fd, &cmd, sizeof(cmd), PCI_COMMAND), sizeof(cmd));
 	flip = cmd ^ PCI_COMMAND_MASTER;
 	TEST_ASSERT_EQ(pwrite(fd, &flip, sizeof(flip), PCI_COMMAND), sizeof(flip));
@@ -432,7 +513,9 @@ int main(int argc, char **argv)
 			  va_to_pa(priv) / PAGE_SIZE, BAR_GPA(i) / PAGE_SIZE);
 		TEST_ASSERT_EQ(r[0], -EPERM);
 		config_store(&devs[i], false);
+		host_arms(&devs[i]);
 		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i)), 0);
+		check_reset(&devs[i], true);
 		config_store(&devs[i], true);
 		/* Not twice, and its stream cannot join a domain of the host's. */
 		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i)), EBUSY);
@@ -484,6 +567,8 @@ int main(int argc, char **argv)
 			devs[i].regs = devs[i].vdev->bars[0].vaddr;
 			TEST_ASSERT_EQ(ioas_attach(&devs[i], false), 0);
 		}
+		if (i < nr_devs - 1)
+			check_reset(&devs[i], false);
 		TEST_ASSERT(!read_faults(devs[i].regs), "%s: the BAR is not the host's again",
 			    devs[i].bdf);
 		config_store(&devs[i], false);
