@@ -463,6 +463,13 @@ mutant el2_pci_reset_no_wait el2 "$PCI_C" \
 # After the reset the BARs are not put back: the VM's MMIO decodes nothing.
 mutant el2_pci_reset_no_restore el2 "$PCI_C" \
 	'		writel(fn->hdr[i], fn->cfg + 4 * i);' ''
+# A reset whose read of the function aborted writes all ones with Initiate FLR.
+mutant el2_pci_reset_read_abort_ignored el2 "$PCI_C" \
+	'		if (hyp_read_fixup(reg, 2, &val))
+			return -EIO;
+		writew(val | PCI_EXP_DEVCTL_BCR_FLR, reg);' \
+	'		hyp_read_fixup(reg, 2, &val);
+		writew(val | PCI_EXP_DEVCTL_BCR_FLR, reg);'
 # The host reprograms a function while the hypervisor resets it.
 mutant el2_pci_resetting_store_lands el2 "$PCI_C" \
 	'	resetting = fn && !hyp_pci_reset_done_locked(fn);' \

@@ -82,6 +82,8 @@
 #define PKVM_IOMMU_IAS			39
 /* __pkvm_iommu_bench_knob (test kernels): read invalidation arrays under a lock. */
 #define PKVM_IOMMU_BENCH_LOCKED_INVS	1
+/* ... and take an abort at EL2 on a load with a fixup: -EIO, not a panic. */
+#define PKVM_IOMMU_TEST_EL2_ABORT	2
 
 #ifndef __KVM_NVHE_HYPERVISOR__
 /*

@@ -96,6 +96,10 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 void *el2_ecam_frame(phys_addr_t phys, size_t size);
 /* Functions the model reset (a Function Level Reset, or below a secondary bus reset). */
 extern unsigned int el2_ecam_resets;
+/* Make every configuration load from the function at @cfg_phys abort (0: none). */
+void el2_ecam_set_abort(phys_addr_t cfg_phys);
+/* VA nothing maps (pkvm_alloc_private_va_range()): loads from it abort. */
+extern u8 el2_unmapped_va[4096];
 /*
  * A function at @bus:@devfn, its stream @sid of SMMU @smmu (-1: none), its
  * BAR0; an endpoint has a PCI Express capability with a Function Level Reset.

@@ -688,6 +688,17 @@ int __pkvm_create_private_mapping(phys_addr_t phys, size_t size,
 	return 0;
 }
 
+/* One page of VA that nothing maps; el2_read_fixup() aborts on it. */
+u8 el2_unmapped_va[PAGE_SIZE];
+
+int pkvm_alloc_private_va_range(size_t size, unsigned long *haddr)
+{
+	if (size > sizeof(el2_unmapped_va))
+		el2_unmodelled("more than a page of private VA");
+	*haddr = (unsigned long)el2_unmapped_va;
+	return 0;
+}
+
 void el2_init(unsigned int nr_cpus)
 {
 	u64 i;

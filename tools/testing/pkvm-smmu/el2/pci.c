@@ -271,6 +271,25 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	/* Nor anything outside every window. */
 	CHECK(!pci_access(EL2_ECAM_BASE + EL2_ECAM_SIZE, 4, false, 3, 0));
 
+	/*
+	 * A load that aborts at EL2 (a function that does not complete it)
+	 * reads as all ones, the host goes on; nor does the hypervisor panic
+	 * on its own loads: registration finds nothing there, a claim whose
+	 * reset cannot read the function fails.
+	 */
+	CHECK_EQ(pkvm_pci_test_abort(), -EIO);
+	el2_ecam_set_abort(EP);
+	CHECK_EQ(pci_load(EP, 4), 0xffffffff);
+	CHECK_EQ(pci_load(EP + PCI_COMMAND, 2), 0xffff);
+	CHECK(pci_access(EP + PCI_LATENCY_TIMER, 1, true, 5, 0));
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), -EIO);
+	el2_ecam_set_abort(ECAM_FN(6, 0));
+	pci_bare_fn(ECAM_FN(6, 0), PCI_HEADER_TYPE_NORMAL);
+	CHECK_EQ(__pkvm_pci_register_fn(ECAM_FN(6, 0), PKVM_PCI_NO_STREAM, 0), -ENODEV);
+	el2_ecam_set_abort(0);
+	CHECK_EQ(pci_load(EP, 4), 0x11e81234);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
+
 	/* Stores that move nothing pass: command, latency timer, the BAR as it was. */
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
 	CHECK_EQ(pci_store(EP + PCI_LATENCY_TIMER, 1, 0x40), 0x40);

@@ -439,6 +439,29 @@ static bool ecam_access(const volatile void *addr, unsigned int size)
 	return true;
 }
 
+u64 el2_mmio_read(const volatile void *addr, unsigned int size);
+
+/* The function whose configuration loads abort, if any (el2_ecam_set_abort()). */
+static const u8 *ecam_abort_fn;
+
+void el2_ecam_set_abort(phys_addr_t cfg_phys)
+{
+	ecam_abort_fn = cfg_phys ? el2_ecam_frame(cfg_phys, 4096) : NULL;
+}
+
+int el2_read_fixup(const void *addr, unsigned int size, u32 *val)
+{
+	const u8 *p = (const u8 *)addr;
+
+	if ((p >= el2_unmapped_va && p < el2_unmapped_va + sizeof(el2_unmapped_va)) ||
+	    (ecam_abort_fn && p >= ecam_abort_fn && p < ecam_abort_fn + 4096)) {
+		*val = size == 4 ? ~0U : (1U << (size * 8)) - 1;
+		return -EIO;
+	}
+	*val = el2_mmio_read(addr, size);
+	return 0;
+}
+
 u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 {
 	struct smmu_model *m;

@@ -2174,15 +2174,19 @@ int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm)
 }
 
 /**
- * __pkvm_iommu_bench_knob() - Set a benchmark knob (test kernels only).
+ * __pkvm_iommu_bench_knob() - Set a benchmark knob, or probe (test kernels only).
  * @knob:	PKVM_IOMMU_BENCH_LOCKED_INVS: read invalidation arrays under a
  *		per-domain lock (hyp_iommu_locked_invs).
+ *		PKVM_IOMMU_TEST_EL2_ABORT: take an abort at EL2 on a load
+ *		with a fixup (pkvm_pci_test_abort()), @value unused.
  * @value:	0 or 1.
  *
- * Return: 0, or -EINVAL.
+ * Return: 0, -EIO for PKVM_IOMMU_TEST_EL2_ABORT, or -EINVAL.
  */
 int __pkvm_iommu_bench_knob(u64 knob, u64 value)
 {
+	if (knob == PKVM_IOMMU_TEST_EL2_ABORT)
+		return pkvm_pci_test_abort();
 	if (knob != PKVM_IOMMU_BENCH_LOCKED_INVS || value > 1)
 		return -EINVAL;
 	WRITE_ONCE(hyp_iommu_locked_invs, value);

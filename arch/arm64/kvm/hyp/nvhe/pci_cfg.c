@@ -70,6 +70,7 @@
 #include <asm/kvm_mmu.h>
 #include <asm/kvm_pgtable.h>
 
+#include <nvhe/fixup_io.h>
 #include <nvhe/mem_protect.h>
 #include <nvhe/mm.h>
 #include <nvhe/pci_cfg.h>
@@ -175,6 +176,23 @@ static const u32 hyp_pci_bridge_frozen[HYP_PCI_HDR_DWORDS] = {
 	/* Bridge control: ISA and VGA forwarding open windows of their own. */
 	[PCI_BRIDGE_CONTROL / 4]	= (PCI_BRIDGE_CTL_ISA | PCI_BRIDGE_CTL_VGA) << 16,
 };
+
+/*
+ * Configuration loads. One that aborts (a function that does not complete
+ * it) reads as all ones, as from a function that is not there, instead of
+ * panicking the hypervisor (nvhe/fixup_io.h).
+ */
+static u32 hyp_pci_read(const void __iomem *addr, unsigned int size)
+{
+	u32 val;
+
+	hyp_read_fixup(addr, size, &val);
+	return val;
+}
+
+#define hyp_pci_readb(addr)	((u8)hyp_pci_read(addr, 1))
+#define hyp_pci_readw(addr)	((u16)hyp_pci_read(addr, 2))
+#define hyp_pci_readl(addr)	hyp_pci_read(addr, 4)
 
 static struct hyp_pci_window *hyp_pci_find_window(u64 phys)
 {
@@ -344,32 +362,38 @@ static u64 hyp_pci_counter_ms(unsigned int ms)
  * under hyp_pci_lock so no host store to the bridge can cut it short).
  * The function may not answer for HYP_PCI_RESET_MS: hyp_pci_reset_done_locked().
  *
- * Return: 0, or -EPERM if the hypervisor cannot reset @fn.
+ * Return: 0, or -EPERM if the hypervisor cannot reset @fn, -EIO if
+ * configuration space did not answer.
  */
 static int hyp_pci_reset_start_locked(struct hyp_pci_fn *fn)
 {
 	struct hyp_pci_fn *br;
 	void __iomem *reg;
+	u32 val;
 	u64 end;
 	u16 ctl;
 
 	hyp_assert_lock_held(&hyp_pci_lock);
 	if (fn->flr) {
 		reg = fn->cfg + fn->exp_pos + PCI_EXP_DEVCTL;
-		writew(readw(reg) | PCI_EXP_DEVCTL_BCR_FLR, reg);
+		if (hyp_read_fixup(reg, 2, &val))
+			return -EIO;
+		writew(val | PCI_EXP_DEVCTL_BCR_FLR, reg);
 	} else {
 		br = hyp_pci_sbr_bridge_locked(fn);
 		if (!br)
 			return -EPERM;
 		reg = br->cfg + PCI_BRIDGE_CONTROL;
-		ctl = readw(reg) & ~PCI_BRIDGE_CTL_BUS_RESET;
+		if (hyp_read_fixup(reg, 2, &val))
+			return -EIO;
+		ctl = val & ~PCI_BRIDGE_CTL_BUS_RESET;
 		writew(ctl | PCI_BRIDGE_CTL_BUS_RESET, reg);
-		(void)readw(reg);
+		(void)hyp_pci_readw(reg);
 		end = __arch_counter_get_cntpct() + hyp_pci_counter_ms(HYP_PCI_SBR_PULSE_MS);
 		while (__arch_counter_get_cntpct() < end)
 			cpu_relax();
 		writew(ctl, reg);
-		(void)readw(reg);
+		(void)hyp_pci_readw(reg);
 	}
 	fn->reset_end = __arch_counter_get_cntpct() + hyp_pci_counter_ms(HYP_PCI_RESET_MS);
 	return 0;
@@ -395,7 +419,7 @@ static bool hyp_pci_reset_done_locked(struct hyp_pci_fn *fn)
 	if (fn->vm_handle)
 		cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 	writew(cmd, fn->cfg + PCI_COMMAND);
-	(void)readw(fn->cfg + PCI_COMMAND);
+	(void)hyp_pci_readw(fn->cfg + PCI_COMMAND);
 	fn->reset_end = 0;
 	return true;
 }
@@ -505,7 +529,7 @@ static void hyp_pci_xfreeze(struct hyp_pci_fn *fn, u32 off, u16 mask)
 		return;
 	}
 	fn->xfrozen[fn->nr_xfrozen].off = dw;
-	fn->xfrozen[fn->nr_xfrozen].val = readl(fn->cfg + dw);
+	fn->xfrozen[fn->nr_xfrozen].val = hyp_pci_readl(fn->cfg + dw);
 	fn->xfrozen[fn->nr_xfrozen].frozen = (u32)mask << ((off & 3) * BITS_PER_BYTE);
 	fn->nr_xfrozen++;
 }
@@ -527,11 +551,11 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 
 	if (!(fn->hdr[PCI_COMMAND / 4] & (PCI_STATUS_CAP_LIST << 16)))
 		return;
-	pos = readb(fn->cfg + PCI_CAPABILITY_LIST) & ~3U;
+	pos = hyp_pci_readb(fn->cfg + PCI_CAPABILITY_LIST) & ~3U;
 	for (i = 0; i < HYP_PCI_MAX_CAPS && pos >= PCI_STD_HEADER_SIZEOF; i++) {
-		if (readb(fn->cfg + pos + PCI_CAP_LIST_ID) == PCI_CAP_ID_EXP)
+		if (hyp_pci_readb(fn->cfg + pos + PCI_CAP_LIST_ID) == PCI_CAP_ID_EXP)
 			break;
-		pos = readb(fn->cfg + pos + PCI_CAP_LIST_NEXT) & ~3U;
+		pos = hyp_pci_readb(fn->cfg + pos + PCI_CAP_LIST_NEXT) & ~3U;
 	}
 	/* A list that does not end, or a capability too close to the end: fail closed. */
 	if (i == HYP_PCI_MAX_CAPS || (pos >= PCI_STD_HEADER_SIZEOF &&
@@ -542,10 +566,10 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 	if (pos < PCI_STD_HEADER_SIZEOF)
 		return;
 
-	flags = readw(fn->cfg + pos + PCI_EXP_FLAGS);
+	flags = hyp_pci_readw(fn->cfg + pos + PCI_EXP_FLAGS);
 	fn->pcie_type = FIELD_GET(PCI_EXP_FLAGS_TYPE, flags);
 	fn->exp_pos = pos;
-	fn->flr = readl(fn->cfg + pos + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR;
+	fn->flr = hyp_pci_readl(fn->cfg + pos + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR;
 	hyp_pci_xfreeze(fn, pos + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_PHANTOM);
 	hyp_pci_xfreeze(fn, pos + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_LD);
 	if (FIELD_GET(PCI_EXP_FLAGS_TYPE, flags) == PCI_EXP_TYPE_ROOT_PORT)
@@ -557,7 +581,7 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 
 	pos = PCI_CFG_SPACE_SIZE;
 	for (i = 0; i < HYP_PCI_MAX_CAPS; i++) {
-		hdr = readl(fn->cfg + pos);
+		hdr = hyp_pci_readl(fn->cfg + pos);
 		if (!hdr || hdr == ~0U)
 			return;
 		if (PCI_EXT_CAP_ID(hdr) == PCI_EXT_CAP_ID_ACS) {
@@ -607,7 +631,7 @@ int __pkvm_pci_register_fn(u64 cfg_phys, u64 smmu_idx, u64 sid)
 	fn = hyp_pci_find_fn_locked(cfg_phys);
 	if (!fn) {
 		ret = -ENODEV;
-		if (readw(cfg + PCI_VENDOR_ID) == 0xffff)
+		if (hyp_pci_readw(cfg + PCI_VENDOR_ID) == 0xffff)
 			goto unlock;
 		ret = -ENOSPC;
 		if (hyp_pci_nr_fns == HYP_PCI_MAX_FNS)
@@ -616,7 +640,7 @@ int __pkvm_pci_register_fn(u64 cfg_phys, u64 smmu_idx, u64 sid)
 		fn->cfg_phys = cfg_phys;
 		fn->cfg = cfg;
 		for (i = 0; i < HYP_PCI_HDR_DWORDS; i++)
-			fn->hdr[i] = readl(cfg + 4 * i);
+			fn->hdr[i] = hyp_pci_readl(cfg + 4 * i);
 		fn->pcie_type = U8_MAX;
 		hyp_pci_fn_freeze(fn);
 		hyp_pci_fn_freeze_caps(fn);
@@ -740,12 +764,12 @@ static bool hyp_pci_store_allowed_locked(u64 cfg_phys, void __iomem *cfg, u32 of
 	if (dw >= HYP_PCI_HDR_DWORDS)
 		return true;
 	/* A hot-added endpoint is the host's to place, a bridge is not. */
-	type = readb(cfg + PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
+	type = hyp_pci_readb(cfg + PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MASK;
 	if (type == PCI_HEADER_TYPE_NORMAL)
 		return true;
 	frozen = type == PCI_HEADER_TYPE_BRIDGE ? hyp_pci_bridge_frozen[dw] :
 		 (dw >= PCI_BASE_ADDRESS_0 / 4 ? ~0U : 0);
-	return !hyp_pci_moves(readl(cfg + 4 * dw), frozen, off, size, val);
+	return !hyp_pci_moves(hyp_pci_readl(cfg + 4 * dw), frozen, off, size, val);
 }
 
 /**
@@ -806,17 +830,13 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 			 * back, so that it has reached the function before a
 			 * claim can follow.
 			 */
-			(void)readl(va - (off & 3));
+			(void)hyp_pci_readl(va - (off & 3));
 		}
 	} else {
 		if (resetting)
 			val = GENMASK_ULL(size * BITS_PER_BYTE - 1, 0);
-		else if (size == 1)
-			val = readb(va);
-		else if (size == 2)
-			val = readw(va);
 		else
-			val = readl(va);
+			val = hyp_pci_read(va, size);
 		if (esr & ESR_ELx_SSE)
 			val = sign_extend64(val, size * BITS_PER_BYTE - 1);
 		if (!(esr & ESR_ELx_SF))
@@ -988,8 +1008,37 @@ void pkvm_pci_release_vm(u64 handle)
 		fn->vm_handle = 0;
 		fn->given = 0;
 		fn->claims = 0;
-		/* Only an assignable function is ever held, and each can be reset. */
+		/*
+		 * Only an assignable function is ever held, and each can be
+		 * reset. If its configuration space does not answer (-EIO),
+		 * neither does the device: a host that took its link down or
+		 * reset the bus above it has reset it already.
+		 */
 		hyp_pci_reset_start_locked(fn);
 	}
 	hyp_spin_unlock(&hyp_pci_lock);
+}
+
+/**
+ * pkvm_pci_test_abort() - Show that an aborting load does not panic (test kernels).
+ *
+ * Loads, through the accessor that configuration space emulation uses,
+ * from hypervisor VA that nothing maps: the hypervisor takes a translation
+ * fault at EL2 while it serves the host, and must come back here.
+ *
+ * Return: -EIO once it did, or the error of reserving the VA.
+ */
+int pkvm_pci_test_abort(void)
+{
+	static unsigned long va;
+	int ret = 0;
+	u32 val;
+
+	hyp_spin_lock(&hyp_pci_lock);
+	if (!va)
+		ret = pkvm_alloc_private_va_range(PAGE_SIZE, &va);
+	if (!ret)
+		ret = hyp_read_fixup((void __iomem *)va, 4, &val);
+	hyp_spin_unlock(&hyp_pci_lock);
+	return ret;
 }

@@ -24,6 +24,7 @@ int pkvm_pci_lock_host_stream(u64 smmu_idx, u64 sid);
 void pkvm_pci_unlock_host_stream(void);
 bool pkvm_iommu_stream_in_use(u64 smmu_idx, u64 sid);
 void pkvm_pci_release_vm(u64 handle);
+int pkvm_pci_test_abort(void);
 #else
 static inline int __pkvm_pci_register_window(u64 phys, u64 size) { return -ENODEV; }
 static inline int __pkvm_pci_register_fn(u64 cfg_phys, u64 smmu_idx, u64 sid)

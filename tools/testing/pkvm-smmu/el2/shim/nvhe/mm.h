@@ -14,5 +14,7 @@
 int __pkvm_create_private_mapping(phys_addr_t phys, size_t size,
 				  enum kvm_pgtable_prot prot,
 				  unsigned long *haddr);
+/* VA nothing maps: a load from it aborts (nvhe/fixup_io.h's shim). */
+int pkvm_alloc_private_va_range(size_t size, unsigned long *haddr);
 
 #endif /* __PKVM_EL2_SHIM_NVHE_MM_H__ */
