@@ -31,8 +31,8 @@
  * where a protected VM without it has the host's. Then the same checks run
  * on the DMA VM.
  *
- * --assign BDF,SMMU,SID (with --dma, up to twice; test kernels only,
- * CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST) shows SMMUs walking the VM's own
+ * --assign BDF,SMMU,SID (with --dma, up to twice; the hypercalls through
+ * debugfs/pkvm-smmu/hvc) shows SMMUs walking the VM's own
  * stage-2 instead. Each edu device BDF, with no driver, stream SID behind
  * SMMU (the hypervisor's index), is detached from the identity domain while
  * the guest waits in an MMIO exit, after it stored to its pages and accepted
@@ -540,24 +540,34 @@ static int find_handle(struct assigned *a, int idn, int *handle)
 	}
 	if (r[0] == -EOPNOTSUPP)
 		return error("__pkvm_iommu_assign_pvm: -EOPNOTSUPP (%s)",
-			     "CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST, or an SMMU that cannot walk the VM's stage-2");
+			     "an SMMU that cannot walk the VM's stage-2");
 	check(r[0] == -EPERM, "stream 0x%x of SMMU %u refused while the host has its BAR: %ld",
 	      a->sid, a->smmu, r[0]);
 	*handle = h;
 	return r[0] == -EPERM ? 0 : KSFT_FAIL;
 }
 
-/* --assign: once its BAR is the VM's, the stream of @a goes to VM @h. */
+/*
+ * --assign: once its BAR is the VM's, the stream of @a goes to VM @h. The
+ * last BAR page started the hypervisor's reset of the device: -EAGAIN for
+ * about 100 ms, asked again every 20 ms for at most a second, as the host
+ * driver does.
+ */
 static int assign_stream(struct assigned *a, int h)
 {
+	unsigned int waits = 0;
 	long r[3];
 	int ret;
 
-	ret = hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, a->smmu, a->sid);
-	if (ret)
-		return ret;
-	check(r[0] == 0, "stream 0x%x of SMMU %u assigned to the protected VM 0x%x: %ld",
-	      a->sid, a->smmu, h, r[0]);
+	do {
+		if (waits)
+			usleep(20000);
+		ret = hvc_topup(r, 1, "iommu_assign_pvm 0x%x %u 0x%x", h, a->smmu, a->sid);
+		if (ret)
+			return ret;
+	} while (r[0] == -EAGAIN && ++waits < 50);
+	check(r[0] == 0, "stream 0x%x of SMMU %u assigned to the protected VM 0x%x after %u waits for its reset: %ld",
+	      a->sid, a->smmu, h, waits, r[0]);
 	return r[0] ? KSFT_FAIL : 0;
 }
 
@@ -582,15 +592,9 @@ static int edu_bar(struct assigned *a)
 	return 0;
 }
 
-/*
- * Give [@bar, @bar + @size) to VM @h at @ipa, in calls of at most 512 pages.
- * The first page starts the hypervisor's reset of the device: -EAGAIN for
- * about 100 ms, asked again every 20 ms for at most a second, as the host
- * driver does.
- */
+/* Give [@bar, @bar + @size) to VM @h at @ipa, in calls of at most 512 pages. */
 static long give_mmio(int h, uint64_t bar, uint64_t ipa, uint64_t size)
 {
-	unsigned int waits = 0;
 	uint64_t off, n;
 	long r[3];
 
@@ -602,11 +606,6 @@ static long give_mmio(int h, uint64_t bar, uint64_t ipa, uint64_t size)
 			      (unsigned long long)(bar + off) / PAGE,
 			      (unsigned long long)(ipa + off) / PAGE, (unsigned long long)n))
 			return -EIO;
-		if (r[0] == -EAGAIN && ++waits < 50) {
-			usleep(20000);
-			n = 0;
-			continue;
-		}
 		if (r[0])
 			return r[0];
 	}

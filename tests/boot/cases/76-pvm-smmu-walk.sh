@@ -5,9 +5,9 @@
 # pvm_dma --dma --assign creates a protected VM whose stage-2 the SMMUs can walk
 # (KVM_VM_TYPE_ARM_PROTECTED_DMA), lets its guest store to its pages, gives it the
 # BARs of an edu device behind SMMU 1 and of one behind another SMMU and then their
-# streams (each refused, -EPERM, before its BAR; test kernels only:
-# CONFIG_PKVM_SMMU_V3_PVM_ASSIGN_TEST); the host can then neither lend, map nor read
-# the BARs. The guest drives each device to
+# streams (each refused, -EPERM, before its BAR, then -EAGAIN while the hypervisor
+# resets the device); the host can then neither lend, map nor read the BARs. The
+# guest drives each device to
 # copy a word from guest page 1 to a page of its own by IPA and reads it back; a
 # read of an IPA the VM never touched must fault, reported in the kernel log
 # without its address. Once the VM is destroyed, the host drives the devices

@@ -437,7 +437,8 @@ mutant el2_pci_claim_in_use el2 "$PCI_C" \
 	'		if (0)'
 # The host attaches the stream of a function a VM holds.
 mutant el2_pci_attach_held el2 "$PCI_C" \
-	'	if (fn && fn->vm_handle) {' '	if (fn && fn->vm_handle && 0) {'
+	'	if (fn && (fn->vm_handle || hyp_pci_reset_poll_locked(fn))) {' \
+	'	if (fn && (0 || hyp_pci_reset_poll_locked(fn))) {'
 # A capability list that never ends leaves the function assignable.
 mutant el2_pci_caps_fail_open el2 "$PCI_C" \
 	'	if (i == HYP_PCI_MAX_CAPS ||' '	if (0 ||'
@@ -448,36 +449,67 @@ mutant el2_pci_stream_part_bar el2 "$PCI_C" \
 mutant el2_pci_claim_other_vm el2 "$PCI_C" \
 	'	if (fn->vm_handle && fn->vm_handle != handle)' '	if (0)'
 # The VM takes the function as the host left it (an MSI, a DMA armed).
-mutant el2_pci_claim_no_reset el2 "$PCI_C" \
-	'		ret = hyp_pci_reset_start_locked(fn);
-		if (ret)
-			goto unlock;' '		ret = 0;'
+mutant el2_pci_assign_no_reset el2 "$PCI_C" \
+	'		if (given && fn->given == fn->bar_bytes && hyp_pci_reset_start_locked(fn))' \
+	'		if (0)'
+# A reset that cannot start leaves the function assignable.
+mutant el2_pci_reset_fail_ignored el2 "$PCI_C" \
+	'		if (given && fn->given == fn->bar_bytes && hyp_pci_reset_start_locked(fn))
+			fn->unassignable = true;' \
+	'		if (given && fn->given == fn->bar_bytes)
+			hyp_pci_reset_start_locked(fn);'
+# The stream goes before the reset is over.
+mutant el2_pci_stream_before_reset el2 "$PCI_C" \
+	'		ret = hyp_pci_reset_poll_locked(fn) == -EAGAIN ? -EAGAIN : 0;' '		ret = 0;'
+# A reset that did not happen (the BARs kept their addresses) is taken as done.
+mutant el2_pci_reset_unverified el2 "$PCI_C" \
+	'			if (hyp_pci_bar_as_registered(fn, i))
+				goto failed;' ''
+# A function whose reset failed at release goes back to the host to drive.
+mutant el2_pci_no_quarantine el2 "$PCI_C" \
+	'	if (!fn->vm_handle)
+		fn->vm_handle = HYP_PCI_QUARANTINE;' ''
+# Nor one whose reset could not even start.
+mutant el2_pci_release_fail_open el2 "$PCI_C" \
+	'		if (hyp_pci_reset_start_locked(fn))
+			fn->vm_handle = HYP_PCI_QUARANTINE;' '		hyp_pci_reset_start_locked(fn);'
+# The host attaches the stream while the teardown's reset runs.
+mutant el2_pci_attach_during_reset el2 "$PCI_C" \
+	'	if (fn && (fn->vm_handle || hyp_pci_reset_poll_locked(fn))) {' \
+	'	if (fn && fn->vm_handle) {'
+# A function below a switch port goes to a VM: its siblings reach it peer-to-peer.
+mutant el2_pci_switch_port_parent el2 "$PCI_C" \
+	'		if (f->pcie_type != PCI_EXP_TYPE_ROOT_PORT)
+			continue;' ''
 # The host gets the function back with what the VM left in it.
 mutant el2_pci_release_no_reset el2 "$PCI_C" \
-	'		hyp_pci_reset_start_locked(fn);
+	'		if (hyp_pci_reset_start_locked(fn))
+			fn->vm_handle = HYP_PCI_QUARANTINE;
 	}' '	}'
 # The function is used before its reset is over.
 mutant el2_pci_reset_no_wait el2 "$PCI_C" \
-	'	if (__arch_counter_get_cntpct() < fn->reset_end)
-		return false;' ''
+	'	if (now < fn->reset_end)
+		return -EAGAIN;' ''
 # After the reset the BARs are not put back: the VM's MMIO decodes nothing.
 mutant el2_pci_reset_no_restore el2 "$PCI_C" \
 	'		writel(fn->hdr[i], fn->cfg + 4 * i);' ''
-# A reset whose read of the function aborted writes all ones with Initiate FLR.
-mutant el2_pci_reset_read_abort_ignored el2 "$PCI_C" \
-	'		if (hyp_read_fixup(reg, 2, &val))
-			return -EIO;
-		writew(val | PCI_EXP_DEVCTL_BCR_FLR, reg);' \
-	'		hyp_read_fixup(reg, 2, &val);
-		writew(val | PCI_EXP_DEVCTL_BCR_FLR, reg);'
 # The host reprograms a function while the hypervisor resets it.
 mutant el2_pci_resetting_store_lands el2 "$PCI_C" \
-	'	resetting = fn && !hyp_pci_reset_done_locked(fn);' \
-	'	resetting = fn && !hyp_pci_reset_done_locked(fn) && 0;'
-# A bus reset for a function that shares its bus: another function is reset too.
-mutant el2_pci_sbr_shared_bus el2 "$PCI_C" \
+	'	resetting = fn && hyp_pci_reset_poll_locked(fn) == -EAGAIN;' \
+	'	resetting = fn && hyp_pci_reset_poll_locked(fn) == -EAGAIN && 0;'
+# A function that shares its bus goes to a VM: a sibling the host drives
+# could decode its MMIO, and a bus reset resets the sibling too.
+mutant el2_pci_shared_bus el2 "$PCI_C" \
 	'		if (f != fn && hyp_pci_find_window(f->cfg_phys) == win &&' \
 	'		if (0 &&'
+# A function with an FLR need not be alone below its bridge.
+mutant el2_pci_flr_not_alone el2 "$PCI_C" \
+	'	       hyp_pci_sole_bridge_locked(fn);' \
+	'	       (fn->flr || hyp_pci_sole_bridge_locked(fn));'
+# One VM holds any number of functions: its teardown pulses a bus reset for each.
+mutant el2_pci_vm_fns_unbounded el2 "$PCI_C" \
+	'		if (hyp_pci_vm_fns_locked(handle) >= HYP_PCI_MAX_VM_FNS)' \
+	'		if (hyp_pci_vm_fns_locked(handle) > U8_MAX)'
 # The bridge is never told to reset its bus.
 mutant el2_pci_sbr_no_pulse el2 "$PCI_C" \
 	'		writew(ctl | PCI_BRIDGE_CTL_BUS_RESET, reg);' '		writew(ctl, reg);'

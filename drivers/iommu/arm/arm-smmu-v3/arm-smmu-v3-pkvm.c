@@ -1423,23 +1423,23 @@ static long pkvm_smmu_hvc_topup(unsigned long id, u64 a1, u64 a2, u64 a3, u64 a4
 }
 
 /*
- * The hypervisor resets a function when a protected VM takes it, and when
- * the VM's teardown gives it back (nvhe/pci_cfg.c): 100 ms during which the
- * first BAR page is refused with -EAGAIN and the function reads as absent.
- * Wait that long, and a little more.
+ * The hypervisor resets a function once a protected VM has all of its BARs,
+ * and when the VM's teardown gives it back (nvhe/pci_cfg.c): 100 ms during
+ * which its stream is refused with -EAGAIN and the function reads as
+ * absent. Wait that long, and a little more.
  */
 #define PKVM_SMMU_PCI_RESET_MS		1000
 #define PKVM_SMMU_PCI_RESET_POLL_MS	20
 
-/* Give MMIO to a protected VM, waiting for the reset the first page starts. */
-static long pkvm_smmu_give_mmio(struct pci_dev *pdev, u64 handle, u64 pfn, u64 gfn, u64 nr)
+/* Give a stream to a protected VM, waiting for the reset of its function. */
+static long pkvm_smmu_give_stream(struct pci_dev *pdev, u64 handle, u32 hyp_idx, u32 sid)
 {
 	unsigned long end = jiffies + msecs_to_jiffies(PKVM_SMMU_PCI_RESET_MS);
 	long ret;
 
 	for (;;) {
-		ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm_mmio),
-					  handle, pfn, gfn, nr);
+		ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm),
+					  handle, hyp_idx, sid, 0);
 		if (ret != -EAGAIN)
 			return ret;
 		if (time_after(jiffies, end)) {
@@ -1518,9 +1518,10 @@ static int pkvm_smmu_check_bar_gpas(struct pci_dev *pdev, const u64 *bar_gpa)
  *
  * The BARs first, then the streams: the hypervisor takes a stream only from
  * a device whose registers are all the VM's (nvhe/pci_cfg.c), and none that
- * translates for the host. It resets the device when the first page goes
- * (about 100 ms): the VM gets it with its BARs in place, memory decoding
- * and bus mastering on, MSIs off; nothing the host programmed survives.
+ * translates for the host. It resets the device once the last BAR page is
+ * the VM's, before the stream goes (about 100 ms): the VM gets it with its
+ * BARs in place, memory decoding and bus mastering on, MSIs off; nothing
+ * the host programmed survives.
  * What can be checked here is checked before the first page goes; nothing
  * is taken back on a later failure (the VM's teardown gives everything
  * back). Until pkvm_smmu_release_pvm(), the
@@ -1567,7 +1568,8 @@ int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
 		size = pci_resource_len(pdev, i);
 		for (off = 0; off < size; off += nr << PAGE_SHIFT) {
 			nr = min_t(u64, (size - off) >> PAGE_SHIFT, PKVM_IOMMU_MAP_MAX_PAGES);
-			ret = pkvm_smmu_give_mmio(pdev, handle,
+			ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm_mmio),
+						  handle,
 						  PHYS_PFN(pci_resource_start(pdev, i) + off),
 						  PHYS_PFN(bar_gpa[i] + off), nr);
 			if (ret) {
@@ -1578,8 +1580,7 @@ int pkvm_smmu_assign_pvm(struct device *dev, u64 handle, const u64 *bar_gpa)
 		}
 	}
 	for (i = 0; i < fwspec->num_ids; i++) {
-		ret = pkvm_smmu_hvc_topup(KVM_HOST_SMCCC_FUNC(__pkvm_iommu_assign_pvm),
-					  handle, smmu->hyp_idx, fwspec->ids[i], 0);
+		ret = pkvm_smmu_give_stream(pdev, handle, smmu->hyp_idx, fwspec->ids[i]);
 		if (ret) {
 			pci_err(pdev, "pkvm-smmu: stream %#x not given to protected VM %#llx: %ld\n",
 				fwspec->ids[i], handle, ret);

@@ -82,7 +82,11 @@ void el2_pvm_destroy(struct pkvm_hyp_vm *vm);
 phys_addr_t el2_pvm_donate(u64 nr, u64 align);
 int el2_pvm_map(struct pkvm_hyp_vm *vm, u64 ipa, phys_addr_t pa, u64 size);
 int el2_pvm_unmap(struct pkvm_hyp_vm *vm, u64 ipa, u64 size);
-/* __pkvm_iommu_assign_pvm(), topping up with @topup as long as it asks. */
+/*
+ * __pkvm_iommu_assign_pvm(), topping up with @topup as long as it asks, and
+ * asked again while the function is being reset (the harness's counter
+ * moves on by a millisecond at each read).
+ */
 int el2_pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
 /* el2/pvm.c: a protected VM's device assignment, on @n SMMUs; nonzero if it failed. */
 int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
@@ -92,10 +96,12 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
  * memory of el2/smmu_model.c there), registered with nvhe/pci_cfg.c.
  */
 #define EL2_ECAM_BASE		0x30000000ULL
-#define EL2_ECAM_SIZE		0x01000000ULL	/* buses 0 to 15 */
+#define EL2_ECAM_SIZE		0x04000000ULL	/* buses 0 to 63 */
 void *el2_ecam_frame(phys_addr_t phys, size_t size);
 /* Functions the model reset (a Function Level Reset, or below a secondary bus reset). */
 extern unsigned int el2_ecam_resets;
+/* A Function Level Reset does nothing (the function keeps its state). */
+extern bool el2_ecam_flr_broken;
 /* Make every configuration load from the function at @cfg_phys abort (0: none). */
 void el2_ecam_set_abort(phys_addr_t cfg_phys);
 /* VA nothing maps (pkvm_alloc_private_va_range()): loads from it abort. */
@@ -106,9 +112,14 @@ extern u8 el2_unmapped_va[4096];
  */
 int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t bar,
 		   u64 bar_size);
+/*
+ * A root port on bus 0 to bus @sec alone: a function goes to a VM only
+ * alone below a bridge.
+ */
+int el2_pci_add_port(u8 sec);
 /* Give the VM the BAR of the function of stream @sid of SMMU @smmu. */
 int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
-/* __pkvm_iommu_assign_pvm_mmio(), topped up, and asked again while the function resets. */
+/* __pkvm_iommu_assign_pvm_mmio(), topped up as long as it asks. */
 int el2_pvm_assign_mmio(u64 handle, phys_addr_t bar, u64 ipa, u64 nr_pages,
 			u64 (*topup)(u64));
 int el2_pci_test(const int *idx, u64 (*topup)(u64));

@@ -26,8 +26,9 @@
 #define ECAM_FN(bus, devfn)	(EL2_ECAM_BASE + ((u64)(bus) << 20) + ((u64)(devfn) << 12))
 /* Where el2_pci_add_fn() puts an endpoint's PCI Express capability. */
 #define EP_EXP			0x40
-/* Two windows: buses 0 to 7 for the functions, 8 to 15 for a switch with a BAR. */
+/* Two windows: buses 0 to 31 for the functions, 32 to 63 for a switch with a BAR. */
 #define ECAM_WINDOW		(EL2_ECAM_SIZE / 2)
+#define WIN2_BUS		(ECAM_WINDOW >> 20)
 
 static bool pci_window_taken;
 
@@ -40,34 +41,73 @@ static struct {
 } pci_streams[16];
 static unsigned int pci_nr_streams;
 
+/* A function of @type present at @cfg, its header zero otherwise. */
+static u32 *pci_bare_fn(u64 cfg, u8 type)
+{
+	u32 *f = el2_ecam_frame(cfg, 4096);
+
+	memset(f, 0, 4096);
+	f[PCI_VENDOR_ID / 4] = 0x11e81234;
+	f[PCI_CACHE_LINE_SIZE / 4] = type << 16;
+	return f;
+}
+
+static int pci_take_window(void)
+{
+	int ret = 0;
+
+	if (!pci_window_taken) {
+		ret = __pkvm_pci_register_window(EL2_ECAM_BASE, ECAM_WINDOW);
+		pci_window_taken = !ret;
+	}
+	return ret;
+}
+
+/* A PCI Express capability (version 2) of @type at EP_EXP, and its DevCap. */
+static void pci_exp_cap(u32 *f, u8 type, u32 devcap)
+{
+	f[PCI_COMMAND / 4] |= PCI_STATUS_CAP_LIST << 16;
+	f[PCI_CAPABILITY_LIST / 4] = EP_EXP;
+	f[EP_EXP / 4] = PCI_CAP_ID_EXP | (2 | type << 4) << 16;
+	f[(EP_EXP + PCI_EXP_DEVCAP) / 4] = devcap;
+}
+
+int el2_pci_add_port(u8 sec)
+{
+	u64 cfg_phys = ECAM_FN(0, 0x80 + sec);
+	int ret = pci_take_window();
+	u32 *f;
+
+	if (ret)
+		return ret;
+	f = pci_bare_fn(cfg_phys, PCI_HEADER_TYPE_BRIDGE);
+	f[PCI_PRIMARY_BUS / 4] = sec << 8 | sec << 16;
+	pci_exp_cap(f, PCI_EXP_TYPE_ROOT_PORT, 0);
+	return __pkvm_pci_register_fn(cfg_phys, PKVM_PCI_NO_STREAM, 0);
+}
+
 /* The header of a function, written into the model, then registered. */
 int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t bar,
 		   u64 bar_size)
 {
 	u64 cfg_phys = ECAM_FN(bus, devfn);
 	u32 *cfg = el2_ecam_frame(cfg_phys, 4096);
-	int ret;
+	int ret = pci_take_window();
 
-	if (!pci_window_taken) {
-		ret = __pkvm_pci_register_window(EL2_ECAM_BASE, ECAM_WINDOW);
-		if (ret)
-			return ret;
-		pci_window_taken = true;
-	}
+	if (ret)
+		return ret;
 	memset(cfg, 0, PCI_CFG_SPACE_SIZE);
 	cfg[PCI_VENDOR_ID / 4] = 0x11e81234;
 	cfg[PCI_COMMAND / 4] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	cfg[PCI_CACHE_LINE_SIZE / 4] = (bridge ? PCI_HEADER_TYPE_BRIDGE : 0) << 16;
 	if (bridge) {
-		/* Primary bus, secondary and subordinate: the next bus. */
+		/* A root port: primary bus, secondary and subordinate the next bus. */
 		cfg[PCI_PRIMARY_BUS / 4] = bus | (bus + 1) << 8 | (bus + 1) << 16;
+		pci_exp_cap(cfg, PCI_EXP_TYPE_ROOT_PORT, 0);
 	} else {
+		/* An endpoint that can reset itself. */
 		cfg[PCI_BASE_ADDRESS_0 / 4] = bar;
-		/* A PCI Express endpoint (version 2) that can reset itself. */
-		cfg[PCI_COMMAND / 4] |= PCI_STATUS_CAP_LIST << 16;
-		cfg[PCI_CAPABILITY_LIST / 4] = EP_EXP;
-		cfg[EP_EXP / 4] = PCI_CAP_ID_EXP | (2 | PCI_EXP_TYPE_ENDPOINT << 4) << 16;
-		cfg[(EP_EXP + PCI_EXP_DEVCAP) / 4] = PCI_EXP_DEVCAP_FLR;
+		pci_exp_cap(cfg, PCI_EXP_TYPE_ENDPOINT, PCI_EXP_DEVCAP_FLR);
 	}
 	ret = __pkvm_pci_register_fn(cfg_phys, smmu < 0 ? PKVM_PCI_NO_STREAM : smmu, sid);
 	if (!ret && bar_size)
@@ -78,24 +118,18 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 	return ret;
 }
 
-/*
- * __pkvm_iommu_assign_pvm_mmio() as the host driver makes it: topped up
- * while it asks for pages, and asked again while the function is being
- * reset (the harness's counter moves on by a millisecond at each read).
- */
+/* __pkvm_iommu_assign_pvm_mmio() as the host driver makes it: topped up while it asks. */
 int el2_pvm_assign_mmio(u64 handle, phys_addr_t bar, u64 ipa, u64 nr_pages,
 			u64 (*topup)(u64))
 {
-	unsigned int tries = 0;
 	u64 needed;
 	int ret;
 
-	do {
-		ret = __pkvm_iommu_assign_pvm_mmio(handle, hyp_phys_to_pfn(bar),
-						   hyp_phys_to_pfn(ipa), nr_pages, &needed);
-		if (ret == -ENOMEM && !topup(needed))
+	while ((ret = __pkvm_iommu_assign_pvm_mmio(handle, hyp_phys_to_pfn(bar),
+						   hyp_phys_to_pfn(ipa), nr_pages,
+						   &needed)) == -ENOMEM)
+		if (!topup(needed))
 			break;
-	} while ((ret == -ENOMEM || ret == -EAGAIN) && ++tries < 10000);
 	return ret;
 }
 
@@ -145,14 +179,25 @@ static u64 pci_load(u64 addr, unsigned int size)
 	return host.regs.regs[3];
 }
 
-/* pkvm_pci_claim_bar() as long as the function is being reset. */
-static int pci_claim(u64 handle, u64 phys, u64 size)
+/* pkvm_pci_stream_assignable() as long as the function is being reset. */
+static int pci_stream_wait(u64 handle, int smmu, u32 sid)
 {
 	unsigned int tries = 0;
 	int ret;
 
-	while ((ret = pkvm_pci_claim_bar(handle, phys, size)) == -EAGAIN && ++tries < 10000)
+	while ((ret = pkvm_pci_stream_assignable(handle, smmu, sid)) == -EAGAIN &&
+	       ++tries < 10000)
 		;
+	return ret;
+}
+
+/* Claim and give all of [@phys, @phys + @size) at once. */
+static int pci_give(u64 handle, u64 phys, u64 size)
+{
+	int ret = pkvm_pci_claim_bar(handle, phys, size);
+
+	if (!ret)
+		pkvm_pci_bar_given(handle, phys, size, true);
 	return ret;
 }
 
@@ -166,17 +211,6 @@ static void pci_settle(u64 cfg)
 	CHECK(tries < 10000);
 }
 
-/* A function of @type present at @cfg, its header zero otherwise. */
-static u32 *pci_bare_fn(u64 cfg, u8 type)
-{
-	u32 *f = el2_ecam_frame(cfg, 4096);
-
-	memset(f, 0, 4096);
-	f[PCI_VENDOR_ID / 4] = 0x11e81234;
-	f[PCI_CACHE_LINE_SIZE / 4] = type << 16;
-	return f;
-}
-
 /* Store @val; return what a load then reads. */
 static u64 pci_store(u64 addr, unsigned int size, u64 val)
 {
@@ -186,7 +220,7 @@ static u64 pci_store(u64 addr, unsigned int size, u64 val)
 }
 
 #define EP	ECAM_FN(1, 0)		/* an endpoint, stream 0x100 */
-#define EP2	ECAM_FN(1, 8)		/* another, stream 0x108 */
+#define EP2	ECAM_FN(10, 0)		/* another, stream 0x108 */
 #define BR	ECAM_FN(0, 8)		/* a bridge to bus 1 */
 #define HOT	ECAM_FN(2, 0)		/* hot-added, never registered */
 #define ALIAS	ECAM_FN(1, 1)		/* never registered, on EP's bus */
@@ -196,15 +230,21 @@ static u64 pci_store(u64 addr, unsigned int size, u64 val)
 #define EP2_BAR	0x10500000ULL
 /* What a function a VM holds is left with after its reset. */
 #define EP_CMD	(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
-#define SBR_BR	ECAM_FN(0, 32)		/* a bridge to bus 5 */
+#define SBR_BR	ECAM_FN(0, 0x85)	/* a root port to bus 5 */
+#define NOT_RP	ECAM_FN(0, 0x60)	/* a bridge, not a root port, to bus 17 */
+#define BROKEN	ECAM_FN(18, 0)		/* its FLR does nothing: stream 0x1200 */
+#define BROKEN_BAR	0x12200000ULL
 #define NOFLR	ECAM_FN(5, 0)		/* alone below it, no FLR: stream 0x500 */
-#define NOFLR2	ECAM_FN(1, 48)		/* no FLR, on a bus with others: stream 0x130 */
+#define PAIR	15			/* a bus with two functions */
 #define NOFLR_BAR	0x10d00000ULL
-#define NOFLR2_BAR	0x10e00000ULL
+#define PAIR_BAR	0x10e00000ULL
+#define FULL_BUS	23		/* buses of HYP_PCI_MAX_VM_FNS + 1 functions */
+#define FULL_BAR	0x11000000ULL
+#define ABRT_BAR	0x12000000ULL
 
 int el2_pci_test(const int *idx, u64 (*topup)(u64))
 {
-	unsigned int resets;
+	unsigned int resets, i;
 	u64 needed;
 	int dom, ret;
 	u32 *hot, *rp, *f;
@@ -228,23 +268,36 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 		 -EINVAL);
 	CHECK_EQ(__pkvm_pci_register_fn(EP + 4, PKVM_PCI_NO_STREAM, 0), -EINVAL);
 	CHECK_EQ(el2_pci_add_fn(1, 0, false, idx[0], 0x100, EP_BAR, 4 * PAGE_SIZE), 0);
-	CHECK_EQ(el2_pci_add_fn(1, 8, false, idx[0], 0x108, EP2_BAR, 2 * PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_port(10), 0);
+	CHECK_EQ(el2_pci_add_fn(10, 0, false, idx[0], 0x108, EP2_BAR, 2 * PAGE_SIZE), 0);
 	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(4, 0), EP_BAR, PAGE_SIZE), -ENOENT);
 
 	/* A sub-page BAR, and one overlapping another: neither function is assignable. */
-	CHECK_EQ(el2_pci_add_fn(1, 16, false, idx[0], 0x110, 0x10600000, 0x100), -EINVAL);
-	CHECK_EQ(el2_pci_add_fn(1, 24, false, idx[0], 0x118, EP2_BAR + PAGE_SIZE, PAGE_SIZE),
+	CHECK_EQ(el2_pci_add_port(11), 0);
+	CHECK_EQ(el2_pci_add_port(12), 0);
+	CHECK_EQ(el2_pci_add_fn(12, 0, false, idx[0], 0x110, 0x10600000, 0x100), -EINVAL);
+	CHECK_EQ(el2_pci_add_fn(11, 0, false, idx[0], 0x118, EP2_BAR + PAGE_SIZE, PAGE_SIZE),
 		 -EINVAL);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP2_BAR, PAGE_SIZE), -EPERM);
-	/* A switch with a BAR: nothing of its window goes to a VM. */
-	CHECK_EQ(el2_pci_add_fn(8, 0, true, -1, 0, 0, 0), 0);
-	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(8, 0), 0x10900000, PAGE_SIZE), 0);
-	CHECK_EQ(el2_pci_add_fn(9, 0, false, idx[1], 0x900, 0x10a00000, PAGE_SIZE), 0);
+	/*
+	 * A switch port with a BAR: nothing of its window goes to a VM, not
+	 * even a function alone below a root port there.
+	 */
+	CHECK_EQ(el2_pci_add_fn(WIN2_BUS, 0, true, -1, 0, 0, 0), 0);
+	CHECK_EQ(el2_pci_add_fn(WIN2_BUS + 1, 0, false, idx[1], 0x900, 0x10a00000, PAGE_SIZE),
+		 0);
+	f = pci_bare_fn(ECAM_FN(WIN2_BUS, 8), PCI_HEADER_TYPE_BRIDGE);
+	f[PCI_PRIMARY_BUS / 4] = WIN2_BUS | (WIN2_BUS + 2) << 8 | (WIN2_BUS + 2) << 16;
+	pci_exp_cap(f, PCI_EXP_TYPE_DOWNSTREAM, 0);
+	CHECK_EQ(__pkvm_pci_register_fn(ECAM_FN(WIN2_BUS, 8), PKVM_PCI_NO_STREAM, 0), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(WIN2_BUS, 8), 0x10900000, PAGE_SIZE), 0);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10a00000, PAGE_SIZE), -EPERM);
-	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(1, 24), EL2_MEM_BASE, PAGE_SIZE), -EINVAL);
+	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(11, 0), EL2_MEM_BASE, PAGE_SIZE), -EINVAL);
 	/* A stream named for two functions: neither is only the VM's. */
-	CHECK_EQ(el2_pci_add_fn(1, 32, false, idx[1], 0x200, 0x10700000, PAGE_SIZE), 0);
-	CHECK_EQ(el2_pci_add_fn(1, 40, false, idx[1], 0x200, 0x10800000, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_port(13), 0);
+	CHECK_EQ(el2_pci_add_port(14), 0);
+	CHECK_EQ(el2_pci_add_fn(13, 0, false, idx[1], 0x200, 0x10700000, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_fn(14, 0, false, idx[1], 0x200, 0x10800000, PAGE_SIZE), 0);
 
 	/* Loads pass, as the CPU reads them: sizes, sign extension, a W register, XZR. */
 	CHECK_EQ(pci_load(EP, 4), 0x11e81234);
@@ -282,7 +335,18 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	CHECK_EQ(pci_load(EP, 4), 0xffffffff);
 	CHECK_EQ(pci_load(EP + PCI_COMMAND, 2), 0xffff);
 	CHECK(pci_access(EP + PCI_LATENCY_TIMER, 1, true, 5, 0));
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), -EIO);
+	/* A function whose reset cannot read it: its stream never goes. */
+	CHECK_EQ(el2_pci_add_port(16), 0);
+	CHECK_EQ(el2_pci_add_fn(16, 0, false, idx[1], 0x1600, ABRT_BAR, PAGE_SIZE), 0);
+	el2_ecam_set_abort(ECAM_FN(16, 0));
+	CHECK_EQ(pci_give(EL2_VM_HANDLE_OFFSET, ABRT_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x1600), -EPERM);
+	/* Nor can it be reset at release: quarantined, the host cannot attach it. */
+	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
+	ret = pkvm_pci_lock_host_stream(idx[1], 0x1600);
+	if (!ret)
+		pkvm_pci_unlock_host_stream();
+	CHECK_EQ(ret, -EBUSY);
 	el2_ecam_set_abort(ECAM_FN(6, 0));
 	pci_bare_fn(ECAM_FN(6, 0), PCI_HEADER_TYPE_NORMAL);
 	CHECK_EQ(__pkvm_pci_register_fn(ECAM_FN(6, 0), PKVM_PCI_NO_STREAM, 0), -ENODEV);
@@ -364,38 +428,19 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 				    2 * PAGE_SIZE), -EPERM);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10600000, PAGE_SIZE), -EPERM);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x10700000, PAGE_SIZE), -EPERM);
-	/*
-	 * A claim resets the function first, so that nothing the host
-	 * programmed reaches the VM. Until the reset is over the claim says
-	 * -EAGAIN, the function reads as absent and takes no store, and no
-	 * other VM can claim it; then its BAR is back, with decoding and bus
-	 * mastering on.
-	 */
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_SERR),
-		 PCI_COMMAND_MEMORY | PCI_COMMAND_SERR);
-	resets = el2_ecam_resets;
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), -EAGAIN);
-	CHECK_EQ(el2_ecam_resets, resets + 1);
-	CHECK_EQ(pci_load(EP, 4), 0xffffffff);
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0xffff);
-	CHECK_EQ(((u32 *)el2_ecam_frame(EP, 4096))[PCI_COMMAND / 4] & 0xffff, 0);
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET + 1, EP_BAR, PAGE_SIZE), -EBUSY);
-	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
-	CHECK_EQ(el2_ecam_resets, resets + 1);
-	CHECK_EQ(pci_load(EP + PCI_COMMAND, 2), EP_CMD);
-	CHECK_EQ(pci_load(EP + PCI_BASE_ADDRESS_0, 4), EP_BAR);
-	/* A failed claim with nothing given undoes the hold. */
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), EP_CMD);
+	/* A claim: the function is the VM's; a failed one with nothing given undoes it. */
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), PCI_COMMAND_MEMORY);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
 	/* Two claims in flight: one failing keeps the other's hold. */
-	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR + PAGE_SIZE, PAGE_SIZE), 0);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR + PAGE_SIZE, PAGE_SIZE, false);
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), EP_CMD);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), 0);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), PCI_COMMAND_MEMORY);
-	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, 0), 0);
 	/*
 	 * Not while the stream translates for the host: the VM would drive a
 	 * device whose DMA reaches the host's memory. Once held, the host
@@ -411,27 +456,49 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	CHECK_EQ(ret, 0);
 	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), -EBUSY);
 	CHECK_EQ(__pkvm_iommu_detach(dom, idx[0], 0x100), 0);
-	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE), 0);
 	CHECK_EQ(__pkvm_iommu_attach(dom, idx[0], 0x100, &needed), -EBUSY);
 	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR, PAGE_SIZE, false);
 	CHECK_EQ(__pkvm_iommu_free_domain(dom), 0);
 
-	/* Given page by page: the stream only once every page is the VM's. */
+	/*
+	 * Given page by page: the host keeps the pages not given yet, so it
+	 * could still program the device (SERR reporting, here) and nothing is
+	 * reset; the last page resets it, so that nothing the host programmed
+	 * reaches the VM. The stream waits for that.
+	 */
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_SERR),
+		 PCI_COMMAND_MEMORY | PCI_COMMAND_SERR);
+	resets = el2_ecam_resets;
 	for (pfn = 0; pfn < 4; pfn++) {
 		CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100),
 			 -EPERM);
-		CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE, PAGE_SIZE),
-			 0);
+		CHECK_EQ(el2_ecam_resets, resets);
+		CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE,
+					    PAGE_SIZE), 0);
 		/* Another VM cannot take the function meanwhile. */
 		CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET + 1, EP_BAR, PAGE_SIZE),
 			 -EBUSY);
 		pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, EP_BAR + pfn * PAGE_SIZE, PAGE_SIZE,
 				   true);
 		/* Every store to a function a VM holds is dropped, and to its aliases. */
-		CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), EP_CMD);
 		CHECK_EQ(pci_store(ALIAS + 0x40, 4, 0x12345678), 0xffffffff);
+		if (pfn < 3)
+			CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER),
+				 PCI_COMMAND_MEMORY | PCI_COMMAND_SERR);
 	}
-	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), 0);
+	/* Being reset: it reads as absent, takes no store, its stream waits. */
+	CHECK_EQ(el2_ecam_resets, resets + 1);
+	CHECK_EQ(pci_load(EP, 4), 0xffffffff);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), 0xffff);
+	CHECK_EQ(((u32 *)el2_ecam_frame(EP, 4096))[PCI_COMMAND / 4] & 0xffff, 0);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EAGAIN);
+	/* Then its BAR is back, with decoding and bus mastering on, SERR off. */
+	CHECK_EQ(pci_stream_wait(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), 0);
+	CHECK_EQ(el2_ecam_resets, resets + 1);
+	CHECK_EQ(pci_load(EP + PCI_COMMAND, 2), EP_CMD);
+	CHECK_EQ(pci_load(EP + PCI_BASE_ADDRESS_0, 4), EP_BAR);
+	CHECK_EQ(pci_store(EP + PCI_COMMAND, 2, PCI_COMMAND_MASTER), EP_CMD);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET + 1, idx[0], 0x100), -EPERM);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x108), -EPERM);
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x100), -EPERM);
@@ -454,36 +521,74 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], 0x100), -EPERM);
 
 	/*
-	 * Without an FLR, a function is reset by a secondary bus reset of the
-	 * bridge above it, if nothing else registered is below that bridge;
-	 * otherwise it never goes to a VM.
+	 * Only a function alone below a root port goes to a VM: nothing the
+	 * host drives decodes in that port's windows, and below a switch port
+	 * its siblings could reach it peer-to-peer. Without an FLR it is reset
+	 * by a secondary bus reset of the root port.
 	 */
-	f = pci_bare_fn(SBR_BR, PCI_HEADER_TYPE_BRIDGE);
-	f[PCI_PRIMARY_BUS / 4] = 5 << 8 | 5 << 16;
-	CHECK_EQ(__pkvm_pci_register_fn(SBR_BR, PKVM_PCI_NO_STREAM, 0), 0);
+	f = pci_bare_fn(NOT_RP, PCI_HEADER_TYPE_BRIDGE);
+	f[PCI_PRIMARY_BUS / 4] = 17 << 8 | 17 << 16;
+	pci_exp_cap(f, PCI_EXP_TYPE_DOWNSTREAM, 0);
+	CHECK_EQ(__pkvm_pci_register_fn(NOT_RP, PKVM_PCI_NO_STREAM, 0), 0);
+	CHECK_EQ(el2_pci_add_fn(17, 0, false, idx[1], 0x1100, 0x12000000 + SZ_1M, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, 0x12000000 + SZ_1M, PAGE_SIZE),
+		 -EPERM);
+	CHECK_EQ(el2_pci_add_port(5), 0);
 	f = pci_bare_fn(NOFLR, PCI_HEADER_TYPE_NORMAL);
 	f[PCI_BASE_ADDRESS_0 / 4] = NOFLR_BAR;
 	CHECK_EQ(__pkvm_pci_register_fn(NOFLR, idx[1], 0x500), 0);
 	CHECK_EQ(__pkvm_pci_register_bar(NOFLR, NOFLR_BAR, PAGE_SIZE), 0);
-	f = pci_bare_fn(NOFLR2, PCI_HEADER_TYPE_NORMAL);
-	f[PCI_BASE_ADDRESS_0 / 4] = NOFLR2_BAR;
-	CHECK_EQ(__pkvm_pci_register_fn(NOFLR2, idx[1], 0x130), 0);
-	CHECK_EQ(__pkvm_pci_register_bar(NOFLR2, NOFLR2_BAR, PAGE_SIZE), 0);
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, NOFLR2_BAR, PAGE_SIZE), -EPERM);
+	CHECK_EQ(el2_pci_add_port(PAIR), 0);
+	CHECK_EQ(el2_pci_add_fn(PAIR, 0, false, idx[1], 0xf00, PAIR_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_fn(PAIR, 8, false, idx[1], 0xf08, PAIR_BAR + SZ_1M, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, PAIR_BAR, PAGE_SIZE), -EPERM);
 	resets = el2_ecam_resets;
-	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, NOFLR_BAR, PAGE_SIZE), -EAGAIN);
+	CHECK_EQ(pci_give(EL2_VM_HANDLE_OFFSET, NOFLR_BAR, PAGE_SIZE), 0);
 	CHECK_EQ(el2_ecam_resets, resets + 1);
 	/* The pulse is over: the bridge no longer holds its bus in reset. */
 	CHECK_EQ(pci_load(SBR_BR + PCI_BRIDGE_CONTROL, 2) & PCI_BRIDGE_CTL_BUS_RESET, 0);
-	CHECK_EQ(pci_claim(EL2_VM_HANDLE_OFFSET, NOFLR_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x500), -EAGAIN);
+	CHECK_EQ(pci_stream_wait(EL2_VM_HANDLE_OFFSET, idx[1], 0x500), 0);
 	CHECK_EQ(pci_load(NOFLR + PCI_BASE_ADDRESS_0, 4), NOFLR_BAR);
 	CHECK_EQ(pci_load(NOFLR + PCI_COMMAND, 2), EP_CMD);
-	pkvm_pci_bar_given(EL2_VM_HANDLE_OFFSET, NOFLR_BAR, PAGE_SIZE, true);
-	CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x500), 0);
 	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
 	CHECK_EQ(el2_ecam_resets, resets + 2);
 	pci_settle(NOFLR);
 	CHECK_EQ(pci_load(NOFLR + PCI_COMMAND, 2), PCI_COMMAND_MEMORY);
+
+	/* A VM holds at most 8 functions: its teardown resets each. */
+	for (i = 0; i <= 8; i++) {
+		CHECK_EQ(el2_pci_add_port(FULL_BUS + i), 0);
+		CHECK_EQ(el2_pci_add_fn(FULL_BUS + i, 0, false, idx[1], 0x1700 + i,
+					FULL_BAR + i * SZ_1M, PAGE_SIZE), 0);
+		CHECK_EQ(pci_give(EL2_VM_HANDLE_OFFSET, FULL_BAR + i * SZ_1M, PAGE_SIZE),
+			 i < 8 ? 0 : -ENOSPC);
+	}
+	resets = el2_ecam_resets;
+	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
+	CHECK_EQ(el2_ecam_resets, resets + 8);
+	pci_settle(ECAM_FN(FULL_BUS, 0));
+
+	/*
+	 * A function whose FLR does nothing: its BARs keep their addresses, so
+	 * the hypervisor sees that it was not reset and never lets its stream
+	 * go. After the VM it is quarantined: the host cannot turn it on
+	 * again (decoding and bus mastering stay off), claim it or attach it.
+	 */
+	CHECK_EQ(el2_pci_add_port(18), 0);
+	CHECK_EQ(el2_pci_add_fn(18, 0, false, idx[1], 0x1200, BROKEN_BAR, PAGE_SIZE), 0);
+	el2_ecam_flr_broken = true;
+	CHECK_EQ(pci_give(EL2_VM_HANDLE_OFFSET, BROKEN_BAR, PAGE_SIZE), 0);
+	CHECK_EQ(pci_stream_wait(EL2_VM_HANDLE_OFFSET, idx[1], 0x1200), -EPERM);
+	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
+	pci_settle(BROKEN);
+	CHECK_EQ(pci_store(BROKEN + PCI_COMMAND, 2, PCI_COMMAND_MEMORY), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET, BROKEN_BAR, PAGE_SIZE), -EPERM);
+	ret = pkvm_pci_lock_host_stream(idx[1], 0x1200);
+	if (!ret)
+		pkvm_pci_unlock_host_stream();
+	CHECK_EQ(ret, -EBUSY);
+	el2_ecam_flr_broken = false;
 
 	return tap_cur_failed;
 }

@@ -311,7 +311,8 @@ static void test_setup(void)
 		ps_idx[s] = el2_host_register_smmu(ps_mmio[s]);
 		CHECK(ps_idx[s] >= 0);
 		/* Its device, with a BAR the VM must hold before the stream. */
-		CHECK_EQ(el2_pci_add_fn(0, s, false, ps_idx[s], ps_sid[s],
+		CHECK_EQ(el2_pci_add_port(24 + s), 0);
+		CHECK_EQ(el2_pci_add_fn(24 + s, 0, false, ps_idx[s], ps_sid[s],
 					0x10a00000 + s * SZ_1M, PAGE_SIZE), 0);
 	}
 	/*

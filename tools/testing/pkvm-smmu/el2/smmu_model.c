@@ -361,6 +361,7 @@ void smmu_model_set_jitter(struct smmu_model *m, unsigned int one_in)
  */
 static u8 *ecam_model;
 unsigned int el2_ecam_resets;
+bool el2_ecam_flr_broken;
 
 static void ecam_reset_fn(u8 *cfg)
 {
@@ -407,7 +408,8 @@ static void ecam_stored(u8 *p, unsigned int size)
 	    (cfg[pos + 1] & (PCI_EXP_DEVCTL_BCR_FLR >> 8))) {
 		/* Initiate FLR reads as zero. */
 		cfg[pos + 1] &= ~(PCI_EXP_DEVCTL_BCR_FLR >> 8);
-		ecam_reset_fn(cfg);
+		if (!el2_ecam_flr_broken)
+			ecam_reset_fn(cfg);
 	}
 }
 

@@ -1964,12 +1964,15 @@ static struct pkvm_hyp_vm *hyp_iommu_get_pvm(u64 handle)
  * no unassign: the VM's teardown (pkvm_iommu_teardown_vm()) makes every
  * assigned stream abort before any of the VM's memory goes back. The stream
  * must be that of one PCI function registered before pKVM finalised, every
- * memory BAR of which went to the VM already (__pkvm_iommu_assign_pvm_mmio()):
- * only the VM can then make the device issue DMA on it (nvhe/pci_cfg.c).
+ * memory BAR of which went to the VM already (__pkvm_iommu_assign_pvm_mmio()),
+ * and which the hypervisor reset since: only the VM can then make the device
+ * issue DMA on it, and nothing the host programmed into it survives
+ * (nvhe/pci_cfg.c).
  *
  * Return: 0, or -ENODEV, -EINVAL (no such SMMU or stream, not a protected
  * VM, a VM being torn down), -ENOENT (no such VM), -EPERM (not the stream of
- * a function the VM holds whole), -EOPNOTSUPP (the SMMU cannot walk the VM's
+ * a function the VM holds whole), -EAGAIN (the function's reset is not over:
+ * ask again, it takes 100 ms), -EOPNOTSUPP (the SMMU cannot walk the VM's
  * table), -EBUSY (the stream translates already), -ENOSPC (too many VMs or
  * streams), -ENOMEM.
  */
@@ -2047,7 +2050,8 @@ put_vm:
  * only where the guest accepted device MMIO (its MMIO guard hypercall), and
  * must lie within one memory BAR of a PCI function registered before pKVM
  * finalised: from the first page on, the VM holds the function and the host
- * can no longer reconfigure it (nvhe/pci_cfg.c). Test kernels only
+ * can no longer reconfigure it, and with the last one the hypervisor resets
+ * it (nvhe/pci_cfg.c). Test kernels only
  * (hyp-main.c), as __pkvm_iommu_assign_pvm(). An MSI doorbell is never
  * given away.
  *
@@ -2056,7 +2060,8 @@ put_vm:
  * assignable function, not MMIO the host owns, a doorbell, the IPA range is
  * mapped, or the guest did not accept MMIO there), -EBUSY (another VM holds
  * the function, its stream translates for the host, host MMIO is borrowed
- * by a non-protected guest or a DMA mapping), -ENOSPC, -E2BIG (the VM holds too much MMIO), -ENOMEM.
+ * by a non-protected guest or a DMA mapping), -ENOSPC (no room, or the VM
+ * holds 8 functions), -E2BIG (the VM holds too much MMIO), -ENOMEM.
  */
 int __pkvm_iommu_assign_pvm_mmio(u64 handle, u64 pfn, u64 gfn, u64 nr_pages,
 				 u64 *pages_needed)

@@ -16,7 +16,7 @@
  * stage-2 and emulates the host's accesses to it (pkvm_pci_host_abort(),
  * called on the host's stage-2 data abort), one load or store at a time:
  *
- *  - loads pass;
+ *  - loads pass (one that aborts reads as all ones, nvhe/fixup_io.h);
  *  - a store to a function present at registration that would change its
  *    address routing from what it was then (its BARs, its expansion ROM
  *    address; a bridge's bus numbers, windows and ISA/VGA forwarding; past
@@ -41,14 +41,17 @@
  * drives.
  *
  * Nor does the device keep what the host left in it, or give the host what
- * the VM left: the hypervisor resets the function itself when the VM takes
- * it and again at the VM's teardown, before the host gets its BARs back
+ * the VM left: the hypervisor resets the function itself once every byte
+ * of its BARs is the VM's (pkvm_pci_bar_given()), before its stream may
+ * go, and again at the VM's teardown, before the host gets its BARs back
  * (hyp_pci_reset_start_locked(): a Function Level Reset, or a secondary
- * bus reset of the bridge above it when it is alone below that bridge; a
- * function with neither is never assigned). A reset takes
- * HYP_PCI_RESET_MS; meanwhile the function reads as absent and takes no
- * store, and the claim answers -EAGAIN. The first access or claim after
- * that restores its BARs (hyp_pci_reset_done_locked()).
+ * bus reset of the root port above it). A reset takes HYP_PCI_RESET_MS;
+ * meanwhile the function reads as absent and takes no store, and its
+ * stream waits (-EAGAIN). The first access or stream call after that
+ * restores its BARs (hyp_pci_reset_poll_locked(), which also checks that
+ * the reset happened; a function whose reset fails at release is
+ * quarantined). Only a function alone below a registered root port is ever
+ * assigned (hyp_pci_assignable_locked()).
  * docs/pvm-device-assignment.md (section 6) has the argument and its
  * limits.
  *
@@ -88,9 +91,15 @@
 #define HYP_PCI_MAX_XFROZEN	6
 /* Capability walks at registration: a looping list stops here. */
 #define HYP_PCI_MAX_CAPS	48
-/* A reset: the secondary bus reset pulse, then the wait before the function answers. */
+/*
+ * A reset: the secondary bus reset pulse, the wait before the function may
+ * answer, and how long it may take to answer (configuration retries).
+ */
 #define HYP_PCI_SBR_PULSE_MS	2
 #define HYP_PCI_RESET_MS	100
+#define HYP_PCI_RESET_MAX_MS	1000
+/* Functions one VM may hold: the teardown resets each, with a pulse of its own. */
+#define HYP_PCI_MAX_VM_FNS	8
 
 struct hyp_pci_window {
 	u64		phys;
@@ -147,12 +156,23 @@ struct hyp_pci_fn {
 	u64		given;
 	u32		claims;
 	/*
-	 * The counter value at which a reset the hypervisor started is over
-	 * (0: none in progress). Until then the function reads as absent and
-	 * takes no store.
+	 * A reset the hypervisor started (reset_end: 0 if none): until the
+	 * counter passes reset_end the function reads as absent and takes no
+	 * store; by reset_limit it must have answered with its BARs cleared,
+	 * and taken them back (reset_seen: the clearing was checked).
 	 */
 	u64		reset_end;
+	u64		reset_limit;
+	bool		reset_seen;
 };
+
+/*
+ * The vm_handle of a function whose reset failed at release: what the VM
+ * left in it may still be there, so the host may not reprogram it (it
+ * cannot turn decoding or bus mastering back on), claim it or attach its
+ * stream, for good.
+ */
+#define HYP_PCI_QUARANTINE	U64_MAX
 
 static DEFINE_HYP_SPINLOCK(hyp_pci_lock);
 /* hyp_pci_lock */
@@ -271,7 +291,7 @@ static bool hyp_pci_bus_held_locked(u64 cfg_phys)
 
 	hyp_assert_lock_held(&hyp_pci_lock);
 	for (i = 0; i < hyp_pci_nr_fns; i++) {
-		if (hyp_pci_fns[i].vm_handle &&
+		if ((hyp_pci_fns[i].vm_handle || hyp_pci_fns[i].reset_end) &&
 		    hyp_pci_fns[i].cfg_phys >> 20 == cfg_phys >> 20)
 			return true;
 	}
@@ -290,12 +310,12 @@ static u32 hyp_pci_rel_bus(const struct hyp_pci_fn *fn, const struct hyp_pci_win
 }
 
 /*
- * The registered bridge whose secondary bus reset resets @fn and nothing
- * else registered, or NULL. Bus numbers are the ones frozen at
+ * The registered root port @fn sits right below, if nothing else registered
+ * is below that port; otherwise NULL. Bus numbers are the ones frozen at
  * registration; a bridge's primary bus number (its own) says which bus
  * number its window's first bus has.
  */
-static struct hyp_pci_fn *hyp_pci_sbr_bridge_locked(const struct hyp_pci_fn *fn)
+static struct hyp_pci_fn *hyp_pci_sole_bridge_locked(const struct hyp_pci_fn *fn)
 {
 	const struct hyp_pci_window *win = hyp_pci_find_window(fn->cfg_phys);
 	struct hyp_pci_fn *br = NULL, *f;
@@ -308,6 +328,14 @@ static struct hyp_pci_fn *hyp_pci_sbr_bridge_locked(const struct hyp_pci_fn *fn)
 		f = &hyp_pci_fns[i];
 		if (hyp_pci_hdr_type(f) != PCI_HEADER_TYPE_BRIDGE ||
 		    hyp_pci_find_window(f->cfg_phys) != win)
+			continue;
+		/*
+		 * Only a root port: a switch port would route peer-to-peer
+		 * requests between its siblings and the VM's device without
+		 * the SMMU, unless ACS on every port up to the root said
+		 * otherwise, which the hypervisor does not check.
+		 */
+		if (f->pcie_type != PCI_EXP_TYPE_ROOT_PORT)
 			continue;
 		pri = f->hdr[PCI_PRIMARY_BUS / 4] & 0xff;
 		sec = (f->hdr[PCI_PRIMARY_BUS / 4] >> 8) & 0xff;
@@ -334,8 +362,13 @@ static struct hyp_pci_fn *hyp_pci_sbr_bridge_locked(const struct hyp_pci_fn *fn)
  * A function goes to a VM only if everything that decodes for it or gives
  * it a requester id is frozen, and it has one stream: several (aliases,
  * phantom functions) could be attached to the VM one by one, and the device
- * would reach a domain of the host's on the others meanwhile. And only an
- * endpoint the hypervisor can reset: what the host left in it must not
+ * would reach a domain of the host's on the others meanwhile. Only an
+ * endpoint alone below a registered root port: the port's windows are
+ * frozen, so no device the host drives can decode the VM's MMIO (a
+ * hot-added one, or a sibling that grows its BARs: Resizable BAR, SR-IOV),
+ * no switch routes a sibling's request to it past the SMMU, and a
+ * secondary bus reset of the port resets this function only. The hypervisor resets it at assignment
+ * and release (FLR, or that bus reset): what the host left in it must not
  * reach the VM, what the VM leaves must not reach the host.
  */
 static bool hyp_pci_assignable_locked(const struct hyp_pci_fn *fn)
@@ -345,7 +378,7 @@ static bool hyp_pci_assignable_locked(const struct hyp_pci_fn *fn)
 	hyp_assert_lock_held(&hyp_pci_lock);
 	return !fn->unassignable && fn->nr_sids == 1 && win && !win->unassignable &&
 	       hyp_pci_hdr_type(fn) == PCI_HEADER_TYPE_NORMAL &&
-	       (fn->flr || hyp_pci_sbr_bridge_locked(fn));
+	       hyp_pci_sole_bridge_locked(fn);
 }
 
 static u64 hyp_pci_counter_ms(unsigned int ms)
@@ -356,11 +389,14 @@ static u64 hyp_pci_counter_ms(unsigned int ms)
 /*
  * Reset @fn: a Function Level Reset if it has one, otherwise a secondary
  * bus reset of the bridge above it, when nothing else registered is below
- * that bridge. Whatever the host (or a VM) programmed, DMA and MSIs
- * included, is gone when this returns: an FLR acts on the store, the bus
- * reset pulse is held for HYP_PCI_SBR_PULSE_MS here (the only wait at EL2,
- * under hyp_pci_lock so no host store to the bridge can cut it short).
- * The function may not answer for HYP_PCI_RESET_MS: hyp_pci_reset_done_locked().
+ * that bridge (which hyp_pci_assignable_locked() requires anyway). The
+ * function stops first: decoding and bus mastering off, read back, so no
+ * DMA or MSI and no access to its BARs reach it from here on. Whatever the
+ * host (or a VM) programmed is gone when the reset is: an FLR acts on the
+ * store (read back, so that it reached the function), the bus reset pulse
+ * is held for HYP_PCI_SBR_PULSE_MS here (the only wait at EL2, under
+ * hyp_pci_lock so no host store to the bridge can cut it short).
+ * hyp_pci_reset_poll_locked() checks that it happened.
  *
  * Return: 0, or -EPERM if the hypervisor cannot reset @fn, -EIO if
  * configuration space did not answer.
@@ -369,22 +405,27 @@ static int hyp_pci_reset_start_locked(struct hyp_pci_fn *fn)
 {
 	struct hyp_pci_fn *br;
 	void __iomem *reg;
+	u64 now, end;
 	u32 val;
-	u64 end;
 	u16 ctl;
 
 	hyp_assert_lock_held(&hyp_pci_lock);
+	writew(0, fn->cfg + PCI_COMMAND);
+	if (hyp_read_fixup(fn->cfg + PCI_COMMAND, 2, &val) ||
+	    (val & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)))
+		return -EIO;
 	if (fn->flr) {
 		reg = fn->cfg + fn->exp_pos + PCI_EXP_DEVCTL;
-		if (hyp_read_fixup(reg, 2, &val))
+		if (hyp_read_fixup(reg, 2, &val) || val == 0xffff)
 			return -EIO;
 		writew(val | PCI_EXP_DEVCTL_BCR_FLR, reg);
+		(void)hyp_pci_readw(reg);
 	} else {
-		br = hyp_pci_sbr_bridge_locked(fn);
+		br = hyp_pci_sole_bridge_locked(fn);
 		if (!br)
 			return -EPERM;
 		reg = br->cfg + PCI_BRIDGE_CONTROL;
-		if (hyp_read_fixup(reg, 2, &val))
+		if (hyp_read_fixup(reg, 2, &val) || val == 0xffff)
 			return -EIO;
 		ctl = val & ~PCI_BRIDGE_CTL_BUS_RESET;
 		writew(ctl | PCI_BRIDGE_CTL_BUS_RESET, reg);
@@ -395,33 +436,83 @@ static int hyp_pci_reset_start_locked(struct hyp_pci_fn *fn)
 		writew(ctl, reg);
 		(void)hyp_pci_readw(reg);
 	}
-	fn->reset_end = __arch_counter_get_cntpct() + hyp_pci_counter_ms(HYP_PCI_RESET_MS);
+	now = __arch_counter_get_cntpct();
+	fn->reset_end = now + hyp_pci_counter_ms(HYP_PCI_RESET_MS);
+	fn->reset_limit = now + hyp_pci_counter_ms(HYP_PCI_RESET_MAX_MS);
+	fn->reset_seen = false;
 	return 0;
 }
 
-/*
- * Has the reset of @fn had its time? Then put its BARs back where they were
- * at registration and turn memory decoding on; for a VM that holds it, bus
- * mastering too, INTx off (the VM has no INTx). MSIs stay off.
- */
-static bool hyp_pci_reset_done_locked(struct hyp_pci_fn *fn)
+/* Does BAR dword @i of @fn read back with the address it had at registration? */
+static bool hyp_pci_bar_as_registered(struct hyp_pci_fn *fn, unsigned int i)
 {
-	unsigned int i;
+	u32 mask = fn->frozen[i];
+
+	return !((hyp_pci_readl(fn->cfg + 4 * i) ^ fn->hdr[i]) & mask);
+}
+
+/*
+ * Where is the reset of @fn? Once its time is up, check that it happened (a
+ * BAR that had an address lost it), then put its BARs back where they were
+ * at registration and turn memory decoding on; for a VM that holds it, bus
+ * mastering too, INTx off (the VM has no INTx). MSIs stay off. Each is read
+ * back: a function that answers configuration requests with retries for a
+ * while drops them.
+ *
+ * Return: 0 once it is over (or none ran), -EAGAIN while it runs, -EIO if
+ * the function was not reset, or did not take its BARs back within
+ * HYP_PCI_RESET_MAX_MS: it never goes to a VM again, and one no VM holds
+ * is quarantined (HYP_PCI_QUARANTINE).
+ */
+static int hyp_pci_reset_poll_locked(struct hyp_pci_fn *fn)
+{
 	u16 cmd = PCI_COMMAND_MEMORY;
+	bool had_address = false;
+	unsigned int i;
+	u64 now;
 
 	hyp_assert_lock_held(&hyp_pci_lock);
 	if (!fn->reset_end)
-		return true;
-	if (__arch_counter_get_cntpct() < fn->reset_end)
-		return false;
-	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++)
-		writel(fn->hdr[i], fn->cfg + 4 * i);
+		return 0;
+	now = __arch_counter_get_cntpct();
+	if (now < fn->reset_end)
+		return -EAGAIN;
+	if (hyp_pci_readw(fn->cfg + PCI_VENDOR_ID) == 0xffff)
+		goto retry;
+	if (!fn->reset_seen) {
+		for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++) {
+			if (!(fn->hdr[i] & fn->frozen[i]))
+				continue;
+			had_address = true;
+			if (hyp_pci_bar_as_registered(fn, i))
+				goto failed;
+		}
+		if (!had_address)
+			goto failed;
+		fn->reset_seen = true;
+	}
 	if (fn->vm_handle)
 		cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
+	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++)
+		writel(fn->hdr[i], fn->cfg + 4 * i);
 	writew(cmd, fn->cfg + PCI_COMMAND);
-	(void)hyp_pci_readw(fn->cfg + PCI_COMMAND);
+	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++) {
+		if (!hyp_pci_bar_as_registered(fn, i))
+			goto retry;
+	}
+	if (hyp_pci_readw(fn->cfg + PCI_COMMAND) != cmd)
+		goto retry;
 	fn->reset_end = 0;
-	return true;
+	return 0;
+retry:
+	if (now < fn->reset_limit)
+		return -EAGAIN;
+failed:
+	fn->reset_end = 0;
+	fn->unassignable = true;
+	if (!fn->vm_handle)
+		fn->vm_handle = HYP_PCI_QUARANTINE;
+	return -EIO;
 }
 
 /**
@@ -813,7 +904,7 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 	hyp_spin_lock(&hyp_pci_lock);
 	/* A function the hypervisor is resetting reads as absent, and takes no store. */
 	fn = hyp_pci_find_fn_locked(addr - off);
-	resetting = fn && !hyp_pci_reset_done_locked(fn);
+	resetting = fn && hyp_pci_reset_poll_locked(fn) == -EAGAIN;
 	if (esr & ESR_ELx_WNR) {
 		val = rt == 31 ? 0 : cpu_reg(host_ctxt, rt);
 		val &= GENMASK_ULL(size * BITS_PER_BYTE - 1, 0);
@@ -850,6 +941,16 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 	return true;
 }
 
+static unsigned int hyp_pci_vm_fns_locked(u64 handle)
+{
+	unsigned int i, nr = 0;
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	for (i = 0; i < hyp_pci_nr_fns; i++)
+		nr += hyp_pci_fns[i].vm_handle == handle;
+	return nr;
+}
+
 /**
  * pkvm_pci_claim_bar() - Let a protected VM hold the function a BAR page is of.
  * @handle:	The VM.
@@ -858,13 +959,11 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
  *
  * Called before the MMIO leaves the host; pkvm_pci_bar_given() says how it
  * went. From the first claim on the host's stores to the function's
- * configuration space are dropped, and the function is reset: the claims
- * answer -EAGAIN until the reset is over (HYP_PCI_RESET_MS), and the caller
- * asks again. Bounded: one reset pulse at most.
+ * configuration space are dropped.
  *
  * Return: 0, or -EPERM (not within one BAR of an assignable function),
  * -EBUSY (another VM holds the function, or its stream translates for the
- * host), -EAGAIN (the function is being reset).
+ * host), -ENOSPC (the VM holds HYP_PCI_MAX_VM_FNS functions).
  */
 int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 {
@@ -886,15 +985,11 @@ int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 	if (!fn->vm_handle) {
 		if (pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))
 			goto unlock;
-		/* Nothing the host programmed into the device survives into the VM. */
-		ret = hyp_pci_reset_start_locked(fn);
-		if (ret)
+		ret = -ENOSPC;
+		if (hyp_pci_vm_fns_locked(handle) >= HYP_PCI_MAX_VM_FNS)
 			goto unlock;
 		fn->vm_handle = handle;
 	}
-	ret = -EAGAIN;
-	if (!hyp_pci_reset_done_locked(fn))
-		goto unlock;
 	fn->claims++;
 	ret = 0;
 unlock:
@@ -909,6 +1004,13 @@ unlock:
  * @size:	Its size.
  * @given:	Whether it went to the VM. Each page goes at most once: it
  *		comes back only with pkvm_pci_release_vm().
+ *
+ * Once every byte of the function's BARs is the VM's, nobody but the VM
+ * can reach the device's registers: the hypervisor resets the function
+ * then, so that nothing the host programmed into it while it still had a
+ * BAR page (a DMA, an MSI, a descriptor ring) survives into the VM's
+ * address space. Its stream waits for the reset (pkvm_pci_stream_assignable()).
+ * Bounded: one reset pulse at most.
  */
 void pkvm_pci_bar_given(u64 handle, u64 phys, u64 size, bool given)
 {
@@ -922,6 +1024,9 @@ void pkvm_pci_bar_given(u64 handle, u64 phys, u64 size, bool given)
 			fn->given += size;
 		else if (!fn->given && !fn->claims)
 			fn->vm_handle = 0;
+		/* A function whose reset cannot even start never goes. */
+		if (given && fn->given == fn->bar_bytes && hyp_pci_reset_start_locked(fn))
+			fn->unassignable = true;
 	}
 	hyp_spin_unlock(&hyp_pci_lock);
 }
@@ -932,13 +1037,15 @@ void pkvm_pci_bar_given(u64 handle, u64 phys, u64 size, bool given)
  * @smmu_idx:	The SMMU.
  * @sid:	The stream.
  *
- * Only if it is the stream of one registered function, and every byte of
- * that function's memory BARs is the VM's: then no one but the VM can make
- * the device issue DMA on this stream. The answer cannot change until the
- * VM's teardown (pkvm_pci_release_vm()), which a caller holding a
+ * Only if it is the stream of one registered function, every byte of that
+ * function's memory BARs is the VM's, and the reset that followed is over:
+ * then no one but the VM can make the device issue DMA on this stream, and
+ * nothing the host left in the device does. The answer cannot change until
+ * the VM's teardown (pkvm_pci_release_vm()), which a caller holding a
  * reference on the VM excludes.
  *
- * Return: 0, or -EPERM.
+ * Return: 0, or -EPERM, or -EAGAIN while the function is being reset (for
+ * HYP_PCI_RESET_MS: the caller asks again).
  */
 int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid)
 {
@@ -949,7 +1056,9 @@ int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid)
 	fn = hyp_pci_find_stream_locked(smmu_idx, sid);
 	if (fn && hyp_pci_assignable_locked(fn) && fn->vm_handle == handle &&
 	    fn->bar_bytes && fn->given == fn->bar_bytes)
-		ret = 0;
+		ret = hyp_pci_reset_poll_locked(fn) == -EAGAIN ? -EAGAIN : 0;
+	if (!ret && !hyp_pci_assignable_locked(fn))
+		ret = -EPERM;
 	hyp_spin_unlock(&hyp_pci_lock);
 	return ret;
 }
@@ -971,7 +1080,8 @@ int pkvm_pci_lock_host_stream(u64 smmu_idx, u64 sid)
 
 	hyp_spin_lock(&hyp_pci_lock);
 	fn = hyp_pci_find_stream_locked(smmu_idx, sid);
-	if (fn && fn->vm_handle) {
+	/* Nor while the hypervisor resets it, nor once it is quarantined. */
+	if (fn && (fn->vm_handle || hyp_pci_reset_poll_locked(fn))) {
 		hyp_spin_unlock(&hyp_pci_lock);
 		return -EBUSY;
 	}
@@ -993,7 +1103,8 @@ void pkvm_pci_unlock_host_stream(void)
  * one after that restores its BARs and memory decoding.
  *
  * Bounded: one pass over the function table, and a reset pulse
- * (HYP_PCI_SBR_PULSE_MS) per function without FLR the VM held.
+ * (HYP_PCI_SBR_PULSE_MS) per function without FLR the VM held, at most
+ * HYP_PCI_MAX_VM_FNS.
  */
 void pkvm_pci_release_vm(u64 handle)
 {
@@ -1010,11 +1121,11 @@ void pkvm_pci_release_vm(u64 handle)
 		fn->claims = 0;
 		/*
 		 * Only an assignable function is ever held, and each can be
-		 * reset. If its configuration space does not answer (-EIO),
-		 * neither does the device: a host that took its link down or
-		 * reset the bus above it has reset it already.
+		 * reset: one that cannot (it does not answer, or will not
+		 * stop) keeps what the VM left in it, and is quarantined.
 		 */
-		hyp_pci_reset_start_locked(fn);
+		if (hyp_pci_reset_start_locked(fn))
+			fn->vm_handle = HYP_PCI_QUARANTINE;
 	}
 	hyp_spin_unlock(&hyp_pci_lock);
 }

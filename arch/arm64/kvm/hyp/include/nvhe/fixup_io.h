@@ -15,17 +15,21 @@
 #include <linux/errno.h>
 #include <linux/types.h>
 
+#include <asm/alternative.h>
 #include <asm/io.h>
 #include <asm/kvm_asm.h>
 
-#define __hyp_load_fixup(insn, addr, val, err)				\
+/* As __raw_readl() and friends: a load-acquire on CPUs that need one (erratum 832075). */
+#define __hyp_load_fixup(insn, insn_acq, addr, val, err)		\
 do {									\
 	u64 __spsr, __elr;						\
 									\
 	asm volatile(							\
 	"	mrs	%2, spsr_el2\n"					\
 	"	mrs	%3, elr_el2\n"					\
-	"1:	" insn "	%w1, [%4]\n"				\
+	"1:	" ALTERNATIVE(insn "	%w1, [%4]",			\
+			      insn_acq "	%w1, [%4]",		\
+			      ARM64_WORKAROUND_DEVICE_LOAD_ACQUIRE) "\n"	\
 	"	b	3f\n"						\
 	"2:	msr	spsr_el2, %2\n"					\
 	"	msr	elr_el2, %3\n"					\
@@ -54,11 +58,11 @@ static __always_inline int hyp_read_fixup(const void __iomem *addr,
 	int err = 0;
 
 	if (size == 1)
-		__hyp_load_fixup("ldrb", addr, v, err);
+		__hyp_load_fixup("ldrb", "ldarb", addr, v, err);
 	else if (size == 2)
-		__hyp_load_fixup("ldrh", addr, v, err);
+		__hyp_load_fixup("ldrh", "ldarh", addr, v, err);
 	else
-		__hyp_load_fixup("ldr", addr, v, err);
+		__hyp_load_fixup("ldr", "ldar", addr, v, err);
 	if (err) {
 		*val = size == 4 ? ~0U : (u32)BIT(size * BITS_PER_BYTE) - 1;
 		return err;
