@@ -79,11 +79,14 @@ run_mutant()
 	shift 4
 	rm -rf "$copy"
 	mkdir -p "$copy/tools/testing"
-	cp -r "$here" "$copy/tools/testing/pkvm-smmu"
-	rm -rf "$copy/tools/testing/pkvm-smmu/build"
+	# With their times: make then recompiles only the mutated file of the
+	# el2 scenario, whose per-file objects of the last build are kept.
+	cp -rp "$here" "$copy/tools/testing/pkvm-smmu"
+	find "$copy/tools/testing/pkvm-smmu/build" -mindepth 1 -maxdepth 1 \
+		! -name el2-obj -exec rm -rf {} + 2>/dev/null
 	for f in $files; do
 		mkdir -p "$copy/$(dirname "$f")"
-		cp "$root/$f" "$copy/$f"
+		cp -p "$root/$f" "$copy/$f"
 	done
 
 	if ! python3 - "$copy/$file" "$@" <<'EOF'
@@ -397,8 +400,10 @@ mutant el2_pci_routing_not_frozen el2 "$PCI_C" \
 	'	return ((val << shift) ^ old) & mask & frozen & 0;'
 # The host reprograms a function a protected VM holds.
 mutant el2_pci_held_store el2 "$PCI_C" \
-	'	if (fn && fn->vm_handle)
-		return false;' ''
+	'	if (fn && (fn->vm_handle || hyp_pci_port_guards_locked(fn)))
+		return false;' \
+	'	if (fn && hyp_pci_port_guards_locked(fn))
+		return false;'
 # A hot-added bridge is numbered at will.
 mutant el2_pci_hotplug_bridge el2 "$PCI_C" \
 	'	if (type == PCI_HEADER_TYPE_NORMAL)' '	if (type == PCI_HEADER_TYPE_NORMAL || 1)'
@@ -463,7 +468,7 @@ mutant el2_pci_stream_before_reset el2 "$PCI_C" \
 	'		ret = hyp_pci_reset_poll_locked(fn) == -EAGAIN ? -EAGAIN : 0;' '		ret = 0;'
 # A reset that did not happen (the BARs kept their addresses) is taken as done.
 mutant el2_pci_reset_unverified el2 "$PCI_C" \
-	'			if (hyp_pci_bar_as_registered(fn, i))
+	'			if (ret)
 				goto failed;' ''
 # A function whose reset failed at release goes back to the host to drive.
 mutant el2_pci_no_quarantine el2 "$PCI_C" \
@@ -471,19 +476,33 @@ mutant el2_pci_no_quarantine el2 "$PCI_C" \
 		fn->vm_handle = HYP_PCI_QUARANTINE;' ''
 # Nor one whose reset could not even start.
 mutant el2_pci_release_fail_open el2 "$PCI_C" \
-	'		if (hyp_pci_reset_start_locked(fn))
-			fn->vm_handle = HYP_PCI_QUARANTINE;' '		hyp_pci_reset_start_locked(fn);'
+	'		if (!fn->reset_end && hyp_pci_reset_start_locked(fn))
+			fn->vm_handle = HYP_PCI_QUARANTINE;' \
+	'		if (!fn->reset_end)
+			hyp_pci_reset_start_locked(fn);'
 # The host attaches the stream while the teardown's reset runs.
 mutant el2_pci_attach_during_reset el2 "$PCI_C" \
 	'	if (fn && (fn->vm_handle || hyp_pci_reset_poll_locked(fn))) {' \
 	'	if (fn && fn->vm_handle) {'
+# Another VM claims a function while its release reset runs: a failed claim
+# would hand a function whose reset failed back to the host.
+mutant el2_pci_claim_during_reset el2 "$PCI_C" \
+	'		if (hyp_pci_reset_poll_locked(fn))
+			goto unlock;' ''
+# The host stores to the root port above a held function (D3hot, a bus reset).
+mutant el2_pci_port_unguarded el2 "$PCI_C" \
+	'	if (fn && (fn->vm_handle || hyp_pci_port_guards_locked(fn)))' \
+	'	if (fn && (fn->vm_handle || (hyp_pci_port_guards_locked(fn) && 0)))'
+# A function still completing with Request Retry Status counts as ready.
+mutant el2_pci_rrs_ready el2 "$PCI_C" \
+	'	if (vendor == 0xffff || vendor == 0x0001)' '	if (vendor == 0xffff)'
 # A function below a switch port goes to a VM: its siblings reach it peer-to-peer.
 mutant el2_pci_switch_port_parent el2 "$PCI_C" \
 	'		if (f->pcie_type != PCI_EXP_TYPE_ROOT_PORT)
 			continue;' ''
 # The host gets the function back with what the VM left in it.
 mutant el2_pci_release_no_reset el2 "$PCI_C" \
-	'		if (hyp_pci_reset_start_locked(fn))
+	'		if (!fn->reset_end && hyp_pci_reset_start_locked(fn))
 			fn->vm_handle = HYP_PCI_QUARANTINE;
 	}' '	}'
 # The function is used before its reset is over.

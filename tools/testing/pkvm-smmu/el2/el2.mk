@@ -68,9 +68,25 @@ el2-tree:
 	  test -f $${l#*=} || { echo "el2: missing $${l#*=}" >&2; exit 1; }; \
 	  ln -sfn $${l#*=} $$d; done
 
-# Files of KSRC only as they exist, so that el2-tree says what is missing.
-$(O)/el2: $(wildcard $(EL2_SRCS)) $(EL2_HARNESS) $(EL2_HDRS) el2/el2.mk | $(O) el2-tree
-	$(CC) $(EL2_CPPFLAGS) $(EL2_CFLAGS) $(EL2_ASAN) -o $@ $(EL2_HARNESS) $(EL2_SRCS)
+# One object per file (each basename is unique), so that a mutant of one
+# file (mutate.sh, which keeps the objects of the last build) recompiles
+# that file only. Files of KSRC only as they exist, so that el2-tree says
+# what is missing.
+EL2_OBJDIR	:= $(O)/el2-obj
+el2_obj		= $(EL2_OBJDIR)/$(basename $(notdir $(1))).o
+EL2_OBJS	:= $(foreach s,$(EL2_HARNESS) $(EL2_SRCS),$(call el2_obj,$(s)))
+
+$(EL2_OBJDIR): | $(O)
+	mkdir -p $@
+
+define el2_obj_rule
+$(call el2_obj,$(1)): $(1) $(EL2_HDRS) el2/el2.mk | $(EL2_OBJDIR) el2-tree
+	$$(CC) $$(EL2_CPPFLAGS) $$(EL2_CFLAGS) $$(EL2_ASAN) -c -o $$@ $(1)
+endef
+$(foreach s,$(EL2_HARNESS) $(wildcard $(EL2_SRCS)),$(eval $(call el2_obj_rule,$(s))))
+
+$(O)/el2: $(EL2_OBJS) | $(O) el2-tree
+	$(CC) $(EL2_CFLAGS) $(EL2_ASAN) -o $@ $(EL2_OBJS)
 
 el2-build: $(O)/el2
 

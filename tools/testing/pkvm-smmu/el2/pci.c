@@ -38,6 +38,7 @@ static struct {
 	u32		sid;
 	phys_addr_t	bar;
 	u64		size;
+	u64		cfg;
 } pci_streams[16];
 static unsigned int pci_nr_streams;
 
@@ -114,7 +115,7 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 		ret = __pkvm_pci_register_bar(cfg_phys, bar, bar_size);
 	if (!ret && smmu >= 0 && bar_size && pci_nr_streams < ARRAY_SIZE(pci_streams))
 		pci_streams[pci_nr_streams++] = (typeof(pci_streams[0])){ smmu, sid, bar,
-									  bar_size };
+									  bar_size, cfg_phys };
 	return ret;
 }
 
@@ -133,15 +134,23 @@ int el2_pvm_assign_mmio(u64 handle, phys_addr_t bar, u64 ipa, u64 nr_pages,
 	return ret;
 }
 
+static void pci_settle(u64 cfg);
+
+/*
+ * As the host driver after a VM's teardown, wait until the function answers
+ * (the teardown's reset is over: no VM may claim it before), then give it.
+ */
 int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
 {
 	unsigned int i;
 
 	for (i = 0; i < pci_nr_streams; i++) {
-		if (pci_streams[i].smmu == smmu && pci_streams[i].sid == sid)
-			return el2_pvm_assign_mmio(handle, pci_streams[i].bar,
-						   (0x30000 + i * 0x100ULL) << PAGE_SHIFT,
-						   pci_streams[i].size >> PAGE_SHIFT, topup);
+		if (pci_streams[i].smmu != smmu || pci_streams[i].sid != sid)
+			continue;
+		pci_settle(pci_streams[i].cfg);
+		return el2_pvm_assign_mmio(handle, pci_streams[i].bar,
+					   (0x30000 + i * 0x100ULL) << PAGE_SHIFT,
+					   pci_streams[i].size >> PAGE_SHIFT, topup);
 	}
 	return -ENOENT;
 }
@@ -564,10 +573,32 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 		CHECK_EQ(pci_give(EL2_VM_HANDLE_OFFSET, FULL_BAR + i * SZ_1M, PAGE_SIZE),
 			 i < 8 ? 0 : -ENOSPC);
 	}
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(pci_stream_wait(EL2_VM_HANDLE_OFFSET, idx[1], 0x1700 + i), 0);
 	resets = el2_ecam_resets;
 	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
 	CHECK_EQ(el2_ecam_resets, resets + 8);
+	/*
+	 * The root port above a function being reset takes no store from the
+	 * host (a power state, a bus reset, would keep the reset from being
+	 * checked), nor does another VM's claim: should the reset fail, the
+	 * function is quarantined.
+	 */
+	CHECK_EQ(pci_store(ECAM_FN(0, 0x80 + FULL_BUS) + PCI_BRIDGE_CONTROL, 2,
+			   PCI_BRIDGE_CTL_BUS_RESET), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(EL2_VM_HANDLE_OFFSET + 1, FULL_BAR, PAGE_SIZE), -EBUSY);
 	pci_settle(ECAM_FN(FULL_BUS, 0));
+	CHECK_EQ(pci_store(ECAM_FN(0, 0x80 + FULL_BUS) + PCI_BRIDGE_CONTROL, 2,
+			   PCI_BRIDGE_CTL_SERR), PCI_BRIDGE_CTL_SERR);
+	CHECK_EQ(pci_store(ECAM_FN(0, 0x80 + FULL_BUS) + PCI_BRIDGE_CONTROL, 2, 0), 0);
+	/* A function still answering with Request Retry Status is not reset yet. */
+	CHECK_EQ(pci_give(EL2_VM_HANDLE_OFFSET, FULL_BAR, PAGE_SIZE), 0);
+	((u16 *)el2_ecam_frame(ECAM_FN(FULL_BUS, 0), 4096))[0] = 0x0001;
+	for (i = 0; i < 150; i++)
+		CHECK_EQ(pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[1], 0x1700), -EAGAIN);
+	((u16 *)el2_ecam_frame(ECAM_FN(FULL_BUS, 0), 4096))[0] = 0x1234;
+	CHECK_EQ(pci_stream_wait(EL2_VM_HANDLE_OFFSET, idx[1], 0x1700), 0);
+	pkvm_pci_release_vm(EL2_VM_HANDLE_OFFSET);
 
 	/*
 	 * A function whose FLR does nothing: its BARs keep their addresses, so

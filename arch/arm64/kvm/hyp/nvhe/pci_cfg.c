@@ -27,7 +27,8 @@
  *  - a store to a bridge that was not present (hot-added) may not change
  *    its bus numbers or windows either;
  *  - every store to a function that a protected VM holds is dropped, and to
- *    any unregistered function on its bus (an alias of it): the VM holds it
+ *    any unregistered function on its bus (an alias of it) and to the root
+ *    port above it (hyp_pci_port_guards_locked()): the VM holds it
  *    from the first of its BAR pages that goes to the VM
  *    (pkvm_pci_claim_bar(), refused while its stream translates for the
  *    host) until the VM's teardown has taken every page back
@@ -134,9 +135,14 @@ struct hyp_pci_fn {
 	bool		unassignable;
 	/* PCI_EXP_FLAGS_TYPE, or U8_MAX without a PCI Express capability. */
 	u8		pcie_type;
-	/* Where that capability is, and whether it offers a Function Level Reset. */
+	/*
+	 * Where that capability is, whether it offers a Function Level Reset,
+	 * and its Device Control at registration (payload sizes), restored
+	 * after a reset.
+	 */
 	u16		exp_pos;
 	bool		flr;
+	u16		devctl;
 	u8		nr_bars;
 	u8		nr_sids;
 	struct {
@@ -443,21 +449,27 @@ static int hyp_pci_reset_start_locked(struct hyp_pci_fn *fn)
 	return 0;
 }
 
-/* Does BAR dword @i of @fn read back with the address it had at registration? */
-static bool hyp_pci_bar_as_registered(struct hyp_pci_fn *fn, unsigned int i)
+/*
+ * BAR dword @i of @fn: 1 if it reads back with the address it had at
+ * registration, 0 if not, -EIO if the function did not answer (the load
+ * aborted or read all ones).
+ */
+static int hyp_pci_bar_as_registered(struct hyp_pci_fn *fn, unsigned int i)
 {
-	u32 mask = fn->frozen[i];
+	u32 val;
 
-	return !((hyp_pci_readl(fn->cfg + 4 * i) ^ fn->hdr[i]) & mask);
+	if (hyp_read_fixup(fn->cfg + 4 * i, 4, &val) || val == ~0U)
+		return -EIO;
+	return !((val ^ fn->hdr[i]) & fn->frozen[i]);
 }
 
 /*
  * Where is the reset of @fn? Once its time is up, check that it happened (a
  * BAR that had an address lost it), then put its BARs back where they were
- * at registration and turn memory decoding on; for a VM that holds it, bus
- * mastering too, INTx off (the VM has no INTx). MSIs stay off. Each is read
- * back: a function that answers configuration requests with retries for a
- * while drops them.
+ * at registration, and its Device Control (payload sizes), and turn memory
+ * decoding on; for a VM that holds it, bus mastering too, INTx off (the VM
+ * has no INTx). MSIs stay off. Each is read back: a function that answers
+ * configuration requests with retries for a while drops them.
  *
  * Return: 0 once it is over (or none ran), -EAGAIN while it runs, -EIO if
  * the function was not reset, or did not take its BARs back within
@@ -466,9 +478,10 @@ static bool hyp_pci_bar_as_registered(struct hyp_pci_fn *fn, unsigned int i)
  */
 static int hyp_pci_reset_poll_locked(struct hyp_pci_fn *fn)
 {
-	u16 cmd = PCI_COMMAND_MEMORY;
+	u16 cmd = PCI_COMMAND_MEMORY, vendor;
 	bool had_address = false;
 	unsigned int i;
+	int ret;
 	u64 now;
 
 	hyp_assert_lock_held(&hyp_pci_lock);
@@ -477,14 +490,19 @@ static int hyp_pci_reset_poll_locked(struct hyp_pci_fn *fn)
 	now = __arch_counter_get_cntpct();
 	if (now < fn->reset_end)
 		return -EAGAIN;
-	if (hyp_pci_readw(fn->cfg + PCI_VENDOR_ID) == 0xffff)
+	/* Not there yet, or still completing with Request Retry Status (visible). */
+	vendor = hyp_pci_readw(fn->cfg + PCI_VENDOR_ID);
+	if (vendor == 0xffff || vendor == 0x0001)
 		goto retry;
 	if (!fn->reset_seen) {
 		for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++) {
 			if (!(fn->hdr[i] & fn->frozen[i]))
 				continue;
 			had_address = true;
-			if (hyp_pci_bar_as_registered(fn, i))
+			ret = hyp_pci_bar_as_registered(fn, i);
+			if (ret < 0)
+				goto retry;
+			if (ret)
 				goto failed;
 		}
 		if (!had_address)
@@ -495,9 +513,11 @@ static int hyp_pci_reset_poll_locked(struct hyp_pci_fn *fn)
 		cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++)
 		writel(fn->hdr[i], fn->cfg + 4 * i);
+	if (fn->exp_pos)
+		writew(fn->devctl, fn->cfg + fn->exp_pos + PCI_EXP_DEVCTL);
 	writew(cmd, fn->cfg + PCI_COMMAND);
 	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++) {
-		if (!hyp_pci_bar_as_registered(fn, i))
+		if (hyp_pci_bar_as_registered(fn, i) != 1)
 			goto retry;
 	}
 	if (hyp_pci_readw(fn->cfg + PCI_COMMAND) != cmd)
@@ -660,6 +680,7 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 	flags = hyp_pci_readw(fn->cfg + pos + PCI_EXP_FLAGS);
 	fn->pcie_type = FIELD_GET(PCI_EXP_FLAGS_TYPE, flags);
 	fn->exp_pos = pos;
+	fn->devctl = hyp_pci_readw(fn->cfg + pos + PCI_EXP_DEVCTL) & ~PCI_EXP_DEVCTL_BCR_FLR;
 	fn->flr = hyp_pci_readl(fn->cfg + pos + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR;
 	hyp_pci_xfreeze(fn, pos + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_PHANTOM);
 	hyp_pci_xfreeze(fn, pos + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_LD);
@@ -826,6 +847,29 @@ static bool hyp_pci_moves(u32 old, u32 frozen, u32 off, u32 size, u32 val)
 	return ((val << shift) ^ old) & mask & frozen;
 }
 
+/*
+ * Is @port the root port above a function a VM holds, that is being reset
+ * or that is quarantined? Then the host may not store to it at all: its
+ * power state, a bus reset, its slot or link control would take the
+ * function away from the VM, or from the hypervisor's configuration
+ * requests (a reset that cannot start, a check that cannot run).
+ */
+static bool hyp_pci_port_guards_locked(const struct hyp_pci_fn *port)
+{
+	const struct hyp_pci_fn *f;
+	unsigned int i;
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	if (port->pcie_type != PCI_EXP_TYPE_ROOT_PORT)
+		return false;
+	for (i = 0; i < hyp_pci_nr_fns; i++) {
+		f = &hyp_pci_fns[i];
+		if ((f->vm_handle || f->reset_end) && hyp_pci_sole_bridge_locked(f) == port)
+			return true;
+	}
+	return false;
+}
+
 /* May the host store @val (@size bytes) at @off of the function at @cfg_phys? */
 static bool hyp_pci_store_allowed_locked(u64 cfg_phys, void __iomem *cfg, u32 off,
 					 u32 size, u32 val)
@@ -835,7 +879,7 @@ static bool hyp_pci_store_allowed_locked(u64 cfg_phys, void __iomem *cfg, u32 of
 	u32 frozen;
 	u8 type;
 
-	if (fn && fn->vm_handle)
+	if (fn && (fn->vm_handle || hyp_pci_port_guards_locked(fn)))
 		return false;
 	if (fn && dw < HYP_PCI_HDR_DWORDS)
 		return !hyp_pci_moves(fn->hdr[dw], fn->frozen[dw], off, size, val);
@@ -963,7 +1007,8 @@ static unsigned int hyp_pci_vm_fns_locked(u64 handle)
  *
  * Return: 0, or -EPERM (not within one BAR of an assignable function),
  * -EBUSY (another VM holds the function, or its stream translates for the
- * host), -ENOSPC (the VM holds HYP_PCI_MAX_VM_FNS functions).
+ * host, or the reset of a previous VM's teardown runs), -ENOSPC (the VM
+ * holds HYP_PCI_MAX_VM_FNS functions).
  */
 int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 {
@@ -984,6 +1029,13 @@ int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 	 */
 	if (!fn->vm_handle) {
 		if (pkvm_iommu_stream_in_use(fn->sids[0].smmu_idx, fn->sids[0].sid))
+			goto unlock;
+		/*
+		 * Nor while the reset of a previous VM's teardown runs: should
+		 * it fail, the function is quarantined, and a claim that then
+		 * fails must not hand it back to the host.
+		 */
+		if (hyp_pci_reset_poll_locked(fn))
 			goto unlock;
 		ret = -ENOSPC;
 		if (hyp_pci_vm_fns_locked(handle) >= HYP_PCI_MAX_VM_FNS)
@@ -1122,9 +1174,12 @@ void pkvm_pci_release_vm(u64 handle)
 		/*
 		 * Only an assignable function is ever held, and each can be
 		 * reset: one that cannot (it does not answer, or will not
-		 * stop) keeps what the VM left in it, and is quarantined.
+		 * stop) keeps what the VM left in it, and is quarantined. A
+		 * reset still running began when the VM got the last of the
+		 * BARs; the device has not decoded them since, so it holds
+		 * nothing of the VM's: it goes on, and is checked the same.
 		 */
-		if (hyp_pci_reset_start_locked(fn))
+		if (!fn->reset_end && hyp_pci_reset_start_locked(fn))
 			fn->vm_handle = HYP_PCI_QUARANTINE;
 	}
 	hyp_spin_unlock(&hyp_pci_lock);
