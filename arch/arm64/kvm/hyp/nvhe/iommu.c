@@ -2051,9 +2051,7 @@ put_vm:
  * must lie within one memory BAR of a PCI function registered before pKVM
  * finalised: from the first page on, the VM holds the function and the host
  * can no longer reconfigure it, and with the last one the hypervisor resets
- * it (nvhe/pci_cfg.c). Test kernels only
- * (hyp-main.c), as __pkvm_iommu_assign_pvm(). An MSI doorbell is never
- * given away.
+ * it (nvhe/pci_cfg.c). An MSI doorbell is never given away.
  *
  * Return: 0, or -ENODEV, -EINVAL (bad range, not a protected VM, a VM being
  * torn down), -ENOENT (no such VM), -EPERM (not within one BAR of an
