@@ -8,8 +8,9 @@
 # it as a VMM does (VFIO device files, iommufd, KVM_DEV_VFIO_FILE_ASSIGN_PROTECTED on
 # the KVM-VFIO device), by DMA into and out of its private memory; the host can
 # neither map that memory, take the streams, read the BARs nor reprogram the devices,
-# no device DMA reaches host memory, and after the VM its pages come back zeroed,
-# its BARs, configuration space and streams to the host.
+# no device DMA reaches host memory, each device's DMA completion MSI reaches the
+# guest (the host cannot aim it at the VM's memory), and after the VM its pages
+# come back zeroed, its BARs, configuration space and streams to the host.
 . /tests/lib-edu.sh
 pair=$(edu_pvm_pair) || exit 1
 for d in $pair; do

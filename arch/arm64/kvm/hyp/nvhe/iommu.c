@@ -138,6 +138,14 @@ struct hyp_iommu_domain {
 	struct pkvm_hyp_vm	*vm;
 	struct hyp_iommu_stream	pvm_streams[HYP_IOMMU_PVM_MAX_STREAMS];
 	/*
+	 * A protected VM's domain with MSI doorbells (hyp_iommu_pvm_msi_root()):
+	 * the SMMUs walk pgt, whose root leads to the VM's start tables and to
+	 * msi_doorbells doorbell pages from msi_base on. 0: no doorbells, the
+	 * SMMUs walk the VM's table itself. Set at creation.
+	 */
+	u64			msi_base;
+	unsigned int		msi_doorbells;
+	/*
 	 * A protected VM's domain is freed after a grace period: the host can
 	 * name the VM's MMU to the TLB maintenance hypercalls at any time.
 	 */
@@ -208,6 +216,9 @@ static void hyp_iommu_free_retired(struct hyp_gp_node *node, void *arg)
 	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)invs, hyp_virt_to_phys);
 }
 
+static void hyp_iommu_pvm_msi_free(struct hyp_iommu_domain *domain,
+				   struct kvm_hyp_memcache *mc);
+
 /* Free callback of a retired protected VM's domain. */
 static void hyp_iommu_free_retired_domain(struct hyp_gp_node *node, void *arg)
 {
@@ -215,6 +226,7 @@ static void hyp_iommu_free_retired_domain(struct hyp_gp_node *node, void *arg)
 						       gp_node);
 
 	hyp_assert_lock_held(&hyp_iommu_lock);
+	hyp_iommu_pvm_msi_free(domain, &hyp_iommu_mc);
 	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)domain, hyp_virt_to_phys);
 }
 
@@ -258,6 +270,28 @@ static bool hyp_iommu_range_has_doorbell(u64 phys, u64 size)
 		if (hyp_iommu_doorbells[i] - phys < size)
 			return true;
 	return false;
+}
+
+/**
+ * pkvm_iommu_msi_address() - Where a protected VM's device rings a doorbell.
+ * @addr:	An MSI address the host chose: in a doorbell page, as the CPUs see it.
+ * @base:	The msi_base of the domain of the device's stream.
+ * @nr:		Its msi_doorbells.
+ *
+ * Return: the address at which the stream reaches that doorbell, or 0 if
+ * @addr is in no doorbell page the domain maps.
+ */
+u64 pkvm_iommu_msi_address(u64 addr, u64 base, unsigned int nr)
+{
+	unsigned int i;
+
+	/* Pairs with smp_store_release() in __pkvm_iommu_register_doorbell(). */
+	nr = min(nr, smp_load_acquire(&hyp_iommu_nr_doorbells));
+	for (i = 0; base && i < nr; i++) {
+		if ((addr & PAGE_MASK) == hyp_iommu_doorbells[i])
+			return base + i * PAGE_SIZE + (addr & ~PAGE_MASK);
+	}
+	return 0;
 }
 
 /**
@@ -479,10 +513,13 @@ static void hyp_iommu_put_domain(struct hyp_iommu_domain *domain)
 	hyp_spin_unlock(&hyp_iommu_lock);
 }
 
-/* The table the SMMUs walk for @domain: its own, or its protected VM's. */
+/*
+ * The table the SMMUs walk for @domain: its own, or its protected VM's, or
+ * for a protected VM's domain with MSI doorbells its own root above the VM's.
+ */
 static const struct kvm_pgtable *hyp_iommu_table(struct hyp_iommu_domain *domain)
 {
-	return domain->vm ? &domain->vm->pgt : &domain->pgt;
+	return domain->vm && !domain->msi_base ? &domain->vm->pgt : &domain->pgt;
 }
 
 /* Do @pgt's leaves use the FWB encoding of memory attributes? */
@@ -1882,10 +1919,131 @@ void pkvm_iommu_s2_flush_vmid(const struct kvm_s2_mmu *mmu)
 }
 
 /*
+ * MSIs of a protected VM's devices. An ITS doorbell cannot go into the VM's
+ * stage-2: the guest's CPUs would reach the host's ITS through it, and an
+ * SMMUv3 has no MSI bypass. So the SMMUs walk a root table of the domain's
+ * own, one level above the VM's start level. Its first entries point at the
+ * VM's start tables: below the VM's input size the SMMUs walk the VM's
+ * stage-2 itself, shared, never copied, invalidated by IPA and VMID as
+ * before. The next entry leads to tables of the domain's own that map each
+ * MSI doorbell page write-only, from msi_base on: past the VM's input size,
+ * where the VM's CPUs cannot reach. None of the root's entries changes
+ * while a stream may walk it: pKVM allocates the VM's start tables with the
+ * VM and frees them after its teardown, which detaches every stream first.
+ * A device then rings a doorbell with its own DeviceID, and raises only the
+ * interrupts the host's ITS tables give that DeviceID, as for any device
+ * the host drives; nvhe/pci_cfg.c keeps its MSI address on the doorbells.
+ */
+
+/* Where the doorbells of a VM with stage-2 @pgt go, and the root's input size; or 0. */
+static u64 hyp_iommu_pvm_msi_base(const struct kvm_pgtable *pgt, unsigned int *ias)
+{
+	s8 level = pgt->start_level - 1;
+	u64 base;
+
+	/* A root above level 0 needs LPA2's level -1 (not done). */
+	if (level < 0 || !smp_load_acquire(&hyp_iommu_nr_doorbells))
+		return 0;
+	/* The span of the VM's start tables: at least 2^ia_bits. */
+	base = (kvm_pgtable_stage2_pgd_size(pgt->mmu->vtcr) >> PAGE_SHIFT) *
+	       kvm_granule_size(level);
+	*ias = ilog2(base) + 1;
+	return base;
+}
+
+/* Pages an MSI root for a VM with stage-2 @pgt takes: the root, a table per level below. */
+static unsigned int hyp_iommu_pvm_msi_pages(const struct kvm_pgtable *pgt)
+{
+	return KVM_PGTABLE_LAST_LEVEL - pgt->start_level + 2;
+}
+
+/*
+ * Give back an MSI root's pages: only the doorbells' chain, the VM's start
+ * tables are the VM's. Bounded: a page per level. Nothing walks it any
+ * more: every stream was detached, or it was never published.
+ */
+static void hyp_iommu_pvm_msi_free(struct hyp_iommu_domain *domain,
+				   struct kvm_hyp_memcache *mc)
+{
+	kvm_pte_t *table = domain->pgt.pgd, pte;
+	s8 level = domain->pgt.start_level;
+	u64 idx;
+
+	if (!domain->msi_base)
+		return;
+	idx = domain->msi_base >> kvm_granule_shift(level);
+	for (; level <= KVM_PGTABLE_LAST_LEVEL; level++) {
+		pte = table[idx];
+		push_hyp_memcache(mc, (phys_addr_t *)table, hyp_virt_to_phys);
+		if (level == KVM_PGTABLE_LAST_LEVEL || !kvm_pte_valid(pte))
+			break;
+		table = hyp_phys_to_virt(kvm_pte_to_phys(pte));
+		idx = 0;
+	}
+	domain->msi_base = 0;
+}
+
+/*
+ * Build @domain's MSI root in pages of @mc, if the VM's geometry and @smmu
+ * (the first one of the domain) allow it; else the SMMUs walk the VM's
+ * table itself and the VM's devices have no MSIs. Before the domain is
+ * published, under hyp_iommu_lock (hyp_iommu_next_pgd).
+ */
+static void hyp_iommu_pvm_msi_root(struct hyp_iommu_domain *domain,
+				   struct hyp_smmu *smmu, struct kvm_hyp_memcache *mc)
+{
+	const struct kvm_pgtable *vm_pgt = &domain->vm->pgt;
+	/* Pairs with smp_store_release() in __pkvm_iommu_register_doorbell(). */
+	unsigned int ias, i, nr = smp_load_acquire(&hyp_iommu_nr_doorbells);
+	u64 base = hyp_iommu_pvm_msi_base(vm_pgt, &ias), vm_pgd, *root;
+	s8 level = vm_pgt->start_level - 1;
+	int ret;
+
+	hyp_assert_lock_held(&hyp_iommu_lock);
+	if (!base || !hyp_smmu_s2_compatible(smmu, ias))
+		return;
+	domain->mmu.vtcr = (vm_pgt->mmu->vtcr & ~(VTCR_EL2_T0SZ | VTCR_EL2_SL0_MASK)) |
+			   FIELD_PREP(VTCR_EL2_T0SZ, 64 - ias) |
+			   FIELD_PREP(VTCR_EL2_SL0_MASK, VTCR_EL2_TGRAN_SL0_BASE - level);
+	hyp_iommu_next_pgd = pop_hyp_memcache(mc, hyp_phys_to_virt);
+	/* The doorbells' leaves in the encoding the VM's use: one STE.S2FWB. */
+	ret = __kvm_pgtable_stage2_init(&domain->pgt, &domain->mmu, &hyp_iommu_mm_ops,
+					vm_pgt->flags & KVM_PGTABLE_S2_NOFWB,
+					hyp_iommu_force_pte);
+	if (hyp_iommu_next_pgd)
+		push_hyp_memcache(mc, hyp_iommu_next_pgd, hyp_virt_to_phys);
+	hyp_iommu_next_pgd = NULL;
+	if (ret)
+		return;
+	domain->mmu.pgt = &domain->pgt;
+	domain->msi_base = base;
+	for (i = 0; i < nr; i++) {
+		ret = kvm_pgtable_stage2_map(&domain->pgt, base + i * PAGE_SIZE, PAGE_SIZE,
+					     hyp_iommu_doorbells[i],
+					     KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_DEVICE,
+					     mc, 0);
+		/* Cannot happen: pages reserved. No MSIs then. */
+		if (ret) {
+			hyp_iommu_pvm_msi_free(domain, mc);
+			return;
+		}
+	}
+	domain->msi_doorbells = nr;
+	/* Last, nothing walks it yet: the VM's start tables, one entry each. */
+	root = domain->pgt.pgd;
+	vm_pgd = hyp_virt_to_phys(vm_pgt->pgd);
+	for (i = 0; i < base >> kvm_granule_shift(level); i++)
+		root[i] = kvm_phys_to_pte(vm_pgd + i * PAGE_SIZE) | KVM_PTE_VALID |
+			  FIELD_PREP(KVM_PTE_TYPE, KVM_PTE_TYPE_TABLE);
+}
+
+/*
  * The domain of protected VM @vm (the caller holds a reference to it),
- * created and bound to the VM's MMU in a page of @mc if it has none.
+ * created in pages of @mc, with an MSI root @smmu can walk if it can have
+ * one, and bound to the VM's MMU, if it has none.
  */
 static struct hyp_iommu_domain *hyp_iommu_pvm_get_domain(struct pkvm_hyp_vm *vm,
+							 struct hyp_smmu *smmu,
 							 struct kvm_hyp_memcache *mc)
 {
 	const struct kvm_s2_mmu *mmu = &vm->kvm.arch.mmu;
@@ -1912,6 +2070,7 @@ static struct hyp_iommu_domain *hyp_iommu_pvm_get_domain(struct pkvm_hyp_vm *vm,
 	hyp_spin_lock_init(&domain->pgt_lock);
 	hyp_spin_lock_init(&domain->invs_lock);
 	domain->vm = vm;
+	hyp_iommu_pvm_msi_root(domain, smmu, mc);
 	WRITE_ONCE(hyp_iommu_pvm_domains[slot], domain);
 	/* Last: from here on the VM's stage-2 changes reach the domain. */
 	smp_store_release(&hyp_iommu_pvm_mmus[slot], mmu);
@@ -2000,15 +2159,22 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 	ret = pkvm_pci_stream_assignable(handle, smmu_idx, sid);
 	if (ret)
 		goto put_vm;
-	/* The domain if new, a level-2 stream table if missing, an array. */
-	ret = hyp_iommu_reserve(&mc, 1 + hyp_smmu_ste_pages(smmu, sid) + 1,
-				pages_needed);
+	/*
+	 * The domain and its MSI root if new, a level-2 stream table if
+	 * missing, an array.
+	 */
+	ret = hyp_iommu_reserve(&mc, 1 + hyp_iommu_pvm_msi_pages(&vm->pgt) +
+				hyp_smmu_ste_pages(smmu, sid) + 1, pages_needed);
 	if (ret)
 		goto put_vm;
 
-	domain = hyp_iommu_pvm_get_domain(vm, &mc);
+	domain = hyp_iommu_pvm_get_domain(vm, smmu, &mc);
 	ret = PTR_ERR_OR_ZERO(domain);
 	if (ret)
+		goto unreserve;
+	/* The domain's root may take more input bits than this SMMU walks. */
+	ret = -EOPNOTSUPP;
+	if (!hyp_smmu_s2_compatible(smmu, hyp_iommu_table(domain)->ia_bits))
 		goto unreserve;
 	/* No record of the stream tells the host an address of the VM's. */
 	ret = hyp_smmu_events_private(smmu, sid);
@@ -2028,6 +2194,10 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 		hyp_smmu_events_public(smmu, sid);
 	}
 	hyp_spin_unlock(&domain->lock);
+	/* From now on the host may route the device's MSIs to the doorbells. */
+	if (!ret)
+		pkvm_pci_stream_msi(handle, smmu_idx, sid, domain->msi_base,
+				    domain->msi_doorbells);
 unreserve:
 	hyp_iommu_unreserve(&mc);
 put_vm:

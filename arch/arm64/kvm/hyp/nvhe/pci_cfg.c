@@ -92,6 +92,8 @@
 #define HYP_PCI_MAX_XFROZEN	6
 /* Capability walks at registration: a looping list stops here. */
 #define HYP_PCI_MAX_CAPS	48
+/* The largest MSI capability: 64-bit addresses and per-vector masking. */
+#define HYP_PCI_MSI_CAP_SIZE	(PCI_MSI_PENDING_64 + 4)
 /*
  * A reset: the secondary bus reset pulse, the wait before the function may
  * answer, and how long it may take to answer (configuration retries).
@@ -170,6 +172,20 @@ struct hyp_pci_fn {
 	u64		reset_end;
 	u64		reset_limit;
 	bool		reset_seen;
+	/*
+	 * The MSI capability (0: none) and its Message Control at
+	 * registration. While a VM holds the function: where its stream
+	 * reaches the MSI doorbells (msi_base: 0 until the stream is the VM's,
+	 * or if its domain has none; msi_nr of them), the address the host last
+	 * wrote, and whether the device's address is on a doorbell
+	 * (hyp_pci_msi_store_locked()).
+	 */
+	u8		msi_pos;
+	u8		msi_nr;
+	u16		msi_flags;
+	bool		msi_ok;
+	u64		msi_base;
+	u64		msi_addr;
 };
 
 /*
@@ -656,25 +672,35 @@ static void hyp_pci_xfreeze(struct hyp_pci_fn *fn, u32 off, u16 mask)
  */
 static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 {
+	u32 pos, hdr, exp = 0, msi = 0;
 	unsigned int i;
-	u32 pos, hdr;
 	u16 flags;
+	u8 id;
 
 	if (!(fn->hdr[PCI_COMMAND / 4] & (PCI_STATUS_CAP_LIST << 16)))
 		return;
 	pos = hyp_pci_readb(fn->cfg + PCI_CAPABILITY_LIST) & ~3U;
 	for (i = 0; i < HYP_PCI_MAX_CAPS && pos >= PCI_STD_HEADER_SIZEOF; i++) {
-		if (hyp_pci_readb(fn->cfg + pos + PCI_CAP_LIST_ID) == PCI_CAP_ID_EXP)
-			break;
+		id = hyp_pci_readb(fn->cfg + pos + PCI_CAP_LIST_ID);
+		if (id == PCI_CAP_ID_MSI && !msi)
+			msi = pos;
+		if (id == PCI_CAP_ID_EXP && !exp)
+			exp = pos;
 		pos = hyp_pci_readb(fn->cfg + pos + PCI_CAP_LIST_NEXT) & ~3U;
 	}
 	/* A list that does not end, or a capability too close to the end: fail closed. */
-	if (i == HYP_PCI_MAX_CAPS || (pos >= PCI_STD_HEADER_SIZEOF &&
-				      pos > PCI_CFG_SPACE_SIZE - PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)) {
+	if (i == HYP_PCI_MAX_CAPS ||
+	    (exp && exp > PCI_CFG_SPACE_SIZE - PCI_CAP_EXP_ENDPOINT_SIZEOF_V2) ||
+	    (msi && msi > PCI_CFG_SPACE_SIZE - HYP_PCI_MSI_CAP_SIZE)) {
 		fn->unassignable = true;
 		return;
 	}
-	if (pos < PCI_STD_HEADER_SIZEOF)
+	if (msi) {
+		fn->msi_pos = msi;
+		fn->msi_flags = hyp_pci_readw(fn->cfg + msi + PCI_MSI_FLAGS);
+	}
+	pos = exp;
+	if (!pos)
 		return;
 
 	flags = hyp_pci_readw(fn->cfg + pos + PCI_EXP_FLAGS);
@@ -907,6 +933,78 @@ static bool hyp_pci_store_allowed_locked(u64 cfg_phys, void __iomem *cfg, u32 of
 	return !hyp_pci_moves(hyp_pci_readl(cfg + 4 * dw), frozen, off, size, val);
 }
 
+/*
+ * Put the device's MSI address on the doorbell the host's address names.
+ * Only a doorbell's translation is ever written there (whole), so the
+ * device's address is either its reset value, with MSIs off, or a doorbell:
+ * an address the host chose could make the device write the MSI's data,
+ * which the host chose too, into the VM's memory. An address that names no
+ * doorbell changes nothing in the device.
+ */
+static void hyp_pci_msi_route_locked(struct hyp_pci_fn *fn)
+{
+	u64 addr = pkvm_iommu_msi_address(fn->msi_addr, fn->msi_base, fn->msi_nr);
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	/* Past the VM's memory, so past 4 GiB: 64-bit MSI addresses only. */
+	if (!addr || !(fn->msi_flags & PCI_MSI_FLAGS_64BIT))
+		return;
+	writel(lower_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_LO);
+	writel(upper_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_HI);
+	fn->msi_ok = true;
+}
+
+/*
+ * A host store to the MSI capability of a function a VM holds. The host
+ * still sets its MSIs up (the VMM asks VFIO, which asks the host's ITS
+ * driver for an event), but the device only ever signals one at an MSI
+ * doorbell through its stream: the host's address is kept, and translated
+ * (hyp_pci_msi_route_locked()); MSIs are enabled only once the device's
+ * address is on a doorbell. The data and the mask bits are the host's: the
+ * ITS takes the device's DeviceID from its stream, so the host can raise
+ * only the device's own interrupts. Everything else in the capability is
+ * dropped, and so is every store before the stream is the VM's.
+ *
+ * Return: true if the store was to the MSI capability of a function a VM
+ * holds: it was dealt with here.
+ */
+static bool hyp_pci_msi_store_locked(struct hyp_pci_fn *fn, u32 off, u32 size, u32 val)
+{
+	bool is64 = fn->msi_flags & PCI_MSI_FLAGS_64BIT;
+	void __iomem *cap = fn->cfg + fn->msi_pos;
+	u32 rel = off - fn->msi_pos;
+	u16 ctrl;
+
+	hyp_assert_lock_held(&hyp_pci_lock);
+	if (!fn->vm_handle || fn->vm_handle == HYP_PCI_QUARANTINE || !fn->msi_pos ||
+	    off < fn->msi_pos || rel >= HYP_PCI_MSI_CAP_SIZE)
+		return false;
+	if (!fn->msi_base)
+		return true;
+	if (rel == PCI_MSI_FLAGS && size == 2) {
+		ctrl = val & PCI_MSI_FLAGS_QSIZE;
+		if (fn->msi_ok)
+			ctrl |= val & PCI_MSI_FLAGS_ENABLE;
+		writew(ctrl, cap + PCI_MSI_FLAGS);
+	} else if (rel == PCI_MSI_ADDRESS_LO && size == 4) {
+		fn->msi_addr = (fn->msi_addr & GENMASK_ULL(63, 32)) | val;
+		hyp_pci_msi_route_locked(fn);
+	} else if (is64 && rel == PCI_MSI_ADDRESS_HI && size == 4) {
+		fn->msi_addr = (fn->msi_addr & GENMASK_ULL(31, 0)) | (u64)val << 32;
+		hyp_pci_msi_route_locked(fn);
+	} else if (rel == (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32) && size == 2) {
+		writew(val, cap + rel);
+	} else if ((fn->msi_flags & PCI_MSI_FLAGS_MASKBIT) &&
+		   rel == (is64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32) && size == 4) {
+		writel(val, cap + rel);
+	} else {
+		return true;
+	}
+	/* As pkvm_pci_host_abort(): the store reached the function. */
+	(void)hyp_pci_readl(cap);
+	return true;
+}
+
 /**
  * pkvm_pci_host_abort() - Emulate a host access to configuration space.
  * @host_ctxt:	The host's registers.
@@ -952,7 +1050,7 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 	if (esr & ESR_ELx_WNR) {
 		val = rt == 31 ? 0 : cpu_reg(host_ctxt, rt);
 		val &= GENMASK_ULL(size * BITS_PER_BYTE - 1, 0);
-		if (!resetting &&
+		if (!resetting && !(fn && hyp_pci_msi_store_locked(fn, off, size, val)) &&
 		    hyp_pci_store_allowed_locked(addr - off, va - off, off, size, val)) {
 			if (size == 1)
 				writeb(val, va);
@@ -983,6 +1081,15 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 	/* A 16-bit T32 load or store of an AArch32 process has IL clear. */
 	write_sysreg_el2(read_sysreg_el2(SYS_ELR) + ((esr & ESR_ELx_IL) ? 4 : 2), SYS_ELR);
 	return true;
+}
+
+/* No VM's doorbells any more (the device's MSIs go off with its reset). */
+static void hyp_pci_msi_clear(struct hyp_pci_fn *fn)
+{
+	fn->msi_base = 0;
+	fn->msi_nr = 0;
+	fn->msi_addr = 0;
+	fn->msi_ok = false;
 }
 
 static unsigned int hyp_pci_vm_fns_locked(u64 handle)
@@ -1041,6 +1148,7 @@ int pkvm_pci_claim_bar(u64 handle, u64 phys, u64 size)
 		if (hyp_pci_vm_fns_locked(handle) >= HYP_PCI_MAX_VM_FNS)
 			goto unlock;
 		fn->vm_handle = handle;
+		hyp_pci_msi_clear(fn);
 	}
 	fn->claims++;
 	ret = 0;
@@ -1116,6 +1224,31 @@ int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid)
 }
 
 /**
+ * pkvm_pci_stream_msi() - Let the host route a VM's device's MSIs to the doorbells.
+ * @handle:	The VM, to which the stream was just assigned.
+ * @smmu_idx:	The SMMU.
+ * @sid:	The stream.
+ * @msi_base:	Where the stream reaches the MSI doorbells (0: nowhere).
+ * @nr_doorbells: How many doorbells it reaches.
+ *
+ * From now on the host's stores to the function's MSI capability are
+ * translated (hyp_pci_msi_store_locked()), until the VM's teardown.
+ */
+void pkvm_pci_stream_msi(u64 handle, u64 smmu_idx, u64 sid, u64 msi_base,
+			 unsigned int nr_doorbells)
+{
+	struct hyp_pci_fn *fn;
+
+	hyp_spin_lock(&hyp_pci_lock);
+	fn = hyp_pci_find_stream_locked(smmu_idx, sid);
+	if (fn && fn->vm_handle == handle && !fn->msi_base) {
+		fn->msi_base = msi_base;
+		fn->msi_nr = min_t(unsigned int, nr_doorbells, U8_MAX);
+	}
+	hyp_spin_unlock(&hyp_pci_lock);
+}
+
+/**
  * pkvm_pci_lock_host_stream() - Keep a stream from being held while the host attaches it.
  * @smmu_idx:	The SMMU.
  * @sid:	The stream.
@@ -1171,6 +1304,7 @@ void pkvm_pci_release_vm(u64 handle)
 		fn->vm_handle = 0;
 		fn->given = 0;
 		fn->claims = 0;
+		hyp_pci_msi_clear(fn);
 		/*
 		 * Only an assignable function is ever held, and each can be
 		 * reset: one that cannot (it does not answer, or will not

@@ -18,8 +18,9 @@
  *
  * Guest memory: memslot 0 holds what the library put there (code, page
  * tables, stack, the ucall pool); the guest shares it back with the host
- * first (MEM_SHARE), or the host could not read a ucall. Memslot 1,
- * PRIV_PAGES pages at PRIV_GPA, stays private.
+ * first (MEM_SHARE), or the host could not read a ucall. So does it with
+ * memslot 2, its ITS's tables, which the host's ITS emulation reads. Memslot
+ * 1, PRIV_PAGES pages at PRIV_GPA, stays private.
  *
  *  1. The guest accepts device MMIO at BAR_GPA(i) (the MMIO guard
  *     hypercall, as Linux's pKVM guest driver makes for each ioremap()),
@@ -35,10 +36,17 @@
  *     host: the device cannot join the host's IOAS, a private page cannot
  *     be mapped for DMA, an assigned stream cannot be attached to a domain
  *     of the host's, and a read of the BAR takes a fault (SIGSEGV).
+ *     The VMM enables the device's MSI through VFIO and routes its eventfd
+ *     to the guest's own ITS (KVM_IRQFD and an MSI route, device id i, as a
+ *     VMM does for any assigned device); the hypervisor puts the device's
+ *     MSI address on the host's ITS doorbell as the device's stream reaches
+ *     it, past the VM's IPA space. A hostile host cannot aim the MSI at the
+ *     VM's memory, neither before nor after (the MSI's data is the host's).
  *  3. Each device copies private page 0 into private page 1 + i by IPA,
  *     through its own buffer, and then its buffer to the IPA that is the
  *     physical address of a host page: the guest finds the pattern, and the
  *     host page is unchanged (the SMMU walks the VM's table, not the host's).
+ *     Then a DMA that signals its completion: its MSI reaches the guest.
  *  4. Once the VM is gone, its private pages are the host's again, and
  *     zeroed; the devices were reset again (bus mastering off), the BARs and
  *     configuration space are the host's again, and the devices join the
@@ -57,11 +65,17 @@
 
 #include <linux/arm-smccc.h>
 #include <linux/pci_regs.h>
+#include <linux/sizes.h>
 
+#include "arch_timer.h"
+#include "gic.h"
+#include "gic_v3.h"
+#include "gic_v3_its.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
 #include "ucall.h"
+#include "vgic.h"
 #include "arm64/vfio_edu.h"
 
 /* The guest's granule (VM_MODE_P40V48_4K) and the hypervisor's. */
@@ -72,6 +86,17 @@
 #define PRIV_PAGES	(1 + MAX_DEVS)
 #define BAR_GPA(i)	(0x90000000UL + (i) * 0x100000UL)
 #define IOVA		0x100000UL
+#define VM_IPA_BITS	40
+/*
+ * The guest's ITS tables, 64 KiB each (the device and collection tables, the
+ * command queue, an ITT per device, the redistributor's LPI tables), shared.
+ * Device i is device id i there, its one event LPI EDU_LPI(i), and its
+ * eventfd GSI i.
+ */
+#define ITS_SLOT	2
+#define ITS_GPA		0x48000000UL
+#define ITS_TABLES	(5 + MAX_DEVS)
+#define EDU_LPI(i)	(8192 + (i))
 
 #define PKVM_IOMMU_DOMAIN_S2		1
 #define PKVM_IOMMU_PROT_RW		3
@@ -91,19 +116,94 @@ static struct dev {
 } devs[MAX_DEVS];
 static int nr_devs;
 
+static struct {
+	gpa_t device_table;
+	gpa_t collection_table;
+	gpa_t cmdq;
+	gpa_t lpi_prop_table;
+	gpa_t lpi_pend_table;
+	gpa_t itt[MAX_DEVS];
+} its;
+
+/* Written by the guest's interrupt handler. */
+static u32 nr_msis[MAX_DEVS];
+static u32 msi_status[MAX_DEVS];
+static u32 stray_intid;
+
+static void guest_irq_handler(struct ex_regs *regs)
+{
+	u32 intid = gic_get_and_ack_irq(), n = intid - EDU_LPI(0), status;
+	void *bar;
+
+	if (intid == IAR_SPURIOUS)
+		return;
+	if (n >= MAX_DEVS) {
+		WRITE_ONCE(stray_intid, intid);
+		gic_set_eoi(intid);
+		return;
+	}
+	bar = (void *)BAR_GPA(n);
+	status = readl(bar + EDU_REG_IRQ_STATUS);
+	writel(status, bar + EDU_REG_IRQ_ACK);
+	WRITE_ONCE(msi_status[n], READ_ONCE(msi_status[n]) | status);
+	WRITE_ONCE(nr_msis[n], READ_ONCE(nr_msis[n]) + 1);
+	gic_set_eoi(intid);
+}
+
+/* Wait up to EDU_DMA_TIMEOUT_S for device @n's MSI; whether it came. */
+static bool guest_wait_msi(u64 n)
+{
+	u64 freq = timer_get_cntfrq(), start = timer_get_cntct(VIRTUAL);
+
+	while (!READ_ONCE(nr_msis[n]))
+		if (timer_get_cntct(VIRTUAL) - start > EDU_DMA_TIMEOUT_S * freq)
+			return false;
+	return true;
+}
+
+/* The guest's own ITS routes device n's event to EDU_LPI(n) on this vCPU. */
+static void guest_setup_its(u64 nr)
+{
+	void *cmdq = (void *)its.cmdq;
+	u64 n;
+
+	gic_init(GIC_V3, 1);
+	gic_rdist_enable_lpis(its.lpi_prop_table, SZ_64K, its.lpi_pend_table);
+	its_init(its.collection_table, SZ_64K, its.device_table, SZ_64K,
+		 its.cmdq, SZ_64K);
+	its_send_mapc_cmd(cmdq, 0, 0, true);
+	for (n = 0; n < nr; n++) {
+		its_send_mapd_cmd(cmdq, n, its.itt[n], SZ_64K, true);
+		its_send_mapti_cmd(cmdq, n, 0, 0, EDU_LPI(n));
+	}
+	its_send_invall_cmd(cmdq, 0);
+	its_send_sync_cmd(cmdq, 0);
+	local_irq_enable();
+}
+
 static void guest_code(u64 slot0, u64 slot0_size, u64 nr, u64 host_pa, u64 bar_pages)
 {
 	struct arm_smccc_res res;
 	u8 *priv = (u8 *)PRIV_GPA;
-	u64 gpa, i, n, unshared = 0, bad = 0;
+	u64 gpa, i, n, unshared = 0, bad = 0, no_msi = 0;
 	void *bar;
 
+	/* The library's (lib/arm64/handlers.S), whatever pKVM kept of the VMM's VBAR_EL1. */
+	extern char vectors;
+
+	write_sysreg(&vectors, vbar_el1);
+	isb();
 	for (gpa = slot0; gpa < slot0 + slot0_size; gpa += PAGE_SIZE) {
+		smccc_hvc(PVM_MEM_SHARE, gpa, 0, 0, 0, 0, 0, 0, &res);
+		unshared += res.a0 != SMCCC_RET_SUCCESS;
+	}
+	for (gpa = ITS_GPA; gpa < ITS_GPA + ITS_TABLES * SZ_64K; gpa += PAGE_SIZE) {
 		smccc_hvc(PVM_MEM_SHARE, gpa, 0, 0, 0, 0, 0, 0, &res);
 		unshared += res.a0 != SMCCC_RET_SUCCESS;
 	}
 	/* The ucall pool is shared now: ucalls work from here on. */
 	GUEST_ASSERT_EQ(unshared, 0);
+	guest_setup_its(nr);
 
 	/*
 	 * The BARs may be mapped there, nowhere else (MMIO guard). Page 2 before
@@ -132,8 +232,14 @@ static void guest_code(u64 slot0, u64 slot0_size, u64 nr, u64 host_pa, u64 bar_p
 			bad += priv[(n + 1) * PAGE_SIZE + i] != edu_pattern(1, i);
 		/* Not in the VM's stage-2: the SMMU faults, nothing lands. */
 		guest_edu_dma(bar, EDU_BUF_ADDR, host_pa, EDU_DMA_TO_RAM);
+		/* The device's MSI, through the host's ITS and the VMM's irqfd. */
+		guest_edu_dma(bar, PRIV_GPA, EDU_BUF_ADDR, EDU_DMA_IRQ);
+		no_msi |= (u64)!guest_wait_msi(n) << n;
 	}
-	GUEST_SYNC_ARGS(2, bad, 0, 0, 0);
+	GUEST_ASSERT_EQ(READ_ONCE(stray_intid), 0);
+	for (n = 0; n < nr; n++)
+		GUEST_ASSERT_EQ(READ_ONCE(msi_status[n]), no_msi & BIT(n) ? 0 : EDU_IRQ_DMA);
+	GUEST_SYNC_ARGS(2, bad, no_msi, 0, 0);
 	GUEST_DONE();
 }
 
@@ -416,6 +522,117 @@ static void check_reset(struct dev *d, bool held)
 	close(fd);
 }
 
+static u64 config_msi_address(int fd, unsigned int msi)
+{
+	return (u64)config_read(fd, msi + PCI_MSI_ADDRESS_HI, 4) << 32 |
+	       config_read(fd, msi + PCI_MSI_ADDRESS_LO, 4);
+}
+
+/* A store the hypervisor may drop: no check. */
+static void config_poke(int fd, unsigned int off, unsigned int size, u32 v)
+{
+	TEST_ASSERT_EQ(pwrite(fd, &v, size, off), size);
+}
+
+/*
+ * The guest's ITS, and the tables it and the redistributor use. Returns the
+ * ITS's device fd, which holds the VM.
+ */
+static int setup_its(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	u64 pages = vm_calc_num_guest_pages(vm->mode, SZ_64K);
+	gpa_t *table[ITS_TABLES] = {
+		&its.device_table, &its.collection_table, &its.cmdq,
+		&its.lpi_prop_table, &its.lpi_pend_table,
+	};
+	int i, its_fd;
+	u8 *prop;
+
+	for (i = 0; i < MAX_DEVS; i++)
+		table[5 + i] = &its.itt[i];
+	vm_init_descriptor_tables(vm);
+	vcpu_init_descriptor_tables(vcpu);
+	vm_install_exception_handler(vm, VECTOR_IRQ_CURRENT, guest_irq_handler);
+	its_fd = vgic_its_setup(vm);
+
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, ITS_GPA, ITS_SLOT,
+				    ITS_TABLES * pages, 0);
+	for (i = 0; i < ITS_TABLES; i++)
+		*table[i] = vm_phy_pages_alloc(vm, pages, ITS_GPA, ITS_SLOT);
+	virt_map(vm, its.cmdq, its.cmdq, pages);
+
+	prop = addr_gpa2hva(vm, its.lpi_prop_table);
+	for (i = 0; i < MAX_DEVS; i++)
+		prop[EDU_LPI(i) - 8192] = 0xa0 | LPI_PROP_GROUP1 | LPI_PROP_ENABLED;
+	sync_global_to_guest(vm, its);
+	return its_fd;
+}
+
+/* Device i's eventfd (GSI i) to the guest's ITS doorbell, device id i, event 0. */
+static void setup_msi_routes(struct kvm_vm *vm)
+{
+	struct kvm_irq_routing *routing = kvm_gsi_routing_create();
+	gpa_t doorbell = GITS_BASE_GPA + GITS_TRANSLATER;
+	int i;
+
+	for (i = 0; i < nr_devs; i++) {
+		routing->entries[i] = (struct kvm_irq_routing_entry) {
+			.gsi = i,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.flags = KVM_MSI_VALID_DEVID,
+			.u.msi = {
+				.address_lo = doorbell,
+				.address_hi = doorbell >> 32,
+				.data = 0,
+				.devid = i,
+			},
+		};
+	}
+	routing->nr = nr_devs;
+	kvm_gsi_routing_write(vm, routing);
+}
+
+/*
+ * The device's MSI, once the VM has it. The VMM enables it through VFIO, as
+ * for any device, and the host's ITS driver gives it an event; the
+ * hypervisor puts the device's address on the ITS doorbell as the device's
+ * stream reaches it, past the VM's IPA space, where no vCPU reaches. A
+ * hostile host cannot aim it anywhere else, at the VM's memory least of
+ * all: not before VFIO's setup, nor after. The eventfd goes to GSI @gsi.
+ */
+static void msi_setup(struct kvm_vm *vm, struct dev *d, unsigned int gsi)
+{
+	int fd = config_open(d);
+	unsigned int msi = config_msi(fd);
+	u64 addr;
+	u16 flags;
+
+	config_poke(fd, msi + PCI_MSI_ADDRESS_LO, 4, PRIV_GPA);
+	config_poke(fd, msi + PCI_MSI_ADDRESS_HI, 4, 0);
+	config_poke(fd, msi + PCI_MSI_FLAGS, 2,
+		    config_read(fd, msi + PCI_MSI_FLAGS, 2) | PCI_MSI_FLAGS_ENABLE);
+	TEST_ASSERT(!config_msi_address(fd, msi) &&
+		    !(config_read(fd, msi + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE),
+		    "%s: the host aimed the VM's device's MSI at 0x%lx (flags 0x%x)", d->bdf,
+		    config_msi_address(fd, msi), config_read(fd, msi + PCI_MSI_FLAGS, 2));
+
+	vfio_pci_msi_enable(d->vdev, 0, 1);
+	addr = config_msi_address(fd, msi);
+	flags = config_read(fd, msi + PCI_MSI_FLAGS, 2);
+	TEST_ASSERT((flags & PCI_MSI_FLAGS_ENABLE) && addr >> VM_IPA_BITS,
+		    "%s: MSI %s at 0x%lx, not past the VM's %d-bit IPA space (no doorbell for its stream?)",
+		    d->bdf, flags & PCI_MSI_FLAGS_ENABLE ? "on" : "off", addr, VM_IPA_BITS);
+
+	config_poke(fd, msi + PCI_MSI_ADDRESS_LO, 4, PRIV_GPA);
+	TEST_ASSERT(config_msi_address(fd, msi) == addr,
+		    "%s: the host moved the VM's device's MSI from 0x%lx to 0x%lx", d->bdf,
+		    addr, config_msi_address(fd, msi));
+	close(fd);
+	kvm_assign_irqfd(vm, gsi, d->vdev->msi_eventfds[0]);
+	pr_info("%s: MSI at 0x%lx, as its stream reaches the ITS doorbell, to LPI %u\n",
+		d->bdf, addr, EDU_LPI(gsi));
+}
+
 /*
  * Flip bus mastering through configuration space as the host: @held says the
  * VM holds the function, so the hypervisor must drop the store. If not, put
@@ -464,7 +681,7 @@ int main(int argc, char **argv)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct ucall uc;
-	int h = 0, i, dom, kvm_vfio;
+	int h = 0, i, dom, kvm_vfio, its_fd;
 	struct iommu *iommu;
 	u64 pa, host_pa;
 	long r[3];
@@ -481,6 +698,7 @@ int main(int argc, char **argv)
 
 	shape.type = KVM_VM_TYPE_ARM_PROTECTED | KVM_VM_TYPE_ARM_PROTECTED_DMA;
 	vm = vm_create_shape_with_one_vcpu(shape, &vcpu, guest_code);
+	its_fd = setup_its(vm, vcpu);
 	vm_set_user_memory_region(vm, PRIV_SLOT, 0, PRIV_GPA, PRIV_PAGES * PAGE_SIZE, priv);
 	virt_map(vm, PRIV_GPA, PRIV_GPA, PRIV_PAGES);
 	for (i = 0; i < nr_devs; i++)
@@ -493,6 +711,8 @@ int main(int argc, char **argv)
 	host_page = host_page_outside(slot0, &host_pa);
 	vcpu_args_set(vcpu, 5, slot0->region.guest_phys_addr, slot0->region.memory_size,
 		      nr_devs, host_pa, devs[0].bar_size / PAGE_SIZE);
+
+	setup_msi_routes(vm);
 
 	/* 1. */
 	run_to_sync(vcpu, 1, &uc);
@@ -517,6 +737,7 @@ int main(int argc, char **argv)
 		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i)), 0);
 		check_reset(&devs[i], true);
 		config_store(&devs[i], true);
+		msi_setup(vm, &devs[i], i);
 		/* Not twice, and its stream cannot join a domain of the host's. */
 		TEST_ASSERT_EQ(assign(kvm_vfio, &devs[i], BAR_GPA(i)), EBUSY);
 		TEST_ASSERT(ioas_attach(&devs[i], true), "%s: the VM's device joins the host's IOAS",
@@ -542,6 +763,8 @@ int main(int argc, char **argv)
 	/* 3. */
 	run_to_sync(vcpu, 2, &uc);
 	TEST_ASSERT(!uc.args[2], "%lu bytes the devices copied are wrong", uc.args[2]);
+	TEST_ASSERT(!uc.args[3], "no MSI reached the guest from device(s) 0x%lx (bit per device)",
+		    uc.args[3]);
 	vcpu_run(vcpu);
 	TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_DONE);
 	for (i = 0; i < PAGE_SIZE; i++)
@@ -554,8 +777,9 @@ int main(int argc, char **argv)
 	vfio_pci_device_cleanup(devs[nr_devs - 1].vdev);
 	devs[nr_devs - 1].vdev = NULL;
 
-	/* 4. The KVM-VFIO device holds the VM: it goes first. */
+	/* 4. The KVM-VFIO and ITS devices hold the VM: they go first. */
 	close(kvm_vfio);
+	close(its_fd);
 	kvm_vm_free(vm);
 	for (i = 0; i < PRIV_PAGES * PAGE_SIZE; i++)
 		TEST_ASSERT(!priv[i], "private byte %d back from the VM: 0x%x, not zeroed", i,
@@ -580,7 +804,7 @@ int main(int argc, char **argv)
 	} while (r[0] == -EAGAIN);
 	TEST_ASSERT(!r[0], "free of domain %d: %ld", dom, r[0]);
 	iommu_cleanup(iommu);
-	pr_info("%d device(s) driven by a protected VM; host memory, BARs and streams intact\n",
+	pr_info("%d device(s) driven by a protected VM, MSIs included; host memory, BARs and streams intact\n",
 		nr_devs);
 	return 0;
 }
