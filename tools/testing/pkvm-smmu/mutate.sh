@@ -535,6 +535,78 @@ mutant el2_pci_sbr_no_pulse el2 "$PCI_C" \
 # The stream of a device whose BAR is the host's goes to the VM.
 mutant el2_pvm_stream_unchecked el2 "$IOMMU_C" \
 	'	ret = pkvm_pci_stream_assignable(handle, smmu_idx, sid);' '	ret = 0;'
+# MSIs of a protected VM's devices. The SMMUs walk the VM's table itself:
+# no root above it, no doorbell.
+mutant el2_pvm_msi_table_vm el2 "$IOMMU_C" \
+	'	return domain->vm && !domain->msi_base ? &domain->vm->pgt : &domain->pgt;' \
+	'	return domain->vm ? &domain->vm->pgt : &domain->pgt;'
+# The MSI root leads to the doorbell only: no DMA reaches the VM's memory.
+mutant el2_pvm_msi_root_no_vm_tables el2 "$IOMMU_C" \
+	'	for (i = 0; i < base >> kvm_granule_shift(level); i++)' \
+	'	for (i = 0; !base; i++)'
+# The doorbell is mapped readable too.
+mutant el2_pvm_msi_doorbell_readable el2 "$IOMMU_C" \
+	'KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_DEVICE,
+					     mc, 0);' \
+	'KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W | KVM_PGTABLE_PROT_DEVICE,
+					     mc, 0);'
+# The MSI root's tables never go back with the domain.
+mutant el2_pvm_msi_chain_leaked el2 "$IOMMU_C" \
+	'	hyp_iommu_pvm_msi_free(domain, &hyp_iommu_mc);
+	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)domain, hyp_virt_to_phys);' \
+	'	push_hyp_memcache(&hyp_iommu_mc, (phys_addr_t *)domain, hyp_virt_to_phys);'
+# The free follows the root's first entry: the VM's start table, not the doorbell's.
+mutant el2_pvm_msi_free_wrong_entry el2 "$IOMMU_C" \
+	'	idx = domain->msi_base >> kvm_granule_shift(level);' '	idx = 0;'
+# The assignment does not tell nvhe/pci_cfg.c where the stream reaches the doorbells.
+mutant el2_pvm_msi_base_untold el2 "$IOMMU_C" \
+	'pkvm_pci_stream_msi(handle, smmu_idx, sid, domain->msi_base,' \
+	'pkvm_pci_stream_msi(handle, smmu_idx, sid, 0,'
+# The host turns MSIs on while the device's address is not a doorbell's.
+mutant el2_pci_msi_enable_unchecked el2 "$PCI_C" \
+	'		if (fn->msi_ok)
+			ctrl |= val & PCI_MSI_FLAGS_ENABLE;' \
+	'		ctrl |= val & PCI_MSI_FLAGS_ENABLE;'
+# The host's address reaches the device untranslated (once it names a doorbell).
+mutant el2_pci_msi_untranslated el2 "$PCI_C" \
+	'	writel(lower_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_LO);
+	writel(upper_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_HI);' \
+	'	writel(lower_32_bits(fn->msi_addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_LO);
+	writel(upper_32_bits(fn->msi_addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_HI);'
+# A 32-bit-only MSI capability is routed: the high half lands on its data.
+mutant el2_pci_msi_32bit_routed el2 "$PCI_C" \
+	'	if (!addr || !(fn->msi_flags & PCI_MSI_FLAGS_64BIT))' '	if (!addr)'
+# MSI stores land before the stream is the VM's.
+mutant el2_pci_msi_before_stream el2 "$PCI_C" \
+	'	if (!fn->msi_base)
+		return true;' ''
+# A VM's doorbells outlive it: the next VM's function routes to them at once.
+mutant el2_pci_msi_not_cleared el2 "$PCI_C" \
+	'	fn->msi_base = 0;
+	fn->msi_nr = 0;' '	fn->msi_nr = 0;'
+# Mask bits stored into a capability without per-vector masking.
+mutant el2_pci_msi_mask_unchecked el2 "$PCI_C" \
+	'	} else if ((fn->msi_flags & PCI_MSI_FLAGS_MASKBIT) &&' '	} else if ('
+# An MSI capability whose registers pass the end of the header stays assignable.
+mutant el2_pci_msi_cap_at_end el2 "$PCI_C" \
+	'	    (msi && msi > PCI_CFG_SPACE_SIZE - HYP_PCI_MSI_CAP_SIZE)) {' \
+	'	    (msi && 0)) {'
+# The MSI stores of a function the host drives are mediated (dropped).
+mutant el2_pci_msi_host_fn_mediated el2 "$PCI_C" \
+	'	if (!fn->vm_handle || fn->vm_handle == HYP_PCI_QUARANTINE || !fn->msi_pos ||' \
+	'	if (fn->vm_handle == HYP_PCI_QUARANTINE || !fn->msi_pos ||'
+# Registration misses the MSI capability: the VM's device never gets an MSI.
+mutant el2_pci_msi_cap_missed el2 "$PCI_C" \
+	'		if (id == PCI_CAP_ID_MSI && !msi)
+			msi = pos;' ''
+# Doorbells named for the stream of a function another VM holds.
+mutant el2_pci_msi_stream_other_vm el2 "$PCI_C" \
+	'	if (fn && fn->vm_handle == handle && !fn->msi_base) {' \
+	'	if (fn && !fn->msi_base) {'
+# The stream's doorbells move at a later call.
+mutant el2_pci_msi_stream_moves el2 "$PCI_C" \
+	'	if (fn && fn->vm_handle == handle && !fn->msi_base) {' \
+	'	if (fn && fn->vm_handle == handle) {'
 # Device assignment to protected VMs raced under TSan (el2/pvm_stress.c).
 # The flush hook skips the SMMUs: an unmap leaves a live stale entry.
 mutant el2pvmstress_no_smmu_flush el2pvmstress "$IOMMU_C" \

@@ -108,8 +108,10 @@ void el2_ecam_set_abort(phys_addr_t cfg_phys);
 extern u8 el2_unmapped_va[4096];
 /*
  * A function at @bus:@devfn, its stream @sid of SMMU @smmu (-1: none), its
- * BAR0; an endpoint has a PCI Express capability with a Function Level Reset.
+ * BAR0; an endpoint has a PCI Express capability with a Function Level Reset
+ * and, at EL2_PCI_MSI, an MSI capability (64-bit, per-vector masking).
  */
+#define EL2_PCI_MSI		0x80
 int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t bar,
 		   u64 bar_size);
 /*
@@ -117,6 +119,11 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
  * alone below a bridge.
  */
 int el2_pci_add_port(u8 sec);
+/*
+ * One host load or store of @size bytes at @addr, as pkvm_pci_host_abort()
+ * emulates it, the value in or out through *@val. Was it emulated?
+ */
+bool el2_pci_host_access(u64 addr, unsigned int size, bool store, u64 *val);
 /* Give the VM the BAR of the function of stream @sid of SMMU @smmu. */
 int el2_pvm_give_bar(u64 handle, int smmu, u32 sid, u64 (*topup)(u64));
 /* __pkvm_iommu_assign_pvm_mmio(), topped up as long as it asks. */

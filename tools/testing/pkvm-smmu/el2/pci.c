@@ -26,11 +26,21 @@
 #define ECAM_FN(bus, devfn)	(EL2_ECAM_BASE + ((u64)(bus) << 20) + ((u64)(devfn) << 12))
 /* Where el2_pci_add_fn() puts an endpoint's PCI Express capability. */
 #define EP_EXP			0x40
+/* And its MSI capability, after that one. */
+#define EP_MSI			EL2_PCI_MSI
 /* Two windows: buses 0 to 31 for the functions, 32 to 63 for a switch with a BAR. */
 #define ECAM_WINDOW		(EL2_ECAM_SIZE / 2)
 #define WIN2_BUS		(ECAM_WINDOW >> 20)
 
 static bool pci_window_taken;
+/*
+ * Message Control of the MSI capability el2_pci_add_fn() gives an endpoint
+ * (0: none): 64-bit addresses, per-vector masking, 4 vectors (Multiple
+ * Message Capable 2).
+ */
+#define PCI_MSI_DEFAULT		(PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT | \
+				 2 << 1)
+static u16 pci_msi_flags = PCI_MSI_DEFAULT;
 
 /* The harness's functions with a stream and a BAR, to give the BAR before the stream. */
 static struct {
@@ -73,6 +83,13 @@ static void pci_exp_cap(u32 *f, u8 type, u32 devcap)
 	f[(EP_EXP + PCI_EXP_DEVCAP) / 4] = devcap;
 }
 
+/* An MSI capability with Message Control @flags at EP_MSI, after the PCI Express one. */
+static void pci_msi_cap(u32 *f, u16 flags)
+{
+	f[EP_EXP / 4] |= EP_MSI << 8;
+	f[EP_MSI / 4] = PCI_CAP_ID_MSI | flags << 16;
+}
+
 int el2_pci_add_port(u8 sec)
 {
 	u64 cfg_phys = ECAM_FN(0, 0x80 + sec);
@@ -106,9 +123,11 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 		cfg[PCI_PRIMARY_BUS / 4] = bus | (bus + 1) << 8 | (bus + 1) << 16;
 		pci_exp_cap(cfg, PCI_EXP_TYPE_ROOT_PORT, 0);
 	} else {
-		/* An endpoint that can reset itself. */
+		/* An endpoint that can reset itself, with MSIs. */
 		cfg[PCI_BASE_ADDRESS_0 / 4] = bar;
 		pci_exp_cap(cfg, PCI_EXP_TYPE_ENDPOINT, PCI_EXP_DEVCAP_FLR);
+		if (pci_msi_flags)
+			pci_msi_cap(cfg, pci_msi_flags);
 	}
 	ret = __pkvm_pci_register_fn(cfg_phys, smmu < 0 ? PKVM_PCI_NO_STREAM : smmu, sid);
 	if (!ret && bar_size)
@@ -181,6 +200,20 @@ static bool pci_access(u64 addr, unsigned int size, bool store, unsigned int rt,
 	return done;
 }
 
+bool el2_pci_host_access(u64 addr, unsigned int size, bool store, u64 *val)
+{
+	u64 esr = FIELD_PREP(ESR_ELx_EC_MASK, ESR_ELx_EC_DABT_LOW) | ESR_ELx_IL |
+		  ESR_ELx_ISV | FIELD_PREP(ESR_ELx_SAS, __builtin_ctz(size)) |
+		  FIELD_PREP(ESR_ELx_SRT_MASK, 7) | (store ? ESR_ELx_WNR : 0) |
+		  ESR_ELx_SF;
+	bool done;
+
+	host.regs.regs[7] = *val;
+	done = pkvm_pci_host_abort(&host, esr, addr & PAGE_MASK, addr);
+	*val = host.regs.regs[7];
+	return done;
+}
+
 static u64 pci_load(u64 addr, unsigned int size)
 {
 	host.regs.regs[3] = 0xdeadbeefdeadbeefULL;
@@ -250,6 +283,237 @@ static u64 pci_store(u64 addr, unsigned int size, u64 val)
 #define FULL_BUS	23		/* buses of HYP_PCI_MAX_VM_FNS + 1 functions */
 #define FULL_BAR	0x11000000ULL
 #define ABRT_BAR	0x12000000ULL
+
+/*
+ * MSIs of a function a VM holds (the MSI capability at EP_MSI): an address
+ * reaches the device only as where its stream reaches a doorbell.
+ */
+#define MSI_DOORBELL	0x08090000ULL	/* el2.c's test_peer_mmio() registered it */
+#define MSI_BASE	BIT_ULL(40)	/* where a domain maps it, past a 40-bit VM */
+#define MSI_IPA		0x80000000ULL	/* an address of the VM's memory */
+#define MSIM		ECAM_FN(7, 0)	/* 64-bit, per-vector masking: stream 0x1900 */
+#define MSI64		ECAM_FN(8, 0)	/* 64-bit, no masking: stream 0x1908 */
+#define MSI32		ECAM_FN(9, 0)	/* 32-bit only, per-vector masking: stream 0x1910 */
+#define MSI_END		ECAM_FN(19, 0)	/* its MSI capability too close to the end */
+#define MSI_BAR		0x12400000ULL	/* MSIM's; MSI64's, MSI32's, MSI_END's 1 MiB apart */
+#define MSI_CAP_SIZE	(PCI_MSI_PENDING_64 + 4)
+#define MSI_M64		PCI_MSI_DEFAULT
+#define MSI_QSIZE_4	(2 << 4)	/* Multiple Message Enable: 4 vectors */
+
+/* The register at @rel of the MSI capability of the function at @cfg, as the device has it. */
+static u32 msi_raw(u64 cfg, u32 rel, unsigned int size)
+{
+	u32 val = 0;
+
+	memcpy(&val, (u8 *)el2_ecam_frame(cfg, 4096) + EP_MSI + rel, size);
+	return val;
+}
+
+/* A host store to it. */
+static void msi_store(u64 cfg, u32 rel, unsigned int size, u32 val)
+{
+	host.regs.regs[5] = val;
+	CHECK(pci_access(cfg + EP_MSI + rel, size, true, 5, 0));
+}
+
+/* The whole capability, as the device has it. */
+static void msi_snap(u64 cfg, u8 *snap)
+{
+	memcpy(snap, (u8 *)el2_ecam_frame(cfg, 4096) + EP_MSI, MSI_CAP_SIZE);
+}
+
+static bool msi_same(u64 cfg, const u8 *snap)
+{
+	return !memcmp(snap, (u8 *)el2_ecam_frame(cfg, 4096) + EP_MSI, MSI_CAP_SIZE);
+}
+
+/* The host sets MSIs up as Linux does: address, data, mask bits, then Enable. */
+static void msi_setup(u64 cfg, u64 addr, u16 data)
+{
+	msi_store(cfg, PCI_MSI_ADDRESS_LO, 4, lower_32_bits(addr));
+	msi_store(cfg, PCI_MSI_ADDRESS_HI, 4, upper_32_bits(addr));
+	msi_store(cfg, PCI_MSI_DATA_64, 2, data);
+	msi_store(cfg, PCI_MSI_MASK_64, 4, 0x5);
+	msi_store(cfg, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+}
+
+/* An endpoint alone below a root port to @bus, its MSI capability with Message Control @flags. */
+static int msi_add_fn(const int *idx, u8 bus, u32 sid, phys_addr_t bar, u16 flags)
+{
+	int ret = el2_pci_add_port(bus);
+
+	pci_msi_flags = flags;
+	if (!ret)
+		ret = el2_pci_add_fn(bus, 0, false, idx[1], sid, bar, PAGE_SIZE);
+	pci_msi_flags = PCI_MSI_DEFAULT;
+	return ret;
+}
+
+/* The VM @handle holds the function of stream @sid, reset. */
+static void msi_hold(u64 handle, const int *idx, u32 sid, phys_addr_t bar)
+{
+	CHECK_EQ(pci_give(handle, bar, PAGE_SIZE), 0);
+	CHECK_EQ(pci_stream_wait(handle, idx[1], sid), 0);
+}
+
+static void pci_msi_test(const int *idx)
+{
+	const u64 h = EL2_VM_HANDLE_OFFSET;
+	u8 snap[MSI_CAP_SIZE];
+	unsigned int resets;
+	u32 *f;
+
+	CHECK_EQ(msi_add_fn(idx, 7, 0x1900, MSI_BAR, MSI_M64), 0);
+	CHECK_EQ(msi_add_fn(idx, 8, 0x1908, MSI_BAR + SZ_1M, PCI_MSI_FLAGS_64BIT), 0);
+	CHECK_EQ(msi_add_fn(idx, 9, 0x1910, MSI_BAR + 2 * SZ_1M, PCI_MSI_FLAGS_MASKBIT), 0);
+	/* An MSI capability whose registers would pass the end of the header: never a VM's. */
+	CHECK_EQ(el2_pci_add_port(19), 0);
+	f = pci_bare_fn(MSI_END, PCI_HEADER_TYPE_NORMAL);
+	f[PCI_BASE_ADDRESS_0 / 4] = MSI_BAR + 3 * SZ_1M;
+	pci_exp_cap(f, PCI_EXP_TYPE_ENDPOINT, PCI_EXP_DEVCAP_FLR);
+	f[EP_EXP / 4] |= 0xf0 << 8;
+	f[0xf0 / 4] = PCI_CAP_ID_MSI | MSI_M64 << 16;
+	CHECK_EQ(__pkvm_pci_register_fn(MSI_END, idx[1], 0x1918), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(MSI_END, MSI_BAR + 3 * SZ_1M, PAGE_SIZE), 0);
+	CHECK_EQ(pkvm_pci_claim_bar(h, MSI_BAR + 3 * SZ_1M, PAGE_SIZE), -EPERM);
+
+	/* The host's function: its MSI stores land as they are. */
+	msi_setup(MSIM, BIT_ULL(32) | MSI_IPA, 0x21);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), MSI_IPA);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), 1);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_DATA_64, 2), 0x21);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_MASK_64, 4), 0x5);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+
+	/*
+	 * A VM holds it, reset (MSIs off, no address). Until its stream is the
+	 * VM's no MSI store lands: not for another VM, nor another stream.
+	 */
+	msi_hold(h, idx, 0x1900, MSI_BAR);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), 0);
+	pkvm_pci_stream_msi(h + 1, idx[1], 0x1900, MSI_BASE, 1);
+	pkvm_pci_stream_msi(h, idx[1], 0x1901, MSI_BASE, 1);
+	pkvm_pci_stream_msi(h, idx[0], 0x1900, MSI_BASE, 1);
+	msi_snap(MSIM, snap);
+	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x22);
+	CHECK(msi_same(MSIM, snap));
+
+	/* Its stream reaches the doorbell at MSI_BASE. An address of no doorbell never lands. */
+	pkvm_pci_stream_msi(h, idx[1], 0x1900, MSI_BASE, 1);
+	msi_setup(MSIM, MSI_IPA, 0x23);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), 0);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), 0);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+	/* A doorbell's lands translated, whole, then MSIs go on; data and mask are the host's. */
+	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x24);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x40));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_DATA_64, 2), 0x24);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_MASK_64, 4), 0x5);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | MSI_QSIZE_4);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE | MSI_QSIZE_4);
+	msi_store(MSIM, PCI_MSI_MASK_64, 4, 0xa);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_MASK_64, 4), 0xa);
+	/* The host reads what the device has. */
+	CHECK_EQ(pci_load(MSIM + EP_MSI + PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x40));
+	/* Nothing else: not the header, part of a register, another size, the pending bits. */
+	msi_snap(MSIM, snap);
+	msi_store(MSIM, 0, 4, PCI_CAP_ID_MSI);
+	msi_store(MSIM, PCI_MSI_FLAGS, 1, 0);
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 1, 0);
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 2, 0);
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO + 2, 2, 0);
+	msi_store(MSIM, PCI_MSI_ADDRESS_HI, 2, 0);
+	msi_store(MSIM, PCI_MSI_DATA_64, 4, 0);
+	msi_store(MSIM, PCI_MSI_DATA_64, 1, 0);
+	msi_store(MSIM, PCI_MSI_MASK_64, 2, 0);
+	msi_store(MSIM, PCI_MSI_PENDING_64, 4, 0xffffffff);
+	CHECK(msi_same(MSIM, snap));
+	/* A later address of no doorbell leaves the doorbell's, and MSIs on. */
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_IPA);
+	msi_store(MSIM, PCI_MSI_ADDRESS_HI, 4, 0x12);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x40));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	/* The address is the whole of what the host wrote: low half, then high half. */
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 8);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x40));
+	msi_store(MSIM, PCI_MSI_ADDRESS_HI, 4, 0);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 8));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
+	/* Past the doorbells the stream reaches: none. */
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + PAGE_SIZE);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 8));
+	/* The stream's doorbells do not move. */
+	pkvm_pci_stream_msi(h, idx[1], 0x1900, MSI_BASE << 1, 1);
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x10);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x10));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
+	/* MSIs off: the host's at any time. */
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, 0);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+
+	/* Without per-vector masking, no mask bits. */
+	msi_hold(h, idx, 0x1908, MSI_BAR + SZ_1M);
+	pkvm_pci_stream_msi(h, idx[1], 0x1908, MSI_BASE, 1);
+	msi_setup(MSI64, MSI_DOORBELL + 0x44, 0x31);
+	CHECK_EQ(msi_raw(MSI64, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x44));
+	CHECK_EQ(msi_raw(MSI64, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
+	CHECK_EQ(msi_raw(MSI64, PCI_MSI_DATA_64, 2), 0x31);
+	CHECK_EQ(msi_raw(MSI64, PCI_MSI_MASK_64, 4), 0);
+	CHECK_EQ(msi_raw(MSI64, PCI_MSI_FLAGS, 2), PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_ENABLE);
+
+	/*
+	 * 32-bit addresses only: no doorbell is below 4 GiB where a stream
+	 * reaches it, so MSIs never go on. Data and mask bits as above.
+	 */
+	msi_hold(h, idx, 0x1910, MSI_BAR + 2 * SZ_1M);
+	pkvm_pci_stream_msi(h, idx[1], 0x1910, MSI_BASE, 1);
+	msi_store(MSI32, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x40);
+	msi_store(MSI32, PCI_MSI_DATA_32, 2, 0x41);
+	msi_store(MSI32, PCI_MSI_ADDRESS_HI, 4, 0);
+	msi_store(MSI32, PCI_MSI_MASK_32, 4, 0x3);
+	msi_store(MSI32, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSI32, PCI_MSI_ADDRESS_LO, 4), 0);
+	CHECK_EQ(msi_raw(MSI32, PCI_MSI_DATA_32, 4), 0x41);
+	CHECK_EQ(msi_raw(MSI32, PCI_MSI_MASK_32, 4), 0x3);
+	CHECK_EQ(msi_raw(MSI32, PCI_MSI_FLAGS, 2), PCI_MSI_FLAGS_MASKBIT);
+
+	/* The VM's teardown resets all three; the host's stores land as they are again. */
+	resets = el2_ecam_resets;
+	pkvm_pci_release_vm(h);
+	CHECK_EQ(el2_ecam_resets, resets + 3);
+	pci_settle(MSIM);
+	pci_settle(MSI64);
+	pci_settle(MSI32);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), 0);
+	msi_setup(MSIM, MSI_IPA, 0x51);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), MSI_IPA);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	msi_store(MSI32, PCI_MSI_ADDRESS_LO, 4, MSI_IPA);
+	msi_store(MSI32, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSI32, PCI_MSI_ADDRESS_LO, 4), MSI_IPA);
+	CHECK_EQ(msi_raw(MSI32, PCI_MSI_FLAGS, 2), PCI_MSI_FLAGS_MASKBIT | PCI_MSI_FLAGS_ENABLE);
+
+	/* Another VM starts afresh: no doorbell before its own stream, not the last VM's. */
+	msi_hold(h + 1, idx, 0x1900, MSI_BAR);
+	pkvm_pci_stream_msi(h, idx[1], 0x1900, MSI_BASE, 1);
+	msi_snap(MSIM, snap);
+	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x52);
+	CHECK(msi_same(MSIM, snap));
+	pkvm_pci_stream_msi(h + 1, idx[1], 0x1900, MSI_BASE << 1, 1);
+	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x53);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits((MSI_BASE << 1) + 0x40));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE << 1));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	pkvm_pci_release_vm(h + 1);
+	pci_settle(MSIM);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+}
 
 int el2_pci_test(const int *idx, u64 (*topup)(u64))
 {
@@ -621,5 +885,6 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	CHECK_EQ(ret, -EBUSY);
 	el2_ecam_flr_broken = false;
 
+	pci_msi_test(idx);
 	return tap_cur_failed;
 }

@@ -8,12 +8,15 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <linux/pci_regs.h>
 #include <asm/kvm_hyp.h>
 #include <asm/kvm_pkvm_smmu.h>
 #include <nvhe/iommu.h>
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
+#include <nvhe/pci_cfg.h>
 #include <nvhe/pkvm.h>
 #include <nvhe/smmu_v3.h>
 
@@ -35,8 +38,15 @@
 #define PVM_BAR_PAGES	16
 #define PVM_BAR_IPA	0x30000000ULL
 #define PVM_BAR_IOVA	0x7000000ULL
-/* el2.c's test_peer_mmio() registered it. */
+/* el2.c's test_peer_mmio() registered it, the only one. */
 #define PVM_DOORBELL	0x08090000ULL
+/*
+ * Where the assigned streams reach it: the root above the VM's two level-1
+ * start tables (512 GiB each) leads there with its third entry.
+ */
+#define PVM_MSI_BASE	BIT_ULL(PVM_IPA_BITS)
+/* The configuration space of the function on @bus (el2_pci_add_fn()). */
+#define PVM_FN_CFG(bus)	(EL2_ECAM_BASE + ((u64)(bus) << 20))
 /* Streams assigned to the VM, one per SMMU, away from el2.c's; their functions. */
 static const u32 pvm_sid[] = { 0x21, 0x221 };
 #define PVM_BAR2	0x10200000ULL
@@ -280,6 +290,76 @@ int el2_pvm_assign(u64 handle, int smmu, u32 sid, u64 (*topup)(u64))
 	return ret;
 }
 
+/* The register at @rel of the MSI capability of the function on @bus, as the device has it. */
+static u32 pvm_msi_raw(u8 bus, u32 rel)
+{
+	u32 val;
+
+	memcpy(&val, (u8 *)el2_ecam_frame(PVM_FN_CFG(bus), 4096) + EL2_PCI_MSI + rel, 4);
+	return val;
+}
+
+/* A host store to it, emulated. */
+static bool pvm_msi_store(u8 bus, u32 rel, unsigned int size, u64 val)
+{
+	return el2_pci_host_access(PVM_FN_CFG(bus) + EL2_PCI_MSI + rel, size, true, &val);
+}
+
+/* The host routes the MSIs of the function on @bus to @addr and turns them on. */
+static void pvm_msi_setup(u8 bus, u64 addr)
+{
+	CHECK(pvm_msi_store(bus, PCI_MSI_ADDRESS_LO, 4, lower_32_bits(addr)));
+	CHECK(pvm_msi_store(bus, PCI_MSI_ADDRESS_HI, 4, upper_32_bits(addr)));
+	CHECK(pvm_msi_store(bus, PCI_MSI_DATA_64, 2, 0x20));
+	CHECK(pvm_msi_store(bus, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE));
+}
+
+/* The device's MSI address: where it writes to signal one. */
+static u64 pvm_msi_addr(u8 bus)
+{
+	return pvm_msi_raw(bus, PCI_MSI_ADDRESS_LO) |
+	       (u64)pvm_msi_raw(bus, PCI_MSI_ADDRESS_HI) << 32;
+}
+
+/* Is @pte a valid table descriptor? */
+static bool pvm_pte_table(kvm_pte_t pte)
+{
+	return kvm_pte_valid(pte) && FIELD_GET(KVM_PTE_TYPE, pte) == KVM_PTE_TYPE_TABLE;
+}
+
+/*
+ * @root is what the SMMUs walk for protected VM @vm: a table one level
+ * above the VM's start level, whose first entries are the VM's two start
+ * tables, the third leads to the doorbell (at PVM_MSI_BASE), and nothing
+ * after. @tables: the root and the tables of that third entry, by level.
+ */
+static void pvm_check_msi_root(const struct pkvm_hyp_vm *vm, phys_addr_t root,
+			       phys_addr_t *tables)
+{
+	const u64 *table = hyp_phys_to_virt(root);
+	unsigned int i;
+	s8 level;
+
+	for (i = 0; i < 2; i++) {
+		CHECK(pvm_pte_table(table[i]));
+		CHECK_EQ(kvm_pte_to_phys(table[i]), hyp_virt_to_phys(vm->pgt.pgd) + i * PAGE_SIZE);
+	}
+	CHECK_EQ(table[3], 0);
+	tables[0] = root;
+	for (level = 0; level < KVM_PGTABLE_LAST_LEVEL; level++) {
+		/* Past the VM's input range, at the start of each table below. */
+		kvm_pte_t pte = table[level ? 0 : 2];
+
+		CHECK(pvm_pte_table(pte));
+		if (!pvm_pte_table(pte))
+			return;
+		tables[level + 1] = kvm_pte_to_phys(pte);
+		table = hyp_phys_to_virt(tables[level + 1]);
+	}
+	CHECK(kvm_pte_valid(table[0]));
+	CHECK_EQ(kvm_pte_to_phys(table[0]), PVM_DOORBELL);
+}
+
 struct pvm_ste {
 	u32	sid;
 	u64	root;
@@ -300,22 +380,28 @@ static void pvm_find_ste(void *arg, u32 sid, const u64 *ste, bool cached)
 
 /*
  * Two streams behind two SMMUs assigned to one protected VM: both reach the
- * VM's pages and its block by IPA through the VM's own table (one root),
- * each with its SMMU's VMID; the host can neither map the VM's pages, nor
+ * VM's pages and its block by IPA through the VM's own table, under one root
+ * of the domain's that also leads, past the VM's IPA space, to the MSI
+ * doorbell (write-only), each with its SMMU's VMID. The host can route the
+ * devices' MSIs only there (nvhe/pci_cfg.c), and only once the stream is
+ * the VM's. The host can neither map the VM's pages, nor
  * take the streams, nor assign them to anything but a live protected VM
  * whose table the SMMU decodes. Unmapping a page or the block in the VM's
  * stage-2 (a relinquish, a reclaim) removes it from both SMMUs' TLBs before
- * kvm_pgtable returns; the teardown makes both streams abort.
+ * kvm_pgtable returns; the teardown makes both streams abort, and the
+ * domain's own tables go back after a grace period.
  */
 int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
 		 u64 (*topup)(u64))
 {
 	u64 evt[PKVM_SMMU_EVT_DWORDS];
 	struct pkvm_hyp_vm *vm, *np_vm, *fwb_vm;
-	phys_addr_t pages, block, pa;
+	phys_addr_t pages, block, pa, msi_root = 0;
+	phys_addr_t msi_tables[KVM_PGTABLE_LAST_LEVEL + 1] = {};
 	u64 done, needed, ipa;
 	unsigned int i, p;
 	int host_domain, ret;
+	kvm_pte_t pte;
 
 	/* This file's CHECK()s count here (tap.h's state is per file). */
 	tap_cur_failed = 0;
@@ -375,6 +461,21 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	CHECK_EQ(el2_pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_BAR2 + PAGE_SIZE,
 				 PVM_BAR_IPA + SZ_1M + PAGE_SIZE, PVM_BAR2_PAGES - 1, topup), 0);
 
+	/*
+	 * The function is the VM's and reset, its stream not yet: the host's
+	 * MSI stores land nowhere, not even a doorbell's address.
+	 */
+	for (p = 0; p < 10000; p++) {
+		ret = pkvm_pci_stream_assignable(EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0]);
+		if (ret != -EAGAIN)
+			break;
+	}
+	CHECK_EQ(ret, 0);
+	pvm_msi_setup(20, PVM_DOORBELL);
+	CHECK_EQ(pvm_msi_addr(20), 0);
+	CHECK_EQ(pvm_msi_raw(20, PCI_MSI_DATA_64) & 0xffff, 0);
+	CHECK_EQ(pvm_msi_raw(20, PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE, 0);
+
 	for (i = 0; i < n; i++) {
 		CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), 0);
 		CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), -EBUSY);
@@ -384,11 +485,31 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	for (i = 0; i < n; i++) {
 		struct pvm_ste ste = { .sid = pvm_sid[i] };
 
-		/* The VM's own table, no copy; a VMID of this SMMU's own. */
+		/*
+		 * One root of the domain's, a level above the VM's table: its
+		 * first entries are the VM's two start tables (no copy), the
+		 * next leads to the doorbell. A VMID of this SMMU's own.
+		 */
 		smmu_model_visit_stes(models[i], pvm_find_ste, &ste);
 		CHECK(ste.found);
-		CHECK_EQ(ste.root, hyp_virt_to_phys(vm->pgt.pgd));
+		CHECK(ste.root != hyp_virt_to_phys(vm->pgt.pgd));
+		if (!i)
+			msi_root = ste.root;
+		CHECK_EQ(ste.root, msi_root);
 		CHECK(ste.vmid != 0);
+		if (ste.found)
+			pvm_check_msi_root(vm, ste.root, msi_tables);
+		/* The doorbell, write-only device memory; nothing after it. */
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, true, &pa), 0);
+		CHECK_EQ(pa, PVM_DOORBELL + 0x40);
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, false, &pa),
+			 -EACCES);
+		CHECK_EQ(smmu_model_memattr(models[i], pvm_sid[i], PVM_MSI_BASE) & ~3, 0);
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + PAGE_SIZE, true,
+				     &pa) < 0);
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE - PAGE_SIZE, true,
+				     &pa) < 0);
+		pvm_drain_events(&idx[i], 1);
 		for (p = 0; p < PVM_NR_PAGES; p++) {
 			CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i],
 						PVM_PAGES_IPA + p * PAGE_SIZE + 8, true, &pa), 0);
@@ -404,6 +525,26 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		/* The host learns that it faulted, not where. */
 		pvm_check_event(idx[i], pvm_sid[i], 0);
 		CHECK_EQ(__pkvm_smmu_pop_event(idx[i], evt), 0);
+	}
+	/* The VM's CPUs cannot reach the doorbell: past the input range of its stage-2. */
+	CHECK(kvm_pgtable_get_leaf(&vm->pgt, PVM_MSI_BASE, &pte, NULL) < 0);
+	CHECK(kvm_pgtable_get_leaf(&vm->pgt, PVM_MSI_BASE + 0x40, &pte, NULL) < 0);
+
+	/*
+	 * The host routes the devices' MSIs to the doorbell: each device gets
+	 * where its stream reaches it, and its MSI lands on the doorbell.
+	 */
+	for (i = 0; i < n; i++) {
+		pvm_msi_setup(20 + i, PVM_DOORBELL + 0x40);
+		CHECK_EQ(pvm_msi_addr(20 + i), PVM_MSI_BASE + 0x40);
+		CHECK_EQ(pvm_msi_raw(20 + i, PCI_MSI_DATA_64) & 0xffff, 0x20);
+		CHECK_EQ(pvm_msi_raw(20 + i, PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE,
+			 PCI_MSI_FLAGS_ENABLE);
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], pvm_msi_addr(20 + i), true, &pa), 0);
+		CHECK_EQ(pa, PVM_DOORBELL + 0x40);
+		/* An address of the VM's memory never reaches the device. */
+		pvm_msi_setup(20 + i, PVM_PAGES_IPA);
+		CHECK_EQ(pvm_msi_addr(20 + i), PVM_MSI_BASE + 0x40);
 	}
 
 	/* The host cannot map the VM's pages, nor take its streams. */
@@ -468,7 +609,24 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK(!ste.found);
 		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA, false, &pa) < 0);
 		CHECK(!smmu_model_tlb_reaches(models[i], pages));
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, true, &pa) < 0);
+		/* Reset: MSIs off, no address. */
+		CHECK_EQ(pvm_msi_addr(20 + i), 0);
+		CHECK_EQ(pvm_msi_raw(20 + i, PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE, 0);
 	}
+	/*
+	 * After a grace period the domain's own tables go back to the
+	 * memcache, and from there to the host; then the memcache is as full
+	 * as it was.
+	 */
+	done = 0;
+	while ((ret = __pkvm_iommu_reclaim(PKVM_IOMMU_TOPUP_MAX)) > 0)
+		done += ret;
+	for (p = 0; p <= KVM_PGTABLE_LAST_LEVEL && msi_tables[p]; p++) {
+		CHECK_EQ(el2_page(msi_tables[p])->host, EL2_OWNED);
+		CHECK_EQ(el2_page(msi_tables[p])->hyp, EL2_NOPAGE);
+	}
+	CHECK_EQ(topup(done), done);
 	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[0], pvm_sid[0], topup), -EINVAL);
 	/* The VM's stage-2 changes reach no SMMU any more. */
 	CHECK_EQ(el2_pvm_unmap(vm, PVM_PAGES_IPA, PVM_NR_PAGES * PAGE_SIZE), 0);

@@ -356,24 +356,77 @@ void smmu_model_set_jitter(struct smmu_model *m, unsigned int one_in)
  * on a device: a Function Level Reset (Initiate FLR in the PCI Express
  * capability's Device Control), and a secondary bus reset (a bridge's
  * Bridge Control), which reset the function, or every function present on
- * the buses below the bridge: command register and BARs cleared.
+ * the buses below the bridge: command register, BARs and the MSI
+ * capability's Enable, Multiple Message Enable, address, data and mask bits
+ * cleared. In an MSI capability, its ID, next pointer and Message Control
+ * but for Enable and Multiple Message Enable are read-only.
  * el2_ecam_resets counts the functions reset.
  */
 static u8 *ecam_model;
 unsigned int el2_ecam_resets;
 bool el2_ecam_flr_broken;
 
+/* The MSI capability of the function at @cfg, or 0 (a bounded walk). */
+static unsigned int ecam_msi_cap(const u8 *cfg)
+{
+	unsigned int i, pos;
+
+	if (!(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST))
+		return 0;
+	pos = cfg[PCI_CAPABILITY_LIST] & ~3U;
+	for (i = 0; i < 48 && pos >= PCI_STD_HEADER_SIZEOF; i++) {
+		if (cfg[pos] == PCI_CAP_ID_MSI)
+			return pos;
+		pos = cfg[pos + PCI_CAP_LIST_NEXT] & ~3U;
+	}
+	return 0;
+}
+
+/* The end of the MSI capability at @cap: the registers its Message Control names. */
+static unsigned int ecam_msi_end(const u8 *cap)
+{
+	u16 flags = cap[PCI_MSI_FLAGS] | cap[PCI_MSI_FLAGS + 1] << 8;
+
+	if (flags & PCI_MSI_FLAGS_64BIT)
+		return flags & PCI_MSI_FLAGS_MASKBIT ? PCI_MSI_PENDING_64 : PCI_MSI_DATA_64 + 2;
+	return flags & PCI_MSI_FLAGS_MASKBIT ? PCI_MSI_PENDING_32 : PCI_MSI_DATA_32 + 2;
+}
+
 static void ecam_reset_fn(u8 *cfg)
 {
+	unsigned int i, msi = ecam_msi_cap(cfg);
 	u32 *dw = (u32 *)cfg;
-	unsigned int i;
 
 	if (dw[PCI_VENDOR_ID / 4] == ~0U)
 		return;
 	dw[PCI_COMMAND / 4] &= ~0xffffU;
 	for (i = PCI_BASE_ADDRESS_0 / 4; i <= PCI_BASE_ADDRESS_5 / 4; i++)
 		dw[i] = 0;
+	/* MSIs off, address, data and mask bits zero; the pending bits are the device's. */
+	if (msi) {
+		cfg[msi + PCI_MSI_FLAGS] &= ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+		memset(cfg + msi + PCI_MSI_ADDRESS_LO, 0,
+		       ecam_msi_end(cfg + msi) - PCI_MSI_ADDRESS_LO);
+	}
 	__atomic_add_fetch(&el2_ecam_resets, 1, __ATOMIC_RELAXED);
+}
+
+/* A store of @size bytes at @p, but for the read-only fields of an MSI capability. */
+static void ecam_store(u8 *p, u64 val, unsigned int size)
+{
+	size_t off = (p - ecam_model) & 0xfff;
+	u8 *cfg = p - off;
+	unsigned int msi = ecam_msi_cap(cfg);
+	const u32 rw = (PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE) << 16;
+	u32 old, *hdr = (u32 *)(cfg + msi);
+
+	if (!msi || off >= msi + 4 || off + size <= msi) {
+		memcpy(p, &val, size);
+		return;
+	}
+	old = *hdr;
+	memcpy(p, &val, size);
+	*hdr = (*hdr & rw) | (old & ~rw);
 }
 
 /* A store of @size bytes at @p landed: is it a reset? */
@@ -563,7 +616,7 @@ void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
 	u32 off;
 
 	if (ecam_access(addr, size)) {
-		memcpy((void *)addr, &val, size);
+		ecam_store((u8 *)addr, val, size);
 		ecam_stored((u8 *)addr, size);
 		return;
 	}

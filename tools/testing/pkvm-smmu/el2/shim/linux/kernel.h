@@ -30,6 +30,12 @@ static inline unsigned long roundup_pow_of_two(unsigned long n)
 	return n <= 1 ? 1 : 1UL << (64 - __builtin_clzl(n - 1));
 }
 
+/* linux/log2.h: the kernel's ilog2() for a non-zero value (kvm_host.h brings it there). */
+#define ilog2(n)		((int)(63 - __builtin_clzll((u64)(n))))
+
+#define upper_32_bits(n)	((u32)(((n) >> 16) >> 16))
+#define lower_32_bits(n)	((u32)((n) & 0xffffffff))
+
 #define is_power_of_2(n)	((n) != 0 && (((n) & ((n) - 1)) == 0))
 
 #endif /* __PKVM_EL2_SHIM_LINUX_KERNEL_H__ */
