@@ -444,9 +444,13 @@ mutant el2_pci_claim_in_use el2 "$PCI_C" \
 mutant el2_pci_attach_held el2 "$PCI_C" \
 	'	if (fn && (fn->vm_handle || hyp_pci_reset_poll_locked(fn))) {' \
 	'	if (fn && (0 || hyp_pci_reset_poll_locked(fn))) {'
-# A capability list that never ends leaves the function assignable.
+# A capability list that never ends, without a PCI Express capability,
+# leaves the function assignable.
 mutant el2_pci_caps_fail_open el2 "$PCI_C" \
-	'	if (i == HYP_PCI_MAX_CAPS ||' '	if (0 ||'
+	'	if ((nr == HYP_PCI_MAX_CAPS && !exp) ||' '	if ((0 && !exp) ||'
+# One that loops after the PCI Express capability makes it unassignable.
+mutant el2_pci_caps_loop_exp_refused el2 "$PCI_C" \
+	'	if ((nr == HYP_PCI_MAX_CAPS && !exp) ||' '	if (nr == HYP_PCI_MAX_CAPS ||'
 # The stream goes before every BAR page is the VM's.
 mutant el2_pci_stream_part_bar el2 "$PCI_C" \
 	'	    fn->bar_bytes && fn->given == fn->bar_bytes)' '	    fn->bar_bytes && fn->given)'
@@ -538,8 +542,8 @@ mutant el2_pvm_stream_unchecked el2 "$IOMMU_C" \
 # MSIs of a protected VM's devices. The SMMUs walk the VM's table itself:
 # no root above it, no doorbell.
 mutant el2_pvm_msi_table_vm el2 "$IOMMU_C" \
-	'	return domain->vm && !domain->msi_base ? &domain->vm->pgt : &domain->pgt;' \
-	'	return domain->vm ? &domain->vm->pgt : &domain->pgt;'
+	'	if (domain->msi_base && hyp_smmu_s2_compatible(smmu, domain->pgt.ia_bits))
+		return &domain->pgt;' ''
 # The MSI root leads to the doorbell only: no DMA reaches the VM's memory.
 mutant el2_pvm_msi_root_no_vm_tables el2 "$IOMMU_C" \
 	'	for (i = 0; i < base >> kvm_granule_shift(level); i++)' \
@@ -558,39 +562,98 @@ mutant el2_pvm_msi_chain_leaked el2 "$IOMMU_C" \
 # The free follows the root's first entry: the VM's start table, not the doorbell's.
 mutant el2_pvm_msi_free_wrong_entry el2 "$IOMMU_C" \
 	'	idx = domain->msi_base >> kvm_granule_shift(level);' '	idx = 0;'
-# The assignment does not tell nvhe/pci_cfg.c where the stream reaches the doorbells.
+# The assignment does not tell nvhe/pci_cfg.c that the stream reaches the doorbells.
 mutant el2_pvm_msi_base_untold el2 "$IOMMU_C" \
-	'pkvm_pci_stream_msi(handle, smmu_idx, sid, domain->msi_base,' \
-	'pkvm_pci_stream_msi(handle, smmu_idx, sid, 0,'
+	'	if (!ret && hyp_iommu_table(domain, smmu) == &domain->pgt)
+		pkvm_pci_stream_msi(handle, smmu_idx, sid);' ''
+# An SMMU that cannot walk the MSI root's input size is given it all the same.
+mutant el2_pvm_msi_root_too_wide el2 "$IOMMU_C" \
+	'	if (domain->msi_base && hyp_smmu_s2_compatible(smmu, domain->pgt.ia_bits))' \
+	'	if (domain->msi_base)'
+# A stream whose SMMU walks the VM's table itself, not the MSI root, gets MSIs.
+mutant el2_pvm_msi_told_without_root el2 "$IOMMU_C" \
+	'	if (!ret && hyp_iommu_table(domain, smmu) == &domain->pgt)' '	if (!ret)'
+# The doorbells' leaves are left valid at creation: a device reaches every
+# doorbell before the host routed an MSI of the VM's to it.
+mutant el2_pvm_msi_leaves_not_cleared el2 "$IOMMU_C" \
+	'		domain->msi_l3[i] = 0;' ''
+# A route opens the doorbell of whichever VM's domain comes first, not the
+# domain of the VM that holds the device.
+mutant el2_pvm_msi_route_any_vm el2 "$IOMMU_C" \
+	'		if (domain && domain->vm->kvm.arch.pkvm.handle == handle)' \
+	'		if (domain)'
 # The host turns MSIs on while the device's address is not a doorbell's.
 mutant el2_pci_msi_enable_unchecked el2 "$PCI_C" \
-	'		if (fn->msi_ok)
-			ctrl |= val & PCI_MSI_FLAGS_ENABLE;' \
-	'		ctrl |= val & PCI_MSI_FLAGS_ENABLE;'
+	'		if (hyp_pci_msi_on_doorbell_locked(fn))' \
+	'		if (hyp_pci_msi_on_doorbell_locked(fn) || 1)'
+# Enable trusts that the device took the doorbell's address: no read back.
+mutant el2_pci_msi_enable_no_readback el2 "$PCI_C" \
+	'	return fn->msi_dev && hyp_pci_msi_layout_locked(fn) &&
+	       hyp_pci_readl(cap + PCI_MSI_ADDRESS_LO) == lower_32_bits(fn->msi_dev) &&
+	       hyp_pci_readl(cap + PCI_MSI_ADDRESS_HI) == upper_32_bits(fn->msi_dev);' \
+	'	return fn->msi_dev && hyp_pci_msi_layout_locked(fn) && cap;'
+# The layout is taken from registration: Message Control not read again.
+mutant el2_pci_msi_layout_unchecked el2 "$PCI_C" \
+	'	return flags != 0xffff && (flags & HYP_PCI_MSI_LAYOUT) == fn->msi_flags;' \
+	'	return flags != 0xffff;'
+# The route alone does not check the layout (Enable still does).
+mutant el2_pci_msi_route_layout_unchecked el2 "$PCI_C" \
+	'	if (!(fn->msi_flags & PCI_MSI_FLAGS_64BIT) || !hyp_pci_msi_layout_locked(fn))' \
+	'	if (!(fn->msi_flags & PCI_MSI_FLAGS_64BIT))'
+# A Message Control that reads all ones passes for the registered layout.
+mutant el2_pci_msi_layout_ffff el2 "$PCI_C" \
+	'	return flags != 0xffff && (flags & HYP_PCI_MSI_LAYOUT) == fn->msi_flags;' \
+	'	return (flags & HYP_PCI_MSI_LAYOUT) == fn->msi_flags;'
 # The host's address reaches the device untranslated (once it names a doorbell).
 mutant el2_pci_msi_untranslated el2 "$PCI_C" \
-	'	writel(lower_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_LO);
-	writel(upper_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_HI);' \
-	'	writel(lower_32_bits(fn->msi_addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_LO);
-	writel(upper_32_bits(fn->msi_addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_HI);'
+	'	writel(lower_32_bits(addr), cap + PCI_MSI_ADDRESS_LO);
+	writel(upper_32_bits(addr), cap + PCI_MSI_ADDRESS_HI);' \
+	'	writel(lower_32_bits(fn->msi_addr), cap + PCI_MSI_ADDRESS_LO);
+	writel(upper_32_bits(fn->msi_addr), cap + PCI_MSI_ADDRESS_HI);'
+# An address that names no doorbell clears the device's doorbell address.
+mutant el2_pci_msi_route_no_doorbell el2 "$PCI_C" \
+	'	addr = pkvm_iommu_pvm_msi_route(fn->vm_handle, fn->msi_addr);
+	if (!addr)
+		return;' \
+	'	addr = pkvm_iommu_pvm_msi_route(fn->vm_handle, fn->msi_addr);'
 # A 32-bit-only MSI capability is routed: the high half lands on its data.
 mutant el2_pci_msi_32bit_routed el2 "$PCI_C" \
-	'	if (!addr || !(fn->msi_flags & PCI_MSI_FLAGS_64BIT))' '	if (!addr)'
+	'	if (!(fn->msi_flags & PCI_MSI_FLAGS_64BIT) || !hyp_pci_msi_layout_locked(fn))' \
+	'	if (!hyp_pci_msi_layout_locked(fn))'
 # MSI stores land before the stream is the VM's.
 mutant el2_pci_msi_before_stream el2 "$PCI_C" \
-	'	if (!fn->msi_base)
+	'	if (!fn->msi_stream)
 		return true;' ''
-# A VM's doorbells outlive it: the next VM's function routes to them at once.
+# A VM's stream outlives it: the next VM's function takes MSI stores at once.
 mutant el2_pci_msi_not_cleared el2 "$PCI_C" \
-	'	fn->msi_base = 0;
-	fn->msi_nr = 0;' '	fn->msi_nr = 0;'
-# Mask bits stored into a capability without per-vector masking.
+	'	fn->msi_stream = false;
+	fn->msi_addr = 0;' '	fn->msi_addr = 0;'
+# Mask bits stored into a capability without per-vector masking: the
+# capability's extent taken as the largest one's.
 mutant el2_pci_msi_mask_unchecked el2 "$PCI_C" \
+	'	    off < fn->msi_pos || rel >= fn->msi_size)' \
+	'	    off < fn->msi_pos || rel >= PCI_MSI_PENDING_64 + 4)' \
 	'	} else if ((fn->msi_flags & PCI_MSI_FLAGS_MASKBIT) &&' '	} else if ('
-# An MSI capability whose registers pass the end of the header stays assignable.
+# The size of a capability with per-vector masking misses the mask and
+# pending bits: its mask stores are dropped, and one at 0xf0 fits.
+mutant el2_pci_msi_size_no_mask el2 "$PCI_C" \
+	'		if (flags & PCI_MSI_FLAGS_MASKBIT)
+			fn->msi_size += 10;' ''
+# An MSI capability whose registers pass the end of the header gets MSIs.
 mutant el2_pci_msi_cap_at_end el2 "$PCI_C" \
-	'	    (msi && msi > PCI_CFG_SPACE_SIZE - HYP_PCI_MSI_CAP_SIZE)) {' \
-	'	    (msi && 0)) {'
+	'		if (flags == 0xffff || msi + fn->msi_size > PCI_CFG_SPACE_SIZE)' \
+	'		if (flags == 0xffff)'
+# An MSI capability whose Message Control reads all ones gets MSIs.
+mutant el2_pci_msi_cap_ffff el2 "$PCI_C" \
+	'		if (flags == 0xffff || msi + fn->msi_size > PCI_CFG_SPACE_SIZE)' \
+	'		if (msi + fn->msi_size > PCI_CFG_SPACE_SIZE)'
+# An MSI capability that overlaps another capability gets MSIs.
+mutant el2_pci_msi_cap_overlap el2 "$PCI_C" \
+	'			if (caps[i] > msi && caps[i] < msi + fn->msi_size)' \
+	'			if (!caps[i])'
+# An MSI capability in a capability list that loops gets MSIs.
+mutant el2_pci_msi_cap_in_loop el2 "$PCI_C" \
+	'	if (msi && nr < HYP_PCI_MAX_CAPS) {' '	if (msi) {'
 # The MSI stores of a function the host drives are mediated (dropped).
 mutant el2_pci_msi_host_fn_mediated el2 "$PCI_C" \
 	'	if (!fn->vm_handle || fn->vm_handle == HYP_PCI_QUARANTINE || !fn->msi_pos ||' \
@@ -601,12 +664,10 @@ mutant el2_pci_msi_cap_missed el2 "$PCI_C" \
 			msi = pos;' ''
 # Doorbells named for the stream of a function another VM holds.
 mutant el2_pci_msi_stream_other_vm el2 "$PCI_C" \
-	'	if (fn && fn->vm_handle == handle && !fn->msi_base) {' \
-	'	if (fn && !fn->msi_base) {'
-# The stream's doorbells move at a later call.
-mutant el2_pci_msi_stream_moves el2 "$PCI_C" \
-	'	if (fn && fn->vm_handle == handle && !fn->msi_base) {' \
-	'	if (fn && fn->vm_handle == handle) {'
+	'	if (fn && fn->vm_handle == handle)
+		fn->msi_stream = true;' \
+	'	if (fn)
+		fn->msi_stream = true;'
 # Device assignment to protected VMs raced under TSan (el2/pvm_stress.c).
 # The flush hook skips the SMMUs: an unmap leaves a live stale entry.
 mutant el2pvmstress_no_smmu_flush el2pvmstress "$IOMMU_C" \

@@ -820,9 +820,17 @@ static const struct iommu_domain_ops pkvm_smmu_blocked_ops = {
 	.attach_dev	= pkvm_smmu_attach_blocked,
 };
 
+/*
+ * A device given to a protected VM stays blocked for the host, and the
+ * hypervisor translates its MSIs: they keep the doorbell's physical
+ * address, which tells it the doorbell (patch 0028). A VMM that enables the
+ * MSIs of a device it has not attached to an IOAS yet gets that address
+ * too, which its IOAS will not translate: it attaches first.
+ */
 static struct iommu_domain pkvm_smmu_blocked_domain = {
-	.type	= IOMMU_DOMAIN_BLOCKED,
-	.ops	= &pkvm_smmu_blocked_ops,
+	.type		= IOMMU_DOMAIN_BLOCKED,
+	.cookie_type	= IOMMU_COOKIE_MSI_PHYS,
+	.ops		= &pkvm_smmu_blocked_ops,
 };
 
 static struct iommu_device *pkvm_smmu_probe_device(struct device *dev)

@@ -96,12 +96,16 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
  * memory of el2/smmu_model.c there), registered with nvhe/pci_cfg.c.
  */
 #define EL2_ECAM_BASE		0x30000000ULL
-#define EL2_ECAM_SIZE		0x04000000ULL	/* buses 0 to 63 */
+#define EL2_ECAM_SIZE		0x06000000ULL	/* buses 0 to 95 */
+/* The first bus of the third window (el2_pci_add_port()), up to the end. */
+#define EL2_PCI_WIN3_BUS	64
 void *el2_ecam_frame(phys_addr_t phys, size_t size);
 /* Functions the model reset (a Function Level Reset, or below a secondary bus reset). */
 extern unsigned int el2_ecam_resets;
 /* A Function Level Reset does nothing (the function keeps its state). */
 extern bool el2_ecam_flr_broken;
+/* The address registers of every MSI capability ignore stores. */
+extern bool el2_ecam_msi_addr_stuck;
 /* Make every configuration load from the function at @cfg_phys abort (0: none). */
 void el2_ecam_set_abort(phys_addr_t cfg_phys);
 /* VA nothing maps (pkvm_alloc_private_va_range()): loads from it abort. */
@@ -116,7 +120,9 @@ int el2_pci_add_fn(u8 bus, u8 devfn, bool bridge, int smmu, u32 sid, phys_addr_t
 		   u64 bar_size);
 /*
  * A root port on bus 0 to bus @sec alone: a function goes to a VM only
- * alone below a bridge.
+ * alone below a bridge. From EL2_PCI_WIN3_BUS on, the port is on that bus,
+ * the first of the third window (buses from there on are in that window,
+ * which has root ports of its own).
  */
 int el2_pci_add_port(u8 sec);
 /*
@@ -167,6 +173,8 @@ struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv);
 phys_addr_t smmu_model_mmio(struct smmu_model *m);
 /* Advertise ATS (IDR0.ATS); before the hypervisor probes it. */
 void smmu_model_set_ats(struct smmu_model *m, bool ats);
+/* Advertise output address size @oas (an IDR5.OAS encoding); before the probe too. */
+void smmu_model_set_oas(struct smmu_model *m, u8 oas);
 void smmu_model_set_fault(struct smmu_model *m, enum smmu_model_fault fault);
 u32 smmu_model_cr0ack(struct smmu_model *m);
 u32 smmu_model_gbpa(struct smmu_model *m);

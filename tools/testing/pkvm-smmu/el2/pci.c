@@ -28,9 +28,13 @@
 #define EP_EXP			0x40
 /* And its MSI capability, after that one. */
 #define EP_MSI			EL2_PCI_MSI
-/* Two windows: buses 0 to 31 for the functions, 32 to 63 for a switch with a BAR. */
-#define ECAM_WINDOW		(EL2_ECAM_SIZE / 2)
+/*
+ * Three windows: buses 0 to 31 for the functions, 32 to 63 for a switch
+ * with a BAR, 64 to 95 for more functions, below root ports of their own.
+ */
+#define ECAM_WINDOW		SZ_32M
 #define WIN2_BUS		(ECAM_WINDOW >> 20)
+#define WIN3_BUS		EL2_PCI_WIN3_BUS
 
 static bool pci_window_taken;
 /*
@@ -63,12 +67,15 @@ static u32 *pci_bare_fn(u64 cfg, u8 type)
 	return f;
 }
 
+/* The first and the third window (el2_pci_test() registers the second). */
 static int pci_take_window(void)
 {
 	int ret = 0;
 
 	if (!pci_window_taken) {
 		ret = __pkvm_pci_register_window(EL2_ECAM_BASE, ECAM_WINDOW);
+		if (!ret)
+			ret = __pkvm_pci_register_window(ECAM_FN(WIN3_BUS, 0), ECAM_WINDOW);
 		pci_window_taken = !ret;
 	}
 	return ret;
@@ -92,14 +99,16 @@ static void pci_msi_cap(u32 *f, u16 flags)
 
 int el2_pci_add_port(u8 sec)
 {
-	u64 cfg_phys = ECAM_FN(0, 0x80 + sec);
+	/* The third window's first bus has the bus number it has in the ECAM. */
+	u8 pri = sec >= WIN3_BUS ? WIN3_BUS : 0;
+	u64 cfg_phys = pri ? ECAM_FN(pri, sec - pri) : ECAM_FN(0, 0x80 + sec);
 	int ret = pci_take_window();
 	u32 *f;
 
 	if (ret)
 		return ret;
 	f = pci_bare_fn(cfg_phys, PCI_HEADER_TYPE_BRIDGE);
-	f[PCI_PRIMARY_BUS / 4] = sec << 8 | sec << 16;
+	f[PCI_PRIMARY_BUS / 4] = pri | sec << 8 | sec << 16;
 	pci_exp_cap(f, PCI_EXP_TYPE_ROOT_PORT, 0);
 	return __pkvm_pci_register_fn(cfg_phys, PKVM_PCI_NO_STREAM, 0);
 }
@@ -286,34 +295,61 @@ static u64 pci_store(u64 addr, unsigned int size, u64 val)
 
 /*
  * MSIs of a function a VM holds (the MSI capability at EP_MSI): an address
- * reaches the device only as where its stream reaches a doorbell.
+ * reaches the device only as where the VM's streams reach a doorbell, which
+ * its domain opens then (pkvm_iommu_pvm_msi_route()).
  */
-#define MSI_DOORBELL	0x08090000ULL	/* el2.c's test_peer_mmio() registered it */
-#define MSI_BASE	BIT_ULL(40)	/* where a domain maps it, past a 40-bit VM */
+#define MSI_DOORBELL	0x08090000ULL	/* el2.c's test_peer_mmio() registered it, the only one */
+#define MSI_BASE	BIT_ULL(40)	/* where a 40-bit protected VM's domain maps it */
 #define MSI_IPA		0x80000000ULL	/* an address of the VM's memory */
 #define MSIM		ECAM_FN(7, 0)	/* 64-bit, per-vector masking: stream 0x1900 */
 #define MSI64		ECAM_FN(8, 0)	/* 64-bit, no masking: stream 0x1908 */
 #define MSI32		ECAM_FN(9, 0)	/* 32-bit only, per-vector masking: stream 0x1910 */
-#define MSI_END		ECAM_FN(19, 0)	/* its MSI capability too close to the end */
 #define MSI_BAR		0x12400000ULL	/* MSIM's; MSI64's, MSI32's, MSI_END's 1 MiB apart */
+/*
+ * MSI capabilities the hypervisor cannot be sure of, or that just fit, each
+ * alone below a root port, streams 0x1918 on, 8 apart, BARs from MSI_BAR
+ * + 3 MiB on, 1 MiB apart. The buses of all but the first are in the third
+ * window.
+ */
+#define MSI_END		19		/* 64-bit, masking, at 0xf0: past the header */
+#define MSI_FFFF	(WIN3_BUS + 1)	/* Message Control reads all ones */
+#define MSI_OVERLAP	(WIN3_BUS + 2)	/* 64-bit, masking, at 0x80; another capability at 0x90 */
+#define MSI_F4		(WIN3_BUS + 3)	/* 32-bit, no masking, at 0xf4: its 10 bytes fit */
+#define MSI_LOOP	(WIN3_BUS + 4)	/* in a list that loops, after the PCI Express capability */
 #define MSI_CAP_SIZE	(PCI_MSI_PENDING_64 + 4)
 #define MSI_M64		PCI_MSI_DEFAULT
 #define MSI_QSIZE_4	(2 << 4)	/* Multiple Message Enable: 4 vectors */
 
-/* The register at @rel of the MSI capability of the function at @cfg, as the device has it. */
-static u32 msi_raw(u64 cfg, u32 rel, unsigned int size)
+/* The register at @rel of the MSI capability at @pos of the function at @cfg, as it is. */
+static u32 msi_raw_at(u64 cfg, u32 pos, u32 rel, unsigned int size)
 {
 	u32 val = 0;
 
-	memcpy(&val, (u8 *)el2_ecam_frame(cfg, 4096) + EP_MSI + rel, size);
+	memcpy(&val, (u8 *)el2_ecam_frame(cfg, 4096) + pos + rel, size);
 	return val;
 }
 
+static u32 msi_raw(u64 cfg, u32 rel, unsigned int size)
+{
+	return msi_raw_at(cfg, EP_MSI, rel, size);
+}
+
+/* Changed behind the hypervisor's back, read-only bits too (the device did it). */
+static void msi_poke(u64 cfg, u32 rel, unsigned int size, u32 val)
+{
+	memcpy((u8 *)el2_ecam_frame(cfg, 4096) + EP_MSI + rel, &val, size);
+}
+
 /* A host store to it. */
-static void msi_store(u64 cfg, u32 rel, unsigned int size, u32 val)
+static void msi_store_at(u64 cfg, u32 pos, u32 rel, unsigned int size, u32 val)
 {
 	host.regs.regs[5] = val;
-	CHECK(pci_access(cfg + EP_MSI + rel, size, true, 5, 0));
+	CHECK(pci_access(cfg + pos + rel, size, true, 5, 0));
+}
+
+static void msi_store(u64 cfg, u32 rel, unsigned int size, u32 val)
+{
+	msi_store_at(cfg, EP_MSI, rel, size, val);
 }
 
 /* The whole capability, as the device has it. */
@@ -337,6 +373,18 @@ static void msi_setup(u64 cfg, u64 addr, u16 data)
 	msi_store(cfg, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
 }
 
+/* The same at an MSI capability at @pos, to a doorbell, whichever its layout. */
+static void msi_setup_at(u64 cfg, u32 pos, u16 data)
+{
+	msi_store_at(cfg, pos, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x40);
+	msi_store_at(cfg, pos, PCI_MSI_ADDRESS_HI, 4, 0);
+	msi_store_at(cfg, pos, PCI_MSI_DATA_64, 2, data);
+	msi_store_at(cfg, pos, PCI_MSI_DATA_32, 2, data);
+	msi_store_at(cfg, pos, PCI_MSI_MASK_64, 4, 0x5);
+	msi_store_at(cfg, pos, PCI_MSI_MASK_32, 4, 0x5);
+	msi_store_at(cfg, pos, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+}
+
 /* An endpoint alone below a root port to @bus, its MSI capability with Message Control @flags. */
 static int msi_add_fn(const int *idx, u8 bus, u32 sid, phys_addr_t bar, u16 flags)
 {
@@ -356,26 +404,130 @@ static void msi_hold(u64 handle, const int *idx, u32 sid, phys_addr_t bar)
 	CHECK_EQ(pci_stream_wait(handle, idx[1], sid), 0);
 }
 
-static void pci_msi_test(const int *idx)
+/*
+ * An endpoint with a Function Level Reset alone below a root port to @bus,
+ * the capability after its PCI Express one at @next; the caller writes that
+ * one, then msi_bare_hold() registers the function.
+ */
+static u32 *msi_bare_fn(u8 bus, phys_addr_t bar, u8 next)
 {
-	const u64 h = EL2_VM_HANDLE_OFFSET;
-	u8 snap[MSI_CAP_SIZE];
+	u32 *f;
+
+	CHECK_EQ(el2_pci_add_port(bus), 0);
+	f = pci_bare_fn(ECAM_FN(bus, 0), PCI_HEADER_TYPE_NORMAL);
+	f[PCI_BASE_ADDRESS_0 / 4] = bar;
+	pci_exp_cap(f, PCI_EXP_TYPE_ENDPOINT, PCI_EXP_DEVCAP_FLR);
+	f[EP_EXP / 4] |= next << 8;
+	return f;
+}
+
+/*
+ * Registered with stream @sid: assignable, the VM @handle holds it, reset,
+ * and its stream is the VM's; the whole of its configuration space, then,
+ * in @snap.
+ */
+static void msi_bare_hold(u64 handle, const int *idx, u8 bus, u32 sid, phys_addr_t bar,
+			  u8 *snap)
+{
+	CHECK_EQ(__pkvm_pci_register_fn(ECAM_FN(bus, 0), idx[1], sid), 0);
+	CHECK_EQ(__pkvm_pci_register_bar(ECAM_FN(bus, 0), bar, PAGE_SIZE), 0);
+	msi_hold(handle, idx, sid, bar);
+	pkvm_pci_stream_msi(handle, idx[1], sid);
+	memcpy(snap, el2_ecam_frame(ECAM_FN(bus, 0), 4096), 4096);
+}
+
+static bool msi_fn_same(u8 bus, const u8 *snap)
+{
+	return !memcmp(snap, el2_ecam_frame(ECAM_FN(bus, 0), 4096), 4096);
+}
+
+/*
+ * MSIs only with a capability the hypervisor is sure of at registration;
+ * the function is assignable all the same. One whose Message Control reads
+ * all ones, whose registers would pass the end of the header, that overlaps
+ * another capability, or that is in a list that loops (after the PCI
+ * Express capability: that list is fine otherwise): none of the host's MSI
+ * stores reaches the device. One that just fits takes them as any other.
+ */
+static void pci_msi_caps_test(const int *idx)
+{
+	const u64 h = EL2_VM_HANDLE_OFFSET + 2;
+	const phys_addr_t bar = MSI_BAR + 3 * SZ_1M;
+	static u8 snap[4096];
 	unsigned int resets;
 	u32 *f;
 
+	f = msi_bare_fn(MSI_END, bar, 0xf0);
+	f[0xf0 / 4] = PCI_CAP_ID_MSI | MSI_M64 << 16;
+	msi_bare_hold(h, idx, MSI_END, 0x1918, bar, snap);
+	msi_setup_at(ECAM_FN(MSI_END, 0), 0xf0, 0x61);
+	CHECK(msi_fn_same(MSI_END, snap));
+
+	f = msi_bare_fn(MSI_FFFF, bar + SZ_1M, EP_MSI);
+	f[EP_MSI / 4] = PCI_CAP_ID_MSI | 0xffffU << 16;
+	msi_bare_hold(h, idx, MSI_FFFF, 0x1920, bar + SZ_1M, snap);
+	msi_setup_at(ECAM_FN(MSI_FFFF, 0), EP_MSI, 0x62);
+	CHECK(msi_fn_same(MSI_FFFF, snap));
+
+	f = msi_bare_fn(MSI_OVERLAP, bar + 2 * SZ_1M, EP_MSI);
+	f[EP_MSI / 4] = PCI_CAP_ID_MSI | 0x90 << 8 | MSI_M64 << 16;
+	f[0x90 / 4] = PCI_CAP_ID_VNDR;
+	msi_bare_hold(h, idx, MSI_OVERLAP, 0x1928, bar + 2 * SZ_1M, snap);
+	msi_setup_at(ECAM_FN(MSI_OVERLAP, 0), EP_MSI, 0x63);
+	CHECK(msi_fn_same(MSI_OVERLAP, snap));
+
+	f = msi_bare_fn(MSI_LOOP, bar + 3 * SZ_1M, EP_MSI);
+	f[EP_MSI / 4] = PCI_CAP_ID_MSI | EP_EXP << 8 | MSI_M64 << 16;
+	msi_bare_hold(h, idx, MSI_LOOP, 0x1930, bar + 3 * SZ_1M, snap);
+	msi_setup_at(ECAM_FN(MSI_LOOP, 0), EP_MSI, 0x64);
+	CHECK(msi_fn_same(MSI_LOOP, snap));
+
+	/*
+	 * 32-bit, no masking, its 10 bytes up to 0xfe: its data land, nothing
+	 * past them; no address (32 bits), so MSIs stay off.
+	 */
+	f = msi_bare_fn(MSI_F4, bar + 4 * SZ_1M, 0xf4);
+	f[0xf4 / 4] = PCI_CAP_ID_MSI;
+	msi_bare_hold(h, idx, MSI_F4, 0x1938, bar + 4 * SZ_1M, snap);
+	msi_setup_at(ECAM_FN(MSI_F4, 0), 0xf4, 0x65);
+	CHECK_EQ(msi_raw_at(ECAM_FN(MSI_F4, 0), 0xf4, PCI_MSI_DATA_32, 2), 0x65);
+	CHECK_EQ(msi_raw_at(ECAM_FN(MSI_F4, 0), 0xf4, PCI_MSI_ADDRESS_LO, 4), 0);
+	CHECK_EQ(msi_raw_at(ECAM_FN(MSI_F4, 0), 0xf4, PCI_MSI_FLAGS, 2), 0);
+	snap[0xf4 + PCI_MSI_DATA_32] = 0x65;
+	CHECK(msi_fn_same(MSI_F4, snap));
+
+	resets = el2_ecam_resets;
+	pkvm_pci_release_vm(h);
+	CHECK_EQ(el2_ecam_resets, resets + 5);
+	pci_settle(ECAM_FN(MSI_END, 0));
+	pci_settle(ECAM_FN(MSI_FFFF, 0));
+	pci_settle(ECAM_FN(MSI_OVERLAP, 0));
+	pci_settle(ECAM_FN(MSI_LOOP, 0));
+	pci_settle(ECAM_FN(MSI_F4, 0));
+}
+
+/*
+ * Two protected VMs, in turn, whose domains map the doorbell; their
+ * functions' streams are assigned for real (el2_pvm_assign()).
+ */
+static void pci_msi_test(const int *idx, u64 (*topup)(u64))
+{
+	static const u16 layouts[] = {
+		MSI_M64 & ~PCI_MSI_FLAGS_MASKBIT, MSI_M64 & ~PCI_MSI_FLAGS_64BIT, 0xffff,
+	};
+	const u64 h = EL2_VM_HANDLE_OFFSET;
+	struct pkvm_hyp_vm *vm = el2_pvm_create(h, true, KVM_PGTABLE_S2_NOFWB);
+	struct pkvm_hyp_vm *vm2 = el2_pvm_create(h + 1, true, KVM_PGTABLE_S2_NOFWB);
+	u8 snap[MSI_CAP_SIZE];
+	unsigned int resets, i;
+
+	if (!vm || !vm2) {
+		CHECK(!"two protected VMs");
+		return;
+	}
 	CHECK_EQ(msi_add_fn(idx, 7, 0x1900, MSI_BAR, MSI_M64), 0);
 	CHECK_EQ(msi_add_fn(idx, 8, 0x1908, MSI_BAR + SZ_1M, PCI_MSI_FLAGS_64BIT), 0);
 	CHECK_EQ(msi_add_fn(idx, 9, 0x1910, MSI_BAR + 2 * SZ_1M, PCI_MSI_FLAGS_MASKBIT), 0);
-	/* An MSI capability whose registers would pass the end of the header: never a VM's. */
-	CHECK_EQ(el2_pci_add_port(19), 0);
-	f = pci_bare_fn(MSI_END, PCI_HEADER_TYPE_NORMAL);
-	f[PCI_BASE_ADDRESS_0 / 4] = MSI_BAR + 3 * SZ_1M;
-	pci_exp_cap(f, PCI_EXP_TYPE_ENDPOINT, PCI_EXP_DEVCAP_FLR);
-	f[EP_EXP / 4] |= 0xf0 << 8;
-	f[0xf0 / 4] = PCI_CAP_ID_MSI | MSI_M64 << 16;
-	CHECK_EQ(__pkvm_pci_register_fn(MSI_END, idx[1], 0x1918), 0);
-	CHECK_EQ(__pkvm_pci_register_bar(MSI_END, MSI_BAR + 3 * SZ_1M, PAGE_SIZE), 0);
-	CHECK_EQ(pkvm_pci_claim_bar(h, MSI_BAR + 3 * SZ_1M, PAGE_SIZE), -EPERM);
 
 	/* The host's function: its MSI stores land as they are. */
 	msi_setup(MSIM, BIT_ULL(32) | MSI_IPA, 0x21);
@@ -386,21 +538,26 @@ static void pci_msi_test(const int *idx)
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
 
 	/*
-	 * A VM holds it, reset (MSIs off, no address). Until its stream is the
-	 * VM's no MSI store lands: not for another VM, nor another stream.
+	 * The VM holds all three, reset (MSIs off, no address), and MSI64's
+	 * stream is the VM's: the VM has a domain, which maps the doorbell.
+	 * Until MSIM's stream is the VM's no MSI store of it lands: not for
+	 * another VM, nor another stream.
 	 */
 	msi_hold(h, idx, 0x1900, MSI_BAR);
+	msi_hold(h, idx, 0x1908, MSI_BAR + SZ_1M);
+	msi_hold(h, idx, 0x1910, MSI_BAR + 2 * SZ_1M);
+	CHECK_EQ(el2_pvm_assign(h, idx[1], 0x1908, topup), 0);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), 0);
-	pkvm_pci_stream_msi(h + 1, idx[1], 0x1900, MSI_BASE, 1);
-	pkvm_pci_stream_msi(h, idx[1], 0x1901, MSI_BASE, 1);
-	pkvm_pci_stream_msi(h, idx[0], 0x1900, MSI_BASE, 1);
+	pkvm_pci_stream_msi(h + 1, idx[1], 0x1900);
+	pkvm_pci_stream_msi(h, idx[1], 0x1901);
+	pkvm_pci_stream_msi(h, idx[0], 0x1900);
 	msi_snap(MSIM, snap);
 	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x22);
 	CHECK(msi_same(MSIM, snap));
 
-	/* Its stream reaches the doorbell at MSI_BASE. An address of no doorbell never lands. */
-	pkvm_pci_stream_msi(h, idx[1], 0x1900, MSI_BASE, 1);
+	/* Its stream is the VM's. An address of no doorbell never lands. */
+	CHECK_EQ(el2_pvm_assign(h, idx[1], 0x1900, topup), 0);
 	msi_setup(MSIM, MSI_IPA, 0x23);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), 0);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), 0);
@@ -444,11 +601,9 @@ static void pci_msi_test(const int *idx)
 	msi_store(MSIM, PCI_MSI_ADDRESS_HI, 4, 0);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 8));
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
-	/* Past the doorbells the stream reaches: none. */
+	/* Past the doorbells the VM's domain maps: none. */
 	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + PAGE_SIZE);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 8));
-	/* The stream's doorbells do not move. */
-	pkvm_pci_stream_msi(h, idx[1], 0x1900, MSI_BASE << 1, 1);
 	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x10);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x10));
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
@@ -456,9 +611,57 @@ static void pci_msi_test(const int *idx)
 	msi_store(MSIM, PCI_MSI_FLAGS, 2, 0);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
 
+	/*
+	 * MSIs go on only while the device reads back the doorbell's address
+	 * the hypervisor wrote into it: not once either half changed behind
+	 * the hypervisor's back, nor if the device did not take it.
+	 */
+	msi_poke(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_IPA);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+	msi_poke(MSIM, PCI_MSI_ADDRESS_LO, 4, lower_32_bits(MSI_BASE + 0x10));
+	msi_poke(MSIM, PCI_MSI_ADDRESS_HI, 4, 0);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+	msi_poke(MSIM, PCI_MSI_ADDRESS_HI, 4, upper_32_bits(MSI_BASE));
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, 0);
+	el2_ecam_msi_addr_stuck = true;
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x20);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	el2_ecam_msi_addr_stuck = false;
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x10));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x20);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x20));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, 0);
+	/*
+	 * Nor while the capability is laid out otherwise than at registration
+	 * (the device changed a read-only bit of Message Control, or it reads
+	 * all ones): then no address reaches the device either. As it was, both
+	 * work again.
+	 */
+	for (i = 0; i < ARRAY_SIZE(layouts); i++) {
+		msi_poke(MSIM, PCI_MSI_FLAGS, 2, layouts[i]);
+		msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+		CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE, 0);
+		/* The store wrote Enable and Multiple Message Enable. */
+		msi_poke(MSIM, PCI_MSI_FLAGS, 2, layouts[i]);
+		msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x30);
+		CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x20));
+		CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
+	}
+	msi_poke(MSIM, PCI_MSI_FLAGS, 2, MSI_M64);
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	msi_store(MSIM, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x30);
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x30));
+	msi_store(MSIM, PCI_MSI_FLAGS, 2, 0);
+
 	/* Without per-vector masking, no mask bits. */
-	msi_hold(h, idx, 0x1908, MSI_BAR + SZ_1M);
-	pkvm_pci_stream_msi(h, idx[1], 0x1908, MSI_BASE, 1);
 	msi_setup(MSI64, MSI_DOORBELL + 0x44, 0x31);
 	CHECK_EQ(msi_raw(MSI64, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x44));
 	CHECK_EQ(msi_raw(MSI64, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
@@ -470,8 +673,7 @@ static void pci_msi_test(const int *idx)
 	 * 32-bit addresses only: no doorbell is below 4 GiB where a stream
 	 * reaches it, so MSIs never go on. Data and mask bits as above.
 	 */
-	msi_hold(h, idx, 0x1910, MSI_BAR + 2 * SZ_1M);
-	pkvm_pci_stream_msi(h, idx[1], 0x1910, MSI_BASE, 1);
+	CHECK_EQ(el2_pvm_assign(h, idx[1], 0x1910, topup), 0);
 	msi_store(MSI32, PCI_MSI_ADDRESS_LO, 4, MSI_DOORBELL + 0x40);
 	msi_store(MSI32, PCI_MSI_DATA_32, 2, 0x41);
 	msi_store(MSI32, PCI_MSI_ADDRESS_HI, 4, 0);
@@ -484,7 +686,7 @@ static void pci_msi_test(const int *idx)
 
 	/* The VM's teardown resets all three; the host's stores land as they are again. */
 	resets = el2_ecam_resets;
-	pkvm_pci_release_vm(h);
+	CHECK_EQ(el2_vm_start_teardown(h), 0);
 	CHECK_EQ(el2_ecam_resets, resets + 3);
 	pci_settle(MSIM);
 	pci_settle(MSI64);
@@ -499,20 +701,27 @@ static void pci_msi_test(const int *idx)
 	CHECK_EQ(msi_raw(MSI32, PCI_MSI_ADDRESS_LO, 4), MSI_IPA);
 	CHECK_EQ(msi_raw(MSI32, PCI_MSI_FLAGS, 2), PCI_MSI_FLAGS_MASKBIT | PCI_MSI_FLAGS_ENABLE);
 
-	/* Another VM starts afresh: no doorbell before its own stream, not the last VM's. */
+	/*
+	 * Another VM starts afresh: no doorbell before its own stream, not for
+	 * the last VM's; then its own domain's.
+	 */
 	msi_hold(h + 1, idx, 0x1900, MSI_BAR);
-	pkvm_pci_stream_msi(h, idx[1], 0x1900, MSI_BASE, 1);
+	pkvm_pci_stream_msi(h, idx[1], 0x1900);
 	msi_snap(MSIM, snap);
 	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x52);
 	CHECK(msi_same(MSIM, snap));
-	pkvm_pci_stream_msi(h + 1, idx[1], 0x1900, MSI_BASE << 1, 1);
+	CHECK_EQ(el2_pvm_assign(h + 1, idx[1], 0x1900, topup), 0);
 	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x53);
-	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits((MSI_BASE << 1) + 0x40));
-	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE << 1));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x40));
+	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
-	pkvm_pci_release_vm(h + 1);
+	CHECK_EQ(el2_vm_start_teardown(h + 1), 0);
 	pci_settle(MSIM);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
+	el2_pvm_destroy(vm);
+	el2_pvm_destroy(vm2);
+
+	pci_msi_caps_test(idx);
 }
 
 int el2_pci_test(const int *idx, u64 (*topup)(u64))
@@ -885,6 +1094,6 @@ int el2_pci_test(const int *idx, u64 (*topup)(u64))
 	CHECK_EQ(ret, -EBUSY);
 	el2_ecam_flr_broken = false;
 
-	pci_msi_test(idx);
+	pci_msi_test(idx, topup);
 	return tap_cur_failed;
 }

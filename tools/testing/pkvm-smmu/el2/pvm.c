@@ -51,6 +51,22 @@
 static const u32 pvm_sid[] = { 0x21, 0x221 };
 #define PVM_BAR2	0x10200000ULL
 #define PVM_BAR2_PAGES	2
+/*
+ * Another protected VM, with a domain of its own: its function (in the
+ * third window), whose stream is on the second SMMU, and its BAR.
+ */
+#define PVM_B		(EL2_VM_HANDLE_OFFSET + 3)
+#define PVM_B_BUS	(EL2_PCI_WIN3_BUS + 16)
+#define PVM_B_SID	0x240
+#define PVM_B_BAR	0x10300000ULL
+/*
+ * A third SMMU, whose 40-bit output size is the VM's input size but not
+ * its MSI root's (41 bits), and a function of VM A's behind it.
+ */
+#define PVM_SMALL_MMIO	0x090d0000ULL
+#define PVM_SMALL_BUS	(EL2_PCI_WIN3_BUS + 17)
+#define PVM_SMALL_SID	0x50
+#define PVM_SMALL_BAR	0x10380000ULL
 
 /* The VM's table pages: from the pool, refcounted as pKVM's hyp_pool does. */
 static void *pvm_zalloc_page(void *arg)
@@ -330,11 +346,13 @@ static bool pvm_pte_table(kvm_pte_t pte)
 /*
  * @root is what the SMMUs walk for protected VM @vm: a table one level
  * above the VM's start level, whose first entries are the VM's two start
- * tables, the third leads to the doorbell (at PVM_MSI_BASE), and nothing
- * after. @tables: the root and the tables of that third entry, by level.
+ * tables, the third leads to the doorbell's last-level table (at
+ * PVM_MSI_BASE), and nothing after. The doorbell's leaf is there only once
+ * the host @routed an MSI of the VM's to it. @tables: the root and the
+ * tables of that third entry, by level.
  */
 static void pvm_check_msi_root(const struct pkvm_hyp_vm *vm, phys_addr_t root,
-			       phys_addr_t *tables)
+			       phys_addr_t *tables, bool routed)
 {
 	const u64 *table = hyp_phys_to_virt(root);
 	unsigned int i;
@@ -355,6 +373,10 @@ static void pvm_check_msi_root(const struct pkvm_hyp_vm *vm, phys_addr_t root,
 			return;
 		tables[level + 1] = kvm_pte_to_phys(pte);
 		table = hyp_phys_to_virt(tables[level + 1]);
+	}
+	if (!routed) {
+		CHECK_EQ(table[0], 0);
+		return;
 	}
 	CHECK(kvm_pte_valid(table[0]));
 	CHECK_EQ(kvm_pte_to_phys(table[0]), PVM_DOORBELL);
@@ -384,7 +406,11 @@ static void pvm_find_ste(void *arg, u32 sid, const u64 *ste, bool cached)
  * of the domain's that also leads, past the VM's IPA space, to the MSI
  * doorbell (write-only), each with its SMMU's VMID. The host can route the
  * devices' MSIs only there (nvhe/pci_cfg.c), and only once the stream is
- * the VM's. The host can neither map the VM's pages, nor
+ * the VM's; the doorbell is reachable only from the host's first route of
+ * an MSI of the VM's to it, and then only from that VM's streams, not
+ * another protected VM's (VM B, with a domain of its own). A stream behind
+ * an SMMU that cannot walk the root walks the VM's table itself, and its
+ * device gets no MSIs. The host can neither map the VM's pages, nor
  * take the streams, nor assign them to anything but a live protected VM
  * whose table the SMMU decodes. Unmapping a page or the block in the VM's
  * stage-2 (a relinquish, a reclaim) removes it from both SMMUs' TLBs before
@@ -395,7 +421,10 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		 u64 (*topup)(u64))
 {
 	u64 evt[PKVM_SMMU_EVT_DWORDS];
-	struct pkvm_hyp_vm *vm, *np_vm, *fwb_vm;
+	struct pkvm_hyp_vm *vm, *np_vm, *fwb_vm, *vm_b;
+	struct pvm_ste ste_b = {}, ste_small = {};
+	struct smmu_model *small;
+	int small_idx;
 	phys_addr_t pages, block, pa, msi_root = 0;
 	phys_addr_t msi_tables[KVM_PGTABLE_LAST_LEVEL + 1] = {};
 	u64 done, needed, ipa;
@@ -415,11 +444,22 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 				PVM_BAR2_PAGES * PAGE_SIZE), 0);
 	/* A BAR over an MSI doorbell: the doorbell still never goes to a VM. */
 	CHECK_EQ(el2_pci_add_fn(22, 0, false, idx[1], 0x400, PVM_DOORBELL, PAGE_SIZE), 0);
+	CHECK_EQ(el2_pci_add_port(PVM_B_BUS), 0);
+	CHECK_EQ(el2_pci_add_fn(PVM_B_BUS, 0, false, idx[1], PVM_B_SID, PVM_B_BAR, PAGE_SIZE), 0);
+	/* The third SMMU, as the host driver registers it (late: the harness allows it). */
+	small = smmu_model_create(PVM_SMALL_MMIO, true);
+	smmu_model_set_oas(small, IDR5_OAS_40_BIT);
+	small_idx = el2_host_register_smmu(PVM_SMALL_MMIO);
+	CHECK(small_idx >= 0);
+	CHECK_EQ(el2_pci_add_port(PVM_SMALL_BUS), 0);
+	CHECK_EQ(el2_pci_add_fn(PVM_SMALL_BUS, 0, false, small_idx, PVM_SMALL_SID, PVM_SMALL_BAR,
+				PAGE_SIZE), 0);
 	vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET, true, KVM_PGTABLE_S2_NOFWB);
 	np_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 1, false, KVM_PGTABLE_S2_NOFWB);
 	fwb_vm = el2_pvm_create(EL2_VM_HANDLE_OFFSET + 2, true, 0);
-	if (!vm || !np_vm || !fwb_vm) {
-		CHECK(!"three VMs");
+	vm_b = el2_pvm_create(PVM_B, true, KVM_PGTABLE_S2_NOFWB);
+	if (!vm || !np_vm || !fwb_vm || !vm_b) {
+		CHECK(!"four VMs");
 		return 1;
 	}
 	pvm_drain_events(idx, n);
@@ -481,6 +521,27 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, idx[i], pvm_sid[i], topup), -EBUSY);
 	}
 	CHECK_EQ(vm->refcount, 0);
+	/* VM B's stream, after VM A's: a domain of its own. */
+	CHECK_EQ(el2_pvm_assign_mmio(PVM_B, PVM_B_BAR, PVM_BAR_IPA, 1, topup), 0);
+	CHECK_EQ(el2_pvm_assign(PVM_B, idx[1], PVM_B_SID, topup), 0);
+	/*
+	 * VM A's stream behind the third SMMU, which cannot walk the MSI root
+	 * the domain has since its first stream: it walks the VM's table
+	 * itself, and the host's MSI stores to its function all go nowhere.
+	 */
+	ipa = PVM_BAR_IPA + 2 * SZ_1M;
+	CHECK_EQ(el2_pvm_assign_mmio(EL2_VM_HANDLE_OFFSET, PVM_SMALL_BAR, ipa, 1, topup), 0);
+	CHECK_EQ(el2_pvm_assign(EL2_VM_HANDLE_OFFSET, small_idx, PVM_SMALL_SID, topup), 0);
+	ste_small.sid = PVM_SMALL_SID;
+	smmu_model_visit_stes(small, pvm_find_ste, &ste_small);
+	CHECK(ste_small.found);
+	CHECK_EQ(ste_small.root, hyp_virt_to_phys(vm->pgt.pgd));
+	CHECK_EQ(smmu_model_dma(small, PVM_SMALL_SID, PVM_PAGES_IPA + PAGE_SIZE + 8, true, &pa), 0);
+	CHECK_EQ(pa, pages + PAGE_SIZE + 8);
+	pvm_msi_setup(PVM_SMALL_BUS, PVM_DOORBELL + 0x40);
+	CHECK_EQ(pvm_msi_addr(PVM_SMALL_BUS), 0);
+	CHECK_EQ(pvm_msi_raw(PVM_SMALL_BUS, PCI_MSI_DATA_64) & 0xffff, 0);
+	CHECK_EQ(pvm_msi_raw(PVM_SMALL_BUS, PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE, 0);
 
 	for (i = 0; i < n; i++) {
 		struct pvm_ste ste = { .sid = pvm_sid[i] };
@@ -498,13 +559,12 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK_EQ(ste.root, msi_root);
 		CHECK(ste.vmid != 0);
 		if (ste.found)
-			pvm_check_msi_root(vm, ste.root, msi_tables);
-		/* The doorbell, write-only device memory; nothing after it. */
-		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, true, &pa), 0);
-		CHECK_EQ(pa, PVM_DOORBELL + 0x40);
-		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, false, &pa),
-			 -EACCES);
-		CHECK_EQ(smmu_model_memattr(models[i], pvm_sid[i], PVM_MSI_BASE) & ~3, 0);
+			pvm_check_msi_root(vm, ste.root, msi_tables, false);
+		/*
+		 * Not the doorbell yet: the host has routed no MSI of the VM's
+		 * there. Nothing after it.
+		 */
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, true, &pa) < 0);
 		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + PAGE_SIZE, true,
 				     &pa) < 0);
 		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE - PAGE_SIZE, true,
@@ -530,9 +590,37 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	CHECK(kvm_pgtable_get_leaf(&vm->pgt, PVM_MSI_BASE, &pte, NULL) < 0);
 	CHECK(kvm_pgtable_get_leaf(&vm->pgt, PVM_MSI_BASE + 0x40, &pte, NULL) < 0);
 
+	/* Nor VM B's stream. */
+	ste_b.sid = PVM_B_SID;
+	smmu_model_visit_stes(models[1], pvm_find_ste, &ste_b);
+	CHECK(ste_b.found);
+	CHECK(ste_b.root != msi_root);
+	CHECK(smmu_model_dma(models[1], PVM_B_SID, PVM_MSI_BASE + 0x40, true, &pa) < 0);
+
 	/*
-	 * The host routes the devices' MSIs to the doorbell: each device gets
-	 * where its stream reaches it, and its MSI lands on the doorbell.
+	 * The host routes the first device's MSIs to the doorbell: from then
+	 * on every stream of the VM reaches it (one root), write-only device
+	 * memory; VM B's does not.
+	 */
+	pvm_msi_setup(20, PVM_DOORBELL + 0x40);
+	pvm_check_msi_root(vm, msi_root, msi_tables, true);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, true, &pa), 0);
+		CHECK_EQ(pa, PVM_DOORBELL + 0x40);
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + 0x40, false, &pa),
+			 -EACCES);
+		CHECK_EQ(smmu_model_memattr(models[i], pvm_sid[i], PVM_MSI_BASE) & ~3, 0);
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_MSI_BASE + PAGE_SIZE, true,
+				     &pa) < 0);
+	}
+	CHECK(smmu_model_dma(models[1], PVM_B_SID, PVM_MSI_BASE + 0x40, true, &pa) < 0);
+	/* Nor the third SMMU's: past the input size of the VM's table. */
+	CHECK(smmu_model_dma(small, PVM_SMALL_SID, PVM_MSI_BASE + 0x40, true, &pa) < 0);
+	pvm_drain_events(&small_idx, 1);
+
+	/*
+	 * Each device gets where its stream reaches the doorbell, and its MSI
+	 * lands there.
 	 */
 	for (i = 0; i < n; i++) {
 		pvm_msi_setup(20 + i, PVM_DOORBELL + 0x40);
@@ -546,6 +634,19 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		pvm_msi_setup(20 + i, PVM_PAGES_IPA);
 		CHECK_EQ(pvm_msi_addr(20 + i), PVM_MSI_BASE + 0x40);
 	}
+	/*
+	 * VM B's own route opens its own domain's doorbell. Its teardown
+	 * closes it with the stream.
+	 */
+	pvm_msi_setup(PVM_B_BUS, PVM_DOORBELL + 0x40);
+	CHECK_EQ(pvm_msi_addr(PVM_B_BUS), PVM_MSI_BASE + 0x40);
+	CHECK_EQ(pvm_msi_raw(PVM_B_BUS, PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE,
+		 PCI_MSI_FLAGS_ENABLE);
+	CHECK_EQ(smmu_model_dma(models[1], PVM_B_SID, PVM_MSI_BASE + 0x40, true, &pa), 0);
+	CHECK_EQ(pa, PVM_DOORBELL + 0x40);
+	CHECK_EQ(el2_vm_start_teardown(PVM_B), 0);
+	CHECK(smmu_model_dma(models[1], PVM_B_SID, PVM_MSI_BASE + 0x40, true, &pa) < 0);
+	pvm_drain_events(idx, n);
 
 	/* The host cannot map the VM's pages, nor take its streams. */
 	while ((ret = __pkvm_iommu_map(host_domain, 0x100000, pages, PAGE_SIZE,
@@ -566,13 +667,16 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	CHECK_EQ(__pkvm_iommu_free_domain(host_domain), 0);
 
 	/*
-	 * A page leaves the VM's stage-2: gone from both SMMUs' TLBs at once.
+	 * A page leaves the VM's stage-2: gone from both SMMUs' TLBs at once,
+	 * and from the third one's, which walks the VM's table itself.
 	 * With FEAT_S2FWB and range TLBIs, kvm_pgtable invalidates the range
 	 * after its walk; without, each leaf as it clears it, by level.
 	 */
 	for (i = 0; i < n; i++)
 		CHECK(smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
+	CHECK(smmu_model_tlb_reaches(small, pages + PAGE_SIZE));
 	CHECK_EQ(el2_pvm_unmap(vm, PVM_PAGES_IPA + PAGE_SIZE, PAGE_SIZE), 0);
+	CHECK(!smmu_model_tlb_reaches(small, pages + PAGE_SIZE));
 	for (i = 0; i < n; i++) {
 		CHECK(!smmu_model_tlb_reaches(models[i], pages + PAGE_SIZE));
 		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA + PAGE_SIZE,
@@ -614,6 +718,10 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK_EQ(pvm_msi_addr(20 + i), 0);
 		CHECK_EQ(pvm_msi_raw(20 + i, PCI_MSI_FLAGS) & PCI_MSI_FLAGS_ENABLE, 0);
 	}
+	ste_small.found = false;
+	smmu_model_visit_stes(small, pvm_find_ste, &ste_small);
+	CHECK(!ste_small.found);
+	CHECK(smmu_model_dma(small, PVM_SMALL_SID, PVM_PAGES_IPA, false, &pa) < 0);
 	/*
 	 * After a grace period the domain's own tables go back to the
 	 * memcache, and from there to the host; then the memcache is as full
@@ -666,5 +774,6 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 	el2_pvm_destroy(vm);
 	el2_pvm_destroy(np_vm);
 	el2_pvm_destroy(fwb_vm);
+	el2_pvm_destroy(vm_b);
 	return tap_cur_failed;
 }

@@ -2,8 +2,9 @@
 /*
  * A model of an SMMUv3 behind the EL2 driver's MMIO accessors, with the ID
  * registers of QEMU's (2-level stream table, stage 1 and 2, range
- * invalidation, coherent table walks, 16-bit VMIDs, 44-bit OAS, 16-bit
- * stream ids). Registers it does not know abort the test.
+ * invalidation, coherent table walks, 16-bit VMIDs, 44-bit OAS unless
+ * smmu_model_set_oas() says otherwise, 16-bit stream ids). Registers it
+ * does not know abort the test.
  *
  * Command queue: consumed synchronously when PROD is written (as QEMU
  * does): CFGI_STE, CFGI_ALL, TLBI_S12_VMALL, TLBI_S2_IPA (with and without
@@ -64,6 +65,7 @@ struct smmu_model {
 	u8		*frame;		/* the VA the hypervisor maps; never dereferenced */
 	bool		range_inv;
 	bool		ats;
+	u8		oas;		/* IDR5.OAS */
 	enum smmu_model_fault fault;
 	/* One device: the CPU thread accessing it. */
 	hyp_spinlock_t	lock;
@@ -127,6 +129,7 @@ struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv)
 		abort();
 	m->mmio = mmio;
 	m->range_inv = range_inv;
+	m->oas = IDR5_OAS_44_BIT;
 	m->cfg = calloc(1UL << SMMU_MODEL_SID_BITS, sizeof(*m->cfg));
 	if (!m->cfg)
 		abort();
@@ -134,6 +137,13 @@ struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv)
 	/* Out of reset, as firmware might leave it: bypassing. */
 	models[nr_models++] = m;
 	return m;
+}
+
+void smmu_model_set_oas(struct smmu_model *m, u8 oas)
+{
+	hyp_spin_lock(&m->lock);
+	m->oas = oas;
+	hyp_spin_unlock(&m->lock);
 }
 
 phys_addr_t smmu_model_mmio(struct smmu_model *m)
@@ -359,12 +369,14 @@ void smmu_model_set_jitter(struct smmu_model *m, unsigned int one_in)
  * the buses below the bridge: command register, BARs and the MSI
  * capability's Enable, Multiple Message Enable, address, data and mask bits
  * cleared. In an MSI capability, its ID, next pointer and Message Control
- * but for Enable and Multiple Message Enable are read-only.
- * el2_ecam_resets counts the functions reset.
+ * but for Enable and Multiple Message Enable are read-only; with
+ * el2_ecam_msi_addr_stuck its address registers too (a device that does not
+ * take the address it is given). el2_ecam_resets counts the functions reset.
  */
 static u8 *ecam_model;
 unsigned int el2_ecam_resets;
 bool el2_ecam_flr_broken;
+bool el2_ecam_msi_addr_stuck;
 
 /* The MSI capability of the function at @cfg, or 0 (a bounded walk). */
 static unsigned int ecam_msi_cap(const u8 *cfg)
@@ -420,6 +432,10 @@ static void ecam_store(u8 *p, u64 val, unsigned int size)
 	const u32 rw = (PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE) << 16;
 	u32 old, *hdr = (u32 *)(cfg + msi);
 
+	/* Both address registers of a 64-bit capability. */
+	if (msi && el2_ecam_msi_addr_stuck && off < msi + PCI_MSI_ADDRESS_HI + 4 &&
+	    off + size > msi + PCI_MSI_ADDRESS_LO)
+		return;
 	if (!msi || off >= msi + 4 || off + size <= msi) {
 		memcpy(p, &val, size);
 		return;
@@ -556,7 +572,7 @@ u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 		v = m->range_inv ? IDR3_RIL : 0;
 		break;
 	case ARM_SMMU_IDR5:
-		v = FIELD_PREP(IDR5_OAS, IDR5_OAS_44_BIT) | IDR5_GRAN4K | IDR5_GRAN64K;
+		v = FIELD_PREP(IDR5_OAS, m->oas) | IDR5_GRAN4K | IDR5_GRAN64K;
 		break;
 	case ARM_SMMU_CR0:
 		v = m->cr0;

@@ -94,6 +94,8 @@
 /* Protected VMs with a domain, and streams assigned to one of them, at most. */
 #define HYP_IOMMU_MAX_PVMS		16
 #define HYP_IOMMU_PVM_MAX_STREAMS	32
+/* MSI doorbells the host may name (hyp_iommu_doorbells[]). */
+#define HYP_IOMMU_MAX_DOORBELLS	16
 
 struct hyp_iommu_stream {
 	u16	smmu;
@@ -139,12 +141,17 @@ struct hyp_iommu_domain {
 	struct hyp_iommu_stream	pvm_streams[HYP_IOMMU_PVM_MAX_STREAMS];
 	/*
 	 * A protected VM's domain with MSI doorbells (hyp_iommu_pvm_msi_root()):
-	 * the SMMUs walk pgt, whose root leads to the VM's start tables and to
-	 * msi_doorbells doorbell pages from msi_base on. 0: no doorbells, the
-	 * SMMUs walk the VM's table itself. Set at creation.
+	 * the SMMUs that can walk pgt do, whose root leads to the VM's start
+	 * tables and to msi_doorbells doorbell pages from msi_base on. 0: no
+	 * doorbells, the SMMUs walk the VM's table itself. Set at creation.
+	 * The doorbells' leaves are written at creation and cleared at once;
+	 * msi_leaves[] keeps them, msi_l3 is their table. A leaf goes back,
+	 * for good, once the host routes an MSI to it (hyp_iommu_lock).
 	 */
 	u64			msi_base;
 	unsigned int		msi_doorbells;
+	kvm_pte_t		*msi_l3;
+	kvm_pte_t		msi_leaves[HYP_IOMMU_MAX_DOORBELLS];
 	/*
 	 * A protected VM's domain is freed after a grace period: the host can
 	 * name the VM's MMU to the TLB maintenance hypercalls at any time.
@@ -202,7 +209,6 @@ static unsigned int hyp_iommu_nr_pvms;
  * writers serialise on hyp_iommu_doorbell_lock and publish with
  * smp_store_release() of the count, readers take no lock.
  */
-#define HYP_IOMMU_MAX_DOORBELLS	16
 static u64 hyp_iommu_doorbells[HYP_IOMMU_MAX_DOORBELLS];
 static unsigned int hyp_iommu_nr_doorbells;
 static DEFINE_HYP_SPINLOCK(hyp_iommu_doorbell_lock);
@@ -270,28 +276,6 @@ static bool hyp_iommu_range_has_doorbell(u64 phys, u64 size)
 		if (hyp_iommu_doorbells[i] - phys < size)
 			return true;
 	return false;
-}
-
-/**
- * pkvm_iommu_msi_address() - Where a protected VM's device rings a doorbell.
- * @addr:	An MSI address the host chose: in a doorbell page, as the CPUs see it.
- * @base:	The msi_base of the domain of the device's stream.
- * @nr:		Its msi_doorbells.
- *
- * Return: the address at which the stream reaches that doorbell, or 0 if
- * @addr is in no doorbell page the domain maps.
- */
-u64 pkvm_iommu_msi_address(u64 addr, u64 base, unsigned int nr)
-{
-	unsigned int i;
-
-	/* Pairs with smp_store_release() in __pkvm_iommu_register_doorbell(). */
-	nr = min(nr, smp_load_acquire(&hyp_iommu_nr_doorbells));
-	for (i = 0; base && i < nr; i++) {
-		if ((addr & PAGE_MASK) == hyp_iommu_doorbells[i])
-			return base + i * PAGE_SIZE + (addr & ~PAGE_MASK);
-	}
-	return 0;
 }
 
 /**
@@ -514,12 +498,18 @@ static void hyp_iommu_put_domain(struct hyp_iommu_domain *domain)
 }
 
 /*
- * The table the SMMUs walk for @domain: its own, or its protected VM's, or
- * for a protected VM's domain with MSI doorbells its own root above the VM's.
+ * The table @smmu walks for @domain: its own, or its protected VM's, or
+ * for a protected VM's domain with MSI doorbells its own root above the
+ * VM's, if @smmu can walk its input size.
  */
-static const struct kvm_pgtable *hyp_iommu_table(struct hyp_iommu_domain *domain)
+static const struct kvm_pgtable *hyp_iommu_table(struct hyp_iommu_domain *domain,
+						 struct hyp_smmu *smmu)
 {
-	return domain->vm && !domain->msi_base ? &domain->vm->pgt : &domain->pgt;
+	if (!domain->vm)
+		return &domain->pgt;
+	if (domain->msi_base && hyp_smmu_s2_compatible(smmu, domain->pgt.ia_bits))
+		return &domain->pgt;
+	return &domain->vm->pgt;
 }
 
 /* Do @pgt's leaves use the FWB encoding of memory attributes? */
@@ -554,7 +544,7 @@ bool pkvm_iommu_stream_in_use(u64 smmu_idx, u64 sid)
 static void hyp_iommu_s2_cfg(struct hyp_iommu_domain *domain, u16 vmid,
 			     struct hyp_smmu *smmu, struct hyp_smmu_s2_cfg *cfg)
 {
-	const struct kvm_pgtable *pgt = hyp_iommu_table(domain);
+	const struct kvm_pgtable *pgt = hyp_iommu_table(domain, smmu);
 
 	cfg->root = hyp_virt_to_phys(pgt->pgd);
 	cfg->ias = pgt->ia_bits;
@@ -1954,6 +1944,10 @@ static u64 hyp_iommu_pvm_msi_base(const struct kvm_pgtable *pgt, unsigned int *i
 /* Pages an MSI root for a VM with stage-2 @pgt takes: the root, a table per level below. */
 static unsigned int hyp_iommu_pvm_msi_pages(const struct kvm_pgtable *pgt)
 {
+	unsigned int ias;
+
+	if (!hyp_iommu_pvm_msi_base(pgt, &ias))
+		return 0;
 	return KVM_PGTABLE_LAST_LEVEL - pgt->start_level + 2;
 }
 
@@ -1981,6 +1975,20 @@ static void hyp_iommu_pvm_msi_free(struct hyp_iommu_domain *domain,
 		idx = 0;
 	}
 	domain->msi_base = 0;
+}
+
+/* The last-level table of @domain's doorbells, which its MSI root maps. */
+static kvm_pte_t *hyp_iommu_pvm_msi_l3(struct hyp_iommu_domain *domain)
+{
+	kvm_pte_t *table = domain->pgt.pgd;
+	s8 level = domain->pgt.start_level;
+	u64 idx = domain->msi_base >> kvm_granule_shift(level);
+
+	for (; level < KVM_PGTABLE_LAST_LEVEL; level++) {
+		table = hyp_phys_to_virt(kvm_pte_to_phys(table[idx]));
+		idx = 0;
+	}
+	return table;
 }
 
 /*
@@ -2027,6 +2035,16 @@ static void hyp_iommu_pvm_msi_root(struct hyp_iommu_domain *domain,
 			hyp_iommu_pvm_msi_free(domain, mc);
 			return;
 		}
+	}
+	/*
+	 * No doorbell is reachable until the host routes an MSI of the VM's
+	 * to it (pkvm_iommu_pvm_msi_route()): with several ITSes, a device
+	 * might otherwise reach one whose DeviceIDs are not its stream's.
+	 */
+	domain->msi_l3 = hyp_iommu_pvm_msi_l3(domain);
+	for (i = 0; i < nr; i++) {
+		domain->msi_leaves[i] = domain->msi_l3[i];
+		domain->msi_l3[i] = 0;
 	}
 	domain->msi_doorbells = nr;
 	/* Last, nothing walks it yet: the VM's start tables, one entry each. */
@@ -2111,6 +2129,50 @@ static struct pkvm_hyp_vm *hyp_iommu_get_pvm(u64 handle)
 }
 
 /**
+ * pkvm_iommu_pvm_msi_route() - Let a protected VM's device ring a doorbell.
+ * @handle:	The VM, which holds the device (nvhe/pci_cfg.c).
+ * @addr:	An MSI address the host chose: in a doorbell page, as the CPUs see it.
+ *
+ * Makes that doorbell reachable through the VM's MSI root, for good (a leaf
+ * from invalid to valid: nothing to invalidate), visible to the SMMUs
+ * before the caller can give the device the address. Called with
+ * hyp_pci_lock held; the domain is looked up under hyp_iommu_lock, which
+ * the teardown takes to unbind it before it retires it.
+ *
+ * Return: the address at which the VM's streams reach that doorbell, or 0
+ * if @addr is in no doorbell page, or the VM has no MSI root.
+ */
+u64 pkvm_iommu_pvm_msi_route(u64 handle, u64 addr)
+{
+	struct hyp_iommu_domain *domain = NULL;
+	u64 ret = 0;
+	unsigned int i;
+
+	hyp_spin_lock(&hyp_iommu_lock);
+	for (i = 0; i < HYP_IOMMU_MAX_PVMS; i++) {
+		domain = hyp_iommu_pvm_domains[i];
+		if (domain && domain->vm->kvm.arch.pkvm.handle == handle)
+			break;
+	}
+	if (i == HYP_IOMMU_MAX_PVMS || !domain->msi_base)
+		goto unlock;
+	for (i = 0; i < domain->msi_doorbells; i++) {
+		if ((addr & PAGE_MASK) != hyp_iommu_doorbells[i])
+			continue;
+		if (!domain->msi_l3[i]) {
+			WRITE_ONCE(domain->msi_l3[i], domain->msi_leaves[i]);
+			/* Seen by the SMMUs' walks before the device gets the address. */
+			wmb();
+		}
+		ret = domain->msi_base + i * PAGE_SIZE + (addr & ~PAGE_MASK);
+		break;
+	}
+unlock:
+	hyp_spin_unlock(&hyp_iommu_lock);
+	return ret;
+}
+
+/**
  * __pkvm_iommu_assign_pvm() - Let a stream reach a protected VM's memory.
  * @handle:	The protected VM.
  * @smmu_idx:	The SMMU of the stream.
@@ -2172,10 +2234,6 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 	ret = PTR_ERR_OR_ZERO(domain);
 	if (ret)
 		goto unreserve;
-	/* The domain's root may take more input bits than this SMMU walks. */
-	ret = -EOPNOTSUPP;
-	if (!hyp_smmu_s2_compatible(smmu, hyp_iommu_table(domain)->ia_bits))
-		goto unreserve;
 	/* No record of the stream tells the host an address of the VM's. */
 	ret = hyp_smmu_events_private(smmu, sid);
 	if (ret)
@@ -2194,10 +2252,12 @@ int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed
 		hyp_smmu_events_public(smmu, sid);
 	}
 	hyp_spin_unlock(&domain->lock);
-	/* From now on the host may route the device's MSIs to the doorbells. */
-	if (!ret)
-		pkvm_pci_stream_msi(handle, smmu_idx, sid, domain->msi_base,
-				    domain->msi_doorbells);
+	/*
+	 * From now on the host may route the device's MSIs to the doorbells,
+	 * if this SMMU walks them.
+	 */
+	if (!ret && hyp_iommu_table(domain, smmu) == &domain->pgt)
+		pkvm_pci_stream_msi(handle, smmu_idx, sid);
 unreserve:
 	hyp_iommu_unreserve(&mc);
 put_vm:

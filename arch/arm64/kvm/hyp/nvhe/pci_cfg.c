@@ -92,8 +92,8 @@
 #define HYP_PCI_MAX_XFROZEN	6
 /* Capability walks at registration: a looping list stops here. */
 #define HYP_PCI_MAX_CAPS	48
-/* The largest MSI capability: 64-bit addresses and per-vector masking. */
-#define HYP_PCI_MSI_CAP_SIZE	(PCI_MSI_PENDING_64 + 4)
+/* The MSI capability's layout: the only Message Control bits that shape it. */
+#define HYP_PCI_MSI_LAYOUT	(PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT)
 /*
  * A reset: the secondary bus reset pulse, the wait before the function may
  * answer, and how long it may take to answer (configuration retries).
@@ -173,19 +173,19 @@ struct hyp_pci_fn {
 	u64		reset_limit;
 	bool		reset_seen;
 	/*
-	 * The MSI capability (0: none) and its Message Control at
-	 * registration. While a VM holds the function: where its stream
-	 * reaches the MSI doorbells (msi_base: 0 until the stream is the VM's,
-	 * or if its domain has none; msi_nr of them), the address the host last
-	 * wrote, and whether the device's address is on a doorbell
-	 * (hyp_pci_msi_store_locked()).
+	 * The MSI capability (0: none, or one the hypervisor does not trust),
+	 * its size and its layout bits at registration. While a VM holds the
+	 * function: whether its stream is the VM's and reaches the MSI
+	 * doorbells (msi_stream), the address the host last wrote (msi_addr),
+	 * and the doorbell's address the hypervisor wrote into the device
+	 * (msi_dev, 0: none yet; hyp_pci_msi_store_locked()).
 	 */
 	u8		msi_pos;
-	u8		msi_nr;
+	u8		msi_size;
 	u16		msi_flags;
-	bool		msi_ok;
-	u64		msi_base;
+	bool		msi_stream;
 	u64		msi_addr;
+	u64		msi_dev;
 };
 
 /*
@@ -673,14 +673,15 @@ static void hyp_pci_xfreeze(struct hyp_pci_fn *fn, u32 off, u16 mask)
 static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 {
 	u32 pos, hdr, exp = 0, msi = 0;
-	unsigned int i;
+	u8 caps[HYP_PCI_MAX_CAPS], id;
+	unsigned int i, nr;
 	u16 flags;
-	u8 id;
 
 	if (!(fn->hdr[PCI_COMMAND / 4] & (PCI_STATUS_CAP_LIST << 16)))
 		return;
 	pos = hyp_pci_readb(fn->cfg + PCI_CAPABILITY_LIST) & ~3U;
-	for (i = 0; i < HYP_PCI_MAX_CAPS && pos >= PCI_STD_HEADER_SIZEOF; i++) {
+	for (nr = 0; nr < HYP_PCI_MAX_CAPS && pos >= PCI_STD_HEADER_SIZEOF; nr++) {
+		caps[nr] = pos;
 		id = hyp_pci_readb(fn->cfg + pos + PCI_CAP_LIST_ID);
 		if (id == PCI_CAP_ID_MSI && !msi)
 			msi = pos;
@@ -688,16 +689,31 @@ static void hyp_pci_fn_freeze_caps(struct hyp_pci_fn *fn)
 			exp = pos;
 		pos = hyp_pci_readb(fn->cfg + pos + PCI_CAP_LIST_NEXT) & ~3U;
 	}
-	/* A list that does not end, or a capability too close to the end: fail closed. */
-	if (i == HYP_PCI_MAX_CAPS ||
-	    (exp && exp > PCI_CFG_SPACE_SIZE - PCI_CAP_EXP_ENDPOINT_SIZEOF_V2) ||
-	    (msi && msi > PCI_CFG_SPACE_SIZE - HYP_PCI_MSI_CAP_SIZE)) {
+	/* No PCI Express capability in a list that does not end: fail closed. */
+	if ((nr == HYP_PCI_MAX_CAPS && !exp) ||
+	    (exp && exp > PCI_CFG_SPACE_SIZE - PCI_CAP_EXP_ENDPOINT_SIZEOF_V2)) {
 		fn->unassignable = true;
 		return;
 	}
-	if (msi) {
+	/*
+	 * MSIs only with a capability the hypervisor can be sure of: in a
+	 * list that ends, within the header, overlapping no other capability.
+	 */
+	if (msi && nr < HYP_PCI_MAX_CAPS) {
+		flags = hyp_pci_readw(fn->cfg + msi + PCI_MSI_FLAGS);
+		fn->msi_size = PCI_MSI_DATA_32 + 2;
+		if (flags & PCI_MSI_FLAGS_64BIT)
+			fn->msi_size += 4;
+		if (flags & PCI_MSI_FLAGS_MASKBIT)
+			fn->msi_size += 10;
+		fn->msi_flags = flags & HYP_PCI_MSI_LAYOUT;
 		fn->msi_pos = msi;
-		fn->msi_flags = hyp_pci_readw(fn->cfg + msi + PCI_MSI_FLAGS);
+		if (flags == 0xffff || msi + fn->msi_size > PCI_CFG_SPACE_SIZE)
+			fn->msi_pos = 0;
+		for (i = 0; i < nr; i++) {
+			if (caps[i] > msi && caps[i] < msi + fn->msi_size)
+				fn->msi_pos = 0;
+		}
 	}
 	pos = exp;
 	if (!pos)
@@ -933,25 +949,48 @@ static bool hyp_pci_store_allowed_locked(u64 cfg_phys, void __iomem *cfg, u32 of
 	return !hyp_pci_moves(hyp_pci_readl(cfg + 4 * dw), frozen, off, size, val);
 }
 
+/* Is the device's MSI capability still laid out as at registration? */
+static bool hyp_pci_msi_layout_locked(struct hyp_pci_fn *fn)
+{
+	u16 flags = hyp_pci_readw(fn->cfg + fn->msi_pos + PCI_MSI_FLAGS);
+
+	return flags != 0xffff && (flags & HYP_PCI_MSI_LAYOUT) == fn->msi_flags;
+}
+
+/* Does the device hold the doorbell's address the hypervisor wrote? */
+static bool hyp_pci_msi_on_doorbell_locked(struct hyp_pci_fn *fn)
+{
+	void __iomem *cap = fn->cfg + fn->msi_pos;
+
+	return fn->msi_dev && hyp_pci_msi_layout_locked(fn) &&
+	       hyp_pci_readl(cap + PCI_MSI_ADDRESS_LO) == lower_32_bits(fn->msi_dev) &&
+	       hyp_pci_readl(cap + PCI_MSI_ADDRESS_HI) == upper_32_bits(fn->msi_dev);
+}
+
 /*
- * Put the device's MSI address on the doorbell the host's address names.
+ * Put the device's MSI address on the doorbell the host's address names,
+ * which the VM's streams reach from then on (pkvm_iommu_pvm_msi_route()).
  * Only a doorbell's translation is ever written there (whole), so the
- * device's address is either its reset value, with MSIs off, or a doorbell:
- * an address the host chose could make the device write the MSI's data,
- * which the host chose too, into the VM's memory. An address that names no
- * doorbell changes nothing in the device.
+ * device's address is its reset value, with MSIs off, or a doorbell: an
+ * address of the host's choosing would make the device write the MSI's
+ * data, which the host chose too, into the VM's memory. An address that
+ * names no doorbell changes nothing in the device.
  */
 static void hyp_pci_msi_route_locked(struct hyp_pci_fn *fn)
 {
-	u64 addr = pkvm_iommu_msi_address(fn->msi_addr, fn->msi_base, fn->msi_nr);
+	void __iomem *cap = fn->cfg + fn->msi_pos;
+	u64 addr;
 
 	hyp_assert_lock_held(&hyp_pci_lock);
 	/* Past the VM's memory, so past 4 GiB: 64-bit MSI addresses only. */
-	if (!addr || !(fn->msi_flags & PCI_MSI_FLAGS_64BIT))
+	if (!(fn->msi_flags & PCI_MSI_FLAGS_64BIT) || !hyp_pci_msi_layout_locked(fn))
 		return;
-	writel(lower_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_LO);
-	writel(upper_32_bits(addr), fn->cfg + fn->msi_pos + PCI_MSI_ADDRESS_HI);
-	fn->msi_ok = true;
+	addr = pkvm_iommu_pvm_msi_route(fn->vm_handle, fn->msi_addr);
+	if (!addr)
+		return;
+	writel(lower_32_bits(addr), cap + PCI_MSI_ADDRESS_LO);
+	writel(upper_32_bits(addr), cap + PCI_MSI_ADDRESS_HI);
+	fn->msi_dev = addr;
 }
 
 /*
@@ -959,11 +998,12 @@ static void hyp_pci_msi_route_locked(struct hyp_pci_fn *fn)
  * still sets its MSIs up (the VMM asks VFIO, which asks the host's ITS
  * driver for an event), but the device only ever signals one at an MSI
  * doorbell through its stream: the host's address is kept, and translated
- * (hyp_pci_msi_route_locked()); MSIs are enabled only once the device's
- * address is on a doorbell. The data and the mask bits are the host's: the
- * ITS takes the device's DeviceID from its stream, so the host can raise
- * only the device's own interrupts. Everything else in the capability is
- * dropped, and so is every store before the stream is the VM's.
+ * (hyp_pci_msi_route_locked()); MSIs are enabled only while the device's
+ * address reads back as a doorbell's and the capability is laid out as at
+ * registration. The data and the mask bits are the host's: the ITS takes
+ * the device's DeviceID from its stream, so the host can raise only the
+ * device's own interrupts. Everything else in the capability is dropped,
+ * and so is every store before the stream is the VM's.
  *
  * Return: true if the store was to the MSI capability of a function a VM
  * holds: it was dealt with here.
@@ -977,13 +1017,13 @@ static bool hyp_pci_msi_store_locked(struct hyp_pci_fn *fn, u32 off, u32 size, u
 
 	hyp_assert_lock_held(&hyp_pci_lock);
 	if (!fn->vm_handle || fn->vm_handle == HYP_PCI_QUARANTINE || !fn->msi_pos ||
-	    off < fn->msi_pos || rel >= HYP_PCI_MSI_CAP_SIZE)
+	    off < fn->msi_pos || rel >= fn->msi_size)
 		return false;
-	if (!fn->msi_base)
+	if (!fn->msi_stream)
 		return true;
 	if (rel == PCI_MSI_FLAGS && size == 2) {
 		ctrl = val & PCI_MSI_FLAGS_QSIZE;
-		if (fn->msi_ok)
+		if (hyp_pci_msi_on_doorbell_locked(fn))
 			ctrl |= val & PCI_MSI_FLAGS_ENABLE;
 		writew(ctrl, cap + PCI_MSI_FLAGS);
 	} else if (rel == PCI_MSI_ADDRESS_LO && size == 4) {
@@ -1086,10 +1126,9 @@ bool pkvm_pci_host_abort(struct kvm_cpu_context *host_ctxt, u64 esr, u64 page, u
 /* No VM's doorbells any more (the device's MSIs go off with its reset). */
 static void hyp_pci_msi_clear(struct hyp_pci_fn *fn)
 {
-	fn->msi_base = 0;
-	fn->msi_nr = 0;
+	fn->msi_stream = false;
 	fn->msi_addr = 0;
-	fn->msi_ok = false;
+	fn->msi_dev = 0;
 }
 
 static unsigned int hyp_pci_vm_fns_locked(u64 handle)
@@ -1226,25 +1265,20 @@ int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid)
 /**
  * pkvm_pci_stream_msi() - Let the host route a VM's device's MSIs to the doorbells.
  * @handle:	The VM, to which the stream was just assigned.
- * @smmu_idx:	The SMMU.
+ * @smmu_idx:	The SMMU, which walks the VM's MSI root.
  * @sid:	The stream.
- * @msi_base:	Where the stream reaches the MSI doorbells (0: nowhere).
- * @nr_doorbells: How many doorbells it reaches.
  *
  * From now on the host's stores to the function's MSI capability are
  * translated (hyp_pci_msi_store_locked()), until the VM's teardown.
  */
-void pkvm_pci_stream_msi(u64 handle, u64 smmu_idx, u64 sid, u64 msi_base,
-			 unsigned int nr_doorbells)
+void pkvm_pci_stream_msi(u64 handle, u64 smmu_idx, u64 sid)
 {
 	struct hyp_pci_fn *fn;
 
 	hyp_spin_lock(&hyp_pci_lock);
 	fn = hyp_pci_find_stream_locked(smmu_idx, sid);
-	if (fn && fn->vm_handle == handle && !fn->msi_base) {
-		fn->msi_base = msi_base;
-		fn->msi_nr = min_t(unsigned int, nr_doorbells, U8_MAX);
-	}
+	if (fn && fn->vm_handle == handle)
+		fn->msi_stream = true;
 	hyp_spin_unlock(&hyp_pci_lock);
 }
 

@@ -23,9 +23,8 @@ int pkvm_pci_stream_assignable(u64 handle, u64 smmu_idx, u64 sid);
 int pkvm_pci_lock_host_stream(u64 smmu_idx, u64 sid);
 void pkvm_pci_unlock_host_stream(void);
 bool pkvm_iommu_stream_in_use(u64 smmu_idx, u64 sid);
-void pkvm_pci_stream_msi(u64 handle, u64 smmu_idx, u64 sid, u64 msi_base,
-			 unsigned int nr_doorbells);
-u64 pkvm_iommu_msi_address(u64 addr, u64 base, unsigned int nr);
+void pkvm_pci_stream_msi(u64 handle, u64 smmu_idx, u64 sid);
+u64 pkvm_iommu_pvm_msi_route(u64 handle, u64 addr);
 void pkvm_pci_release_vm(u64 handle);
 int pkvm_pci_test_abort(void);
 #else
