@@ -3,7 +3,8 @@
  * pvm_dma: a page that pKVM has donated to a protected guest cannot be mapped
  * into an IOMMU domain, so no device can DMA into protected-guest memory.
  *
- * usage: pvm_dma [--dma [--assign BDF,SMMU,SID]...] [--sabotage no-guest] | --bench N
+ * usage: pvm_dma [--dma [--assign BDF,SMMU,SID]... [--reclaim-bench N]]
+ *                [--sabotage no-guest] | --bench N
  *
  * The program creates a protected VM (KVM_VM_TYPE_ARM_PROTECTED) with one
  * memslot over an anonymous buffer and runs a tiny guest in it: it stores to
@@ -57,6 +58,16 @@
  * prints how long its KVM_RUN took, N faults each donating a page:
  *   BENCH pvm-fault pages=N run_ns=T
  *
+ * --reclaim-bench N (make bench; with --dma and --assign) makes the guest
+ * store to RECLAIM_TOUCH pages and, once the devices' streams are the VM's,
+ * takes N of them back before the guest resumes, as the host takes a page
+ * back from a protected VM (__pkvm_force_reclaim_guest_page, through
+ * debugfs/hvc): each leaves the VM's stage-2, so the hypervisor invalidates
+ * every SMMU of the VM's domain before the page is the host's. It prints
+ * how long each call took, and skips the guest's DMA:
+ *   BENCH pvm-reclaim smmus=K pages=1 iters=N min_ns=A median_ns=B max_ns=C
+ * The teardown and its checks follow as with --assign alone.
+ *
  * Exit status: 0 all checks passed, 1 a check or a step failed (including a
  * host that cannot run a protected guest: the message says why).
  */
@@ -92,6 +103,9 @@
 #define GUEST_SLOT_PAGES	16
 #define GUEST_PAGES		4	/* touched after the code page */
 #define BENCH_MAX_PAGES		4096
+/* --reclaim-bench: the pages the guest stores to, and how many may go back. */
+#define RECLAIM_TOUCH		257
+#define RECLAIM_MAX		(RECLAIM_TOUCH - 1)
 #define CONTROL_PAGE		12	/* never touched by the guest */
 #define IOVA			0x100000UL
 
@@ -210,6 +224,8 @@ struct pvm {
 };
 
 static bool sabotage_no_guest;
+/* --reclaim-bench N: -1 without. */
+static long reclaim_bench = -1;
 /* --assign: the edu device, its SMMU (hypervisor index) and stream. */
 #define MAX_ASSIGN		2
 static struct assigned {
@@ -736,6 +752,52 @@ static int after_assigned(struct pvm *p, int idn)
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * --reclaim-bench: with the devices' streams the VM's, take guest pages 1 to
+ * N back, as the host takes a page back from a protected VM: each leaves
+ * the VM's stage-2, and every SMMU of its domain is invalidated first.
+ */
+static int bench_reclaim(struct pvm *p)
+{
+	static uint64_t ns[RECLAIM_MAX];
+	struct timespec t0, t1;
+	uint64_t pa;
+	long i, r[3];
+	int ret;
+
+	for (i = 0; i < reclaim_bench; i++) {
+		ret = virt_to_phys(p->mem + (i + 1) * PAGE, &pa);
+		if (ret)
+			return ret;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ret = hvc(r, "force_reclaim_guest_page 0x%llx", (unsigned long long)pa);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (ret)
+			return ret;
+		if (r[0])
+			return error("taking guest page %ld (0x%llx) back: %ld", i + 1,
+				     (unsigned long long)pa, r[0]);
+		ns[i] = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+	}
+	printf("# %ld guest page(s) taken back, the VM's streams on %d SMMU(s)\n",
+	       reclaim_bench, nr_assigned);
+	if (!reclaim_bench)
+		return 0;
+	qsort(ns, reclaim_bench, sizeof(ns[0]), cmp_u64);
+	printf("BENCH pvm-reclaim smmus=%d pages=1 iters=%ld min_ns=%llu median_ns=%llu max_ns=%llu\n",
+	       nr_assigned, reclaim_bench, (unsigned long long)ns[0],
+	       (unsigned long long)ns[reclaim_bench / 2],
+	       (unsigned long long)ns[reclaim_bench - 1]);
+	return 0;
+}
+
 static int test_assign(struct pvm *p)
 {
 	const uint64_t page1 = GUEST_BASE + PAGE;
@@ -777,6 +839,14 @@ static int test_assign(struct pvm *p)
 		ret = assign_stream(&assigned[i], h);
 	if (ret)
 		return ret;
+	if (reclaim_bench >= 0) {
+		ret = bench_reclaim(p);
+		pvm_destroy(p);
+		ret = ret ?: after_assigned(p, idn);
+		for (i = 0; i < nr_assigned; i++)
+			munmap(assigned[i].regs, 4096);
+		return ret;
+	}
 	/* The guest's last DMA on each device reads an IPA it never touched. */
 	for (i = 0; i < nr_assigned; i++)
 		printf("# fault expected, address hidden: %s iova 0x%llx\n", assigned[i].bdf,
@@ -927,6 +997,9 @@ static int test_pvm(struct pvm *p)
 	return ret;
 }
 
+#define USAGE "usage: pvm_dma [--dma [--assign BDF,SMMU,SID]... [--reclaim-bench N]] " \
+	      "[--sabotage no-guest] | --bench N"
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -934,6 +1007,7 @@ int main(int argc, char **argv)
 		{ "dma", no_argument, NULL, 'd' },
 		{ "assign", required_argument, NULL, 'a' },
 		{ "bench", required_argument, NULL, 'b' },
+		{ "reclaim-bench", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -970,11 +1044,17 @@ int main(int argc, char **argv)
 				return error("--bench takes 1 to %d pages, not '%s'",
 					     BENCH_MAX_PAGES, optarg);
 			break;
+		case 'r':
+			reclaim_bench = strtol(optarg, &end, 0);
+			if (*end || !*optarg || reclaim_bench < 0 || reclaim_bench > RECLAIM_MAX)
+				return error("--reclaim-bench takes 0 to %d pages, not '%s'",
+					     RECLAIM_MAX, optarg);
+			break;
 		case 'h':
-			printf("usage: pvm_dma [--dma [--assign BDF,SMMU,SID]...] [--sabotage no-guest] | --bench N\n");
+			printf("%s\n", USAGE);
 			return KSFT_PASS;
 		default:
-			fprintf(stderr, "usage: pvm_dma [--dma [--assign BDF,SMMU,SID]...] [--sabotage no-guest] | --bench N\n");
+			fprintf(stderr, "%s\n", USAGE);
 			return KSFT_FAIL;
 		}
 	}
@@ -983,6 +1063,12 @@ int main(int argc, char **argv)
 	if (nr_assigned && (!(vm_type & KVM_VM_TYPE_ARM_PROTECTED_DMA) || bench ||
 			      sabotage_no_guest))
 		return error("--assign needs --dma, and neither --bench nor --sabotage");
+	if (reclaim_bench >= 0 && !nr_assigned)
+		return error("--reclaim-bench needs --dma and --assign");
+	if (reclaim_bench >= 0) {
+		p.pages = RECLAIM_TOUCH;
+		p.slot_pages = RECLAIM_TOUCH + 1;
+	}
 	if (nr_assigned) {
 		ret = test_assign(&p);
 		pvm_destroy(&p);

@@ -5,7 +5,8 @@
 # one edu per SMMU, for domains spanning 1, 2, 4 and 8 SMMUs, then (pkvm only) the same
 # with one domain per SMMU, memcache top-ups, a KVM guest's VMM unmapping its memory
 # from the IOAS (vfio_edu_unmap_perf_test), the kernel's dma_map_benchmark, and a
-# protected guest faulting its memory in (pvm_dma --bench). Their BENCH, MARK, MEM
+# protected guest faulting its memory in (pvm_dma --bench), and one whose stage-2
+# changes under its assigned devices (pvm_dma --reclaim-bench). Their BENCH, MARK, MEM
 # and DMABENCH lines are
 # what scripts/bench.sh reads, with the SMMU commands QEMU traced between the markers.
 . /tests/lib-edu.sh
@@ -75,4 +76,32 @@ for pages in 1 257; do
 	pvm_dma --bench "$pages" || exit 1
 	smmu_bench --devices "$first" --unmark "$id" || exit 1
 	id=$((id + 1))
+done
+
+# A protected VM's stage-2 changing under its assigned devices (issue 11): the host
+# takes guest pages back (pvm_dma --reclaim-bench) while the VM's streams are on
+# one SMMU, then on two (the second and third edus: the first one marks). Runs of
+# 0 and 256 pages, the same VM otherwise: the difference is 256 stage-2 changes,
+# each invalidating every SMMU of the VM's domain.
+set -- $edus
+shift
+assign=
+for k in 1 2; do
+	[ $# -ge 1 ] || break
+	b=$1
+	shift
+	d=/sys/bus/pci/devices/$b
+	if [ -e "$d/driver" ]; then
+		echo "$b" >"$d/driver/unbind"
+		echo >"$d/driver_override"
+	fi
+	assign="$assign --assign $b,$(edu_smmu_idx "$b"),$(edu_sid "$b")"
+	for pages in 0 256; do
+		smmu_bench --devices "$first" --mark "$id:pvm-reclaim-$k:$pages" || exit 1
+		echo "\$ pvm_dma --dma$assign --reclaim-bench $pages"
+		# shellcheck disable=SC2086
+		pvm_dma --dma $assign --reclaim-bench "$pages" || exit 1
+		smmu_bench --devices "$first" --unmark "$id" || exit 1
+		id=$((id + 1))
+	done
 done
