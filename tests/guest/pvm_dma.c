@@ -60,12 +60,15 @@
  *
  * --reclaim-bench N (make bench; with --dma and --assign) makes the guest
  * store to RECLAIM_TOUCH pages and, once the devices' streams are the VM's,
- * takes N of them back before the guest resumes, as the host takes a page
- * back from a protected VM (__pkvm_force_reclaim_guest_page, through
- * debugfs/hvc): each leaves the VM's stage-2, so the hypervisor invalidates
- * every SMMU of the VM's domain before the page is the host's. It prints
- * how long each call took, and skips the guest's DMA:
+ * takes N of them back while the guest waits in its MMIO exit, as the host
+ * takes a page back from a protected VM (__pkvm_force_reclaim_guest_page,
+ * through debugfs/hvc): each leaves the VM's stage-2, so the hypervisor
+ * invalidates every SMMU of the VM's domain before the page is the host's.
+ * The guest never resumes (no DMA of its own). For N > 0 it prints how long
+ * each call took, K being the SMMUs the streams are on, and how long as many
+ * calls of a hypercall that does nothing take through the same debugfs file:
  *   BENCH pvm-reclaim smmus=K pages=1 iters=N min_ns=A median_ns=B max_ns=C
+ *   BENCH pvm-hvc-null smmus=K pages=1 iters=N min_ns=A median_ns=B max_ns=C
  * The teardown and its checks follow as with --assign alone.
  *
  * Exit status: 0 all checks passed, 1 a check or a step failed (including a
@@ -759,10 +762,39 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static uint64_t elapsed_ns(const struct timespec *t0, const struct timespec *t1)
+{
+	return (t1->tv_sec - t0->tv_sec) * 1000000000ULL + t1->tv_nsec - t0->tv_nsec;
+}
+
+/* One BENCH line: the @n times in @ns, sorted here. */
+static void bench_line(const char *name, int smmus, uint64_t *ns, long n)
+{
+	qsort(ns, n, sizeof(ns[0]), cmp_u64);
+	printf("BENCH %s smmus=%d pages=1 iters=%ld min_ns=%llu median_ns=%llu max_ns=%llu\n",
+	       name, smmus, n, (unsigned long long)ns[0], (unsigned long long)ns[n / 2],
+	       (unsigned long long)ns[n - 1]);
+}
+
+/* The SMMUs the assigned devices' streams are on. */
+static int assigned_smmus(void)
+{
+	int i, j, n = 0;
+
+	for (i = 0; i < nr_assigned; i++) {
+		for (j = 0; j < i && assigned[j].smmu != assigned[i].smmu; j++)
+			;
+		n += j == i;
+	}
+	return n;
+}
+
 /*
  * --reclaim-bench: with the devices' streams the VM's, take guest pages 1 to
  * N back, as the host takes a page back from a protected VM: each leaves
- * the VM's stage-2, and every SMMU of its domain is invalidated first.
+ * the VM's stage-2, and every SMMU of its domain is invalidated first. Then
+ * as many calls that do nothing (an unknown benchmark knob, -EINVAL), for
+ * what the debugfs file itself costs.
  */
 static int bench_reclaim(struct pvm *p)
 {
@@ -784,17 +816,25 @@ static int bench_reclaim(struct pvm *p)
 		if (r[0])
 			return error("taking guest page %ld (0x%llx) back: %ld", i + 1,
 				     (unsigned long long)pa, r[0]);
-		ns[i] = (t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec;
+		ns[i] = elapsed_ns(&t0, &t1);
 	}
 	printf("# %ld guest page(s) taken back, the VM's streams on %d SMMU(s)\n",
-	       reclaim_bench, nr_assigned);
+	       reclaim_bench, assigned_smmus());
 	if (!reclaim_bench)
 		return 0;
-	qsort(ns, reclaim_bench, sizeof(ns[0]), cmp_u64);
-	printf("BENCH pvm-reclaim smmus=%d pages=1 iters=%ld min_ns=%llu median_ns=%llu max_ns=%llu\n",
-	       nr_assigned, reclaim_bench, (unsigned long long)ns[0],
-	       (unsigned long long)ns[reclaim_bench / 2],
-	       (unsigned long long)ns[reclaim_bench - 1]);
+	bench_line("pvm-reclaim", assigned_smmus(), ns, reclaim_bench);
+	for (i = 0; i < reclaim_bench; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ret = hvc(r, "iommu_bench_knob 0x%x 0", 0xffff);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (ret)
+			return ret;
+		if (r[0] != -EINVAL)
+			return error("a benchmark knob that does not exist: %ld, not -EINVAL",
+				     r[0]);
+		ns[i] = elapsed_ns(&t0, &t1);
+	}
+	bench_line("pvm-hvc-null", assigned_smmus(), ns, reclaim_bench);
 	return 0;
 }
 

@@ -4,11 +4,11 @@
 # The DMA invalidation benchmark (make bench, on the bench8 topology): smmu_bench on
 # one edu per SMMU, for domains spanning 1, 2, 4 and 8 SMMUs, then (pkvm only) the same
 # with one domain per SMMU, memcache top-ups, a KVM guest's VMM unmapping its memory
-# from the IOAS (vfio_edu_unmap_perf_test), the kernel's dma_map_benchmark, and a
-# protected guest faulting its memory in (pvm_dma --bench), and one whose stage-2
-# changes under its assigned devices (pvm_dma --reclaim-bench). Their BENCH, MARK, MEM
-# and DMABENCH lines are
-# what scripts/bench.sh reads, with the SMMU commands QEMU traced between the markers.
+# from the IOAS (vfio_edu_unmap_perf_test), the kernel's dma_map_benchmark, a
+# protected guest faulting its memory in (pvm_dma --bench), and a protected VM whose
+# stage-2 changes under its assigned devices (pvm_dma --reclaim-bench). Their BENCH,
+# MARK, MEM and DMABENCH lines are what scripts/bench.sh reads, with the SMMU commands
+# QEMU traced between the markers.
 . /tests/lib-edu.sh
 edus=$(edu_list)
 n=$(echo $edus | wc -w)
@@ -85,17 +85,24 @@ done
 # each invalidating every SMMU of the VM's domain.
 set -- $edus
 shift
-assign=
+assign= smmus_used=
 for k in 1 2; do
-	[ $# -ge 1 ] || break
+	[ $# -ge 1 ] || { echo "no edu left for a protected VM's domain on $k SMMU(s)"; exit 1; }
 	b=$1
 	shift
+	idx=$(edu_smmu_idx "$b")
+	sid=$(edu_sid "$b")
+	[ -n "$idx" ] && [ -n "$sid" ] || { echo "edu $b: no SMMU index or stream id"; exit 1; }
+	case " $smmus_used " in
+	*" $idx "*) echo "edu $b: SMMU $idx again, the domain would not span $k SMMUs"; exit 1 ;;
+	esac
+	smmus_used="$smmus_used $idx"
 	d=/sys/bus/pci/devices/$b
 	if [ -e "$d/driver" ]; then
-		echo "$b" >"$d/driver/unbind"
+		echo "$b" >"$d/driver/unbind" || { echo "cannot unbind edu $b"; exit 1; }
 		echo >"$d/driver_override"
 	fi
-	assign="$assign --assign $b,$(edu_smmu_idx "$b"),$(edu_sid "$b")"
+	assign="$assign --assign $b,$idx,$sid"
 	for pages in 0 256; do
 		smmu_bench --devices "$first" --mark "$id:pvm-reclaim-$k:$pages" || exit 1
 		echo "\$ pvm_dma --dma$assign --reclaim-bench $pages"

@@ -973,7 +973,10 @@ static const struct {
 	HVC(iommu_iova_to_phys), HVC(iommu_domain_info), HVC(host_share_hyp),
 	HVC(host_unshare_hyp), HVC(smmu_inject_fault), HVC(iommu_register_doorbell),
 	HVC(iommu_assign_pvm), HVC(iommu_bench_knob), HVC(iommu_assign_pvm_mmio),
-	/* pKVM's own: the benchmark takes pages back from a protected VM. */
+	/*
+	 * pKVM's own, for the benchmark: takes a page back from a protected
+	 * VM behind the host's own path (pkvm_force_reclaim_guest_page()).
+	 */
 	HVC(force_reclaim_guest_page),
 #undef HVC
 };
