@@ -541,8 +541,8 @@ def main():
     w("domain's 4 KiB unmap (the first table) on as many SMMUs, through iommufd.")
     w("The teardown takes the devices' BARs out of the VM's stage-2 before it")
     w("detaches the streams, so that a VM whose detach fails no longer drives them:")
-    w("a stage-2 change per BAR page too, invalidated page by page (256 per edu")
-    w("here, in both runs).")
+    w("a stage-2 change per BAR page too, whose SMMU invalidations it holds back")
+    w("and issues once per SMMU, VMID-wide, at its end (in both runs).")
     w("")
     rows = []
     pvm_floor = None

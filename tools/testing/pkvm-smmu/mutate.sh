@@ -573,6 +573,17 @@ mutant el2_pvm_msi_root_too_wide el2 "$IOMMU_C" \
 # A stream whose SMMU walks the VM's table itself, not the MSI root, gets MSIs.
 mutant el2_pvm_msi_told_without_root el2 "$IOMMU_C" \
 	'	if (!ret && hyp_iommu_table(domain, smmu) == &domain->pgt)' '	if (!ret)'
+# A deferred stage-2 change (the teardown's BARs) invalidates the SMMUs per
+# page all the same; pkvm_iommu_s2_undefer() forgets the invalidation it owes;
+# or issues one when none is owed.
+mutant el2_pvm_defer_ignored el2 "$IOMMU_C" \
+	'	if (defer->mmu == mmu) {' '	if (0) {'
+mutant el2_pvm_undefer_forgets el2 "$IOMMU_C" \
+	'		hyp_iommu_pvm_flush(mmu, 0, 0);
+	defer->owed = false;' '	defer->owed = false;'
+mutant el2_pvm_undefer_always el2 "$IOMMU_C" \
+	'	if (defer->owed)
+		hyp_iommu_pvm_flush(mmu, 0, 0);' '	hyp_iommu_pvm_flush(mmu, 0, 0);'
 # The doorbells' leaves are left valid at creation: a device reaches every
 # doorbell before the host routed an MSI of the VM's to it.
 mutant el2_pvm_msi_leaves_not_cleared el2 "$IOMMU_C" \

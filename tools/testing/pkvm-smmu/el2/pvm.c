@@ -420,6 +420,7 @@ static void pvm_find_ste(void *arg, u32 sid, const u64 *ste, bool cached)
 int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int n,
 		 u64 (*topup)(u64))
 {
+	struct smmu_model_stats defer_stats[2];
 	u64 evt[PKVM_SMMU_EVT_DWORDS];
 	struct pkvm_hyp_vm *vm, *np_vm, *fwb_vm, *vm_b;
 	struct pvm_ste ste_b = {}, ste_small = {};
@@ -694,6 +695,37 @@ int el2_pvm_test(struct smmu_model *const *models, const int *idx, unsigned int 
 		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_BLOCK_IPA + PVM_BLOCK_SIZE,
 					false, &pa), 0);
 	}
+
+	/*
+	 * Pages 2 and 3 leave under pkvm_iommu_s2_defer(), as the teardown's
+	 * BARs do: the CPU's TLBs as usual, the SMMUs' only at
+	 * pkvm_iommu_s2_undefer(), once, VMID-wide, and not at all when nothing
+	 * changed.
+	 */
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA + 2 * PAGE_SIZE,
+					false, &pa), 0);
+		defer_stats[i] = *smmu_model_stats(models[i]);
+	}
+	pkvm_iommu_s2_defer(&vm->kvm.arch.mmu);
+	CHECK_EQ(el2_pvm_unmap(vm, PVM_PAGES_IPA + 2 * PAGE_SIZE, 2 * PAGE_SIZE), 0);
+	for (i = 0; i < n; i++) {
+		CHECK(smmu_model_tlb_reaches(models[i], pages + 2 * PAGE_SIZE));
+		CHECK_EQ(smmu_model_stats(models[i])->cmds, defer_stats[i].cmds);
+	}
+	pkvm_iommu_s2_undefer(&vm->kvm.arch.mmu);
+	for (i = 0; i < n; i++) {
+		CHECK(!smmu_model_tlb_reaches(models[i], pages + 2 * PAGE_SIZE));
+		CHECK(smmu_model_dma(models[i], pvm_sid[i], PVM_PAGES_IPA + 2 * PAGE_SIZE,
+				     false, &pa) < 0);
+		CHECK_EQ(smmu_model_stats(models[i])->tlbi_vmall, defer_stats[i].tlbi_vmall + 1);
+		CHECK_EQ(smmu_model_stats(models[i])->tlbi_ipa, defer_stats[i].tlbi_ipa);
+		defer_stats[i] = *smmu_model_stats(models[i]);
+	}
+	pkvm_iommu_s2_defer(&vm->kvm.arch.mmu);
+	pkvm_iommu_s2_undefer(&vm->kvm.arch.mmu);
+	for (i = 0; i < n; i++)
+		CHECK_EQ(smmu_model_stats(models[i])->cmds, defer_stats[i].cmds);
 
 	/* A fault recorded before the teardown, popped after it. */
 	pvm_drain_events(idx, n);

@@ -1850,6 +1850,19 @@ static struct hyp_iommu_domain *hyp_iommu_pvm_domain(const struct kvm_s2_mmu *mm
 }
 
 /*
+ * A stage-2 change of many pages whose SMMU invalidation may wait until it
+ * is over (pkvm_iommu_s2_defer()): this CPU's flushes of that MMU only note
+ * that one is owed, and pkvm_iommu_s2_undefer() issues it, VMID-wide. Per
+ * CPU: another CPU's flush of the same MMU is not deferred.
+ */
+struct hyp_iommu_defer {
+	const struct kvm_s2_mmu	*mmu;
+	bool			owed;
+};
+
+static DEFINE_PER_CPU(struct hyp_iommu_defer, hyp_iommu_defer);
+
+/*
  * [@ipa, @ipa + @size) of the stage-2 @mmu changed and the CPU's TLBs were
  * invalidated: if it is a protected VM's with assigned streams, invalidate
  * every SMMU of its domain (@size 0: the whole VMID). Cannot fail: an SMMU
@@ -1857,7 +1870,13 @@ static struct hyp_iommu_domain *hyp_iommu_pvm_domain(const struct kvm_s2_mmu *mm
  */
 static void hyp_iommu_pvm_flush(const struct kvm_s2_mmu *mmu, u64 ipa, u64 size)
 {
+	struct hyp_iommu_defer *defer = this_cpu_ptr(&hyp_iommu_defer);
 	struct hyp_iommu_domain *domain;
+
+	if (defer->mmu == mmu) {
+		defer->owed = true;
+		return;
+	}
 
 	/* The descriptor write before the read of the binding and the array. */
 	smp_mb();
@@ -1906,6 +1925,42 @@ void pkvm_iommu_s2_flush_range(const struct kvm_s2_mmu *mmu, u64 start, u64 page
 void pkvm_iommu_s2_flush_vmid(const struct kvm_s2_mmu *mmu)
 {
 	hyp_iommu_pvm_flush(mmu, 0, 0);
+}
+
+/**
+ * pkvm_iommu_s2_defer() - Hold this CPU's SMMU invalidations of a stage-2.
+ * @mmu:	The stage-2, about to change in many places, none of whose
+ *		pages may change owner before pkvm_iommu_s2_undefer().
+ *
+ * Until pkvm_iommu_s2_undefer(), with the lock that serialises changes to
+ * @mmu's table held throughout, this CPU's changes to it invalidate the
+ * CPU's TLBs as usual, but the SMMUs walking it only once, at the end: a
+ * device may use a stale entry meanwhile, which is why no page may change
+ * owner before. Not nested.
+ */
+void pkvm_iommu_s2_defer(const struct kvm_s2_mmu *mmu)
+{
+	struct hyp_iommu_defer *defer = this_cpu_ptr(&hyp_iommu_defer);
+
+	defer->owed = false;
+	WRITE_ONCE(defer->mmu, mmu);
+}
+
+/**
+ * pkvm_iommu_s2_undefer() - Issue the SMMU invalidation pkvm_iommu_s2_defer() held.
+ * @mmu:	The stage-2 given to pkvm_iommu_s2_defer().
+ *
+ * One invalidation of the whole VMID on every SMMU of @mmu's domain, if a
+ * change needed one.
+ */
+void pkvm_iommu_s2_undefer(const struct kvm_s2_mmu *mmu)
+{
+	struct hyp_iommu_defer *defer = this_cpu_ptr(&hyp_iommu_defer);
+
+	WRITE_ONCE(defer->mmu, NULL);
+	if (defer->owed)
+		hyp_iommu_pvm_flush(mmu, 0, 0);
+	defer->owed = false;
 }
 
 /*

@@ -37,6 +37,8 @@ int pkvm_iommu_teardown_vm(struct pkvm_hyp_vm *vm);
 void pkvm_iommu_s2_flush_ipa(const struct kvm_s2_mmu *mmu, u64 ipa, int level);
 void pkvm_iommu_s2_flush_range(const struct kvm_s2_mmu *mmu, u64 start, u64 pages);
 void pkvm_iommu_s2_flush_vmid(const struct kvm_s2_mmu *mmu);
+void pkvm_iommu_s2_defer(const struct kvm_s2_mmu *mmu);
+void pkvm_iommu_s2_undefer(const struct kvm_s2_mmu *mmu);
 #else
 static inline int pkvm_iommu_init(void) { return 0; }
 static inline int __pkvm_iommu_register_doorbell(u64 phys) { return -ENODEV; }
@@ -72,6 +74,8 @@ static inline void pkvm_iommu_s2_flush_ipa(const struct kvm_s2_mmu *mmu, u64 ipa
 static inline void pkvm_iommu_s2_flush_range(const struct kvm_s2_mmu *mmu, u64 start,
 					     u64 pages) { }
 static inline void pkvm_iommu_s2_flush_vmid(const struct kvm_s2_mmu *mmu) { }
+static inline void pkvm_iommu_s2_defer(const struct kvm_s2_mmu *mmu) { }
+static inline void pkvm_iommu_s2_undefer(const struct kvm_s2_mmu *mmu) { }
 #endif
 
 #endif /* __ARM64_KVM_NVHE_IOMMU_H__ */
