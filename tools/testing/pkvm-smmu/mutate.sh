@@ -294,6 +294,10 @@ mutant el2_reset_no_atschk el2 "$SMMU_C" \
 	'	if (smmu->features & HYP_SMMU_FEAT_ATS)
 		cr0 |= CR0_ATSCHK;
 ' ''
+# Memory regions that share a page: mapped twice, the identity domain fails.
+mutant el2_identity_region_pages_twice el2 "$IOMMU_C" \
+	'	*start = max(ALIGN_DOWN(hyp_memory[i].base, PAGE_SIZE), prev);' \
+	'	*start = ALIGN_DOWN(hyp_memory[i].base, PAGE_SIZE) + 0 * prev;'
 # Pages from the memcache keep what the host wrote in them.
 mutant el2_zalloc_no_memset el2 "$IOMMU_C" "${ZALLOC_NO_MEMSET[@]}"
 # Only the level-2 stream table is not zeroed: el2_l2_strtab_zeroed alone.

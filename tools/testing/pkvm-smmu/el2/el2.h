@@ -43,6 +43,8 @@ phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages);
 bool el2_mmio_hyp_owned(u64 start, u64 end);
 /* Register an SMMU as the host driver does; its index or a negative errno. */
 int el2_host_register_smmu(phys_addr_t mmio);
+/* Split the region holding [@at, @at + @len) in three (the middle one need not be pages). */
+void el2_memory_split(u64 at, u64 len);
 void el2_host_free(phys_addr_t phys, u64 nr_pages);
 u64 el2_count_state(enum el2_state host, enum el2_state hyp);
 

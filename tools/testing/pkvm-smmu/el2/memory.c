@@ -785,6 +785,30 @@ u64 el2_count_state(enum el2_state host, enum el2_state hyp)
  * Register the SMMU at @mmio as the host driver does: ask how many pages it
  * needs, then give exactly those. -ENOMEM if the host has no such block.
  */
+/*
+ * Split the memory region holding [at, at + len) in three, as
+ * memblock_mark_nomap() does for an ACPI table the kernel installs from its
+ * initrd: the middle part need not start or end on a page.
+ */
+void el2_memory_split(u64 at, u64 len)
+{
+	unsigned int i, n = hyp_memblock_nr;
+
+	for (i = 0; i < n; i++)
+		if (hyp_memory[i].base < at &&
+		    at + len < hyp_memory[i].base + hyp_memory[i].size)
+			break;
+	if (i == n || n + 2 > HYP_MEMBLOCK_REGIONS)
+		abort();
+	memmove(&hyp_memory[i + 3], &hyp_memory[i + 1], (n - i - 1) * sizeof(hyp_memory[0]));
+	hyp_memory[i + 2].base = at + len;
+	hyp_memory[i + 2].size = hyp_memory[i].base + hyp_memory[i].size - (at + len);
+	hyp_memory[i + 1].base = at;
+	hyp_memory[i + 1].size = len;
+	hyp_memory[i].size = at - hyp_memory[i].base;
+	hyp_memblock_nr = n + 2;
+}
+
 int el2_host_register_smmu(phys_addr_t mmio)
 {
 	u64 needed, pages;

@@ -1082,17 +1082,34 @@ static u64 hyp_iommu_map_pages_needed(struct hyp_iommu_domain *domain, u64 size)
 	return pages;
 }
 
+/*
+ * The pages of memory region @i not in an earlier region: [*start, *end),
+ * empty if *start >= *end. Regions need not start or end on a page (an ACPI
+ * table upgrade marks its bytes nomap, splitting a region mid-page), and
+ * two may then share a page, which must be mapped once.
+ */
+static void hyp_iommu_memory_pages(unsigned int i, u64 *start, u64 *end)
+{
+	u64 prev = i ? PAGE_ALIGN(hyp_memory[i - 1].base + hyp_memory[i - 1].size) : 0;
+
+	*start = max(ALIGN_DOWN(hyp_memory[i].base, PAGE_SIZE), prev);
+	*end = PAGE_ALIGN(hyp_memory[i].base + hyp_memory[i].size);
+}
+
 /* Level-2 and level-3 tables to map all of memory, plus the domain and root. */
 static u64 hyp_iommu_identity_pages_needed(void)
 {
 	struct hyp_iommu_domain tmp = { .pgt.start_level = 1 };
-	u64 pages = 2;
+	u64 pages = 2, start, end;
 	unsigned int i;
 
 	/* HYP_IOMMU_IAS is 39 bits: the walk starts at level 1. */
 	BUILD_BUG_ON(HYP_IOMMU_IAS != 39);
-	for (i = 0; i < hyp_memblock_nr; i++)
-		pages += hyp_iommu_map_pages_needed(&tmp, hyp_memory[i].size);
+	for (i = 0; i < hyp_memblock_nr; i++) {
+		hyp_iommu_memory_pages(i, &start, &end);
+		if (start < end)
+			pages += hyp_iommu_map_pages_needed(&tmp, end - start);
+	}
 	/* And each MSI doorbell page. */
 	pages += smp_load_acquire(&hyp_iommu_nr_doorbells) *
 		 hyp_iommu_map_pages_needed(&tmp, PAGE_SIZE);
@@ -1126,6 +1143,7 @@ static int hyp_iommu_alloc_identity(u64 *pages_needed)
 	struct kvm_hyp_memcache mc = {};
 	struct hyp_iommu_domain *domain;
 	unsigned int i;
+	u64 start, end;
 	int ret, id;
 
 	hyp_spin_lock(&hyp_iommu_identity_lock);
@@ -1159,8 +1177,10 @@ static int hyp_iommu_alloc_identity(u64 *pages_needed)
 		goto unreserve;
 	domain->identity = true;
 	for (i = 0; i < hyp_memblock_nr; i++) {
-		ret = kvm_pgtable_stage2_map(&domain->pgt, hyp_memory[i].base,
-					     hyp_memory[i].size, hyp_memory[i].base,
+		hyp_iommu_memory_pages(i, &start, &end);
+		if (start >= end)
+			continue;
+		ret = kvm_pgtable_stage2_map(&domain->pgt, start, end - start, start,
 					     KVM_PGTABLE_PROT_R | KVM_PGTABLE_PROT_W,
 					     &mc, 0);
 		/* Cannot happen: pages reserved, ranges checked. */
