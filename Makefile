@@ -10,14 +10,14 @@
 #
 # Variables: PKVM_CACHE (where the Debian 13 root and all build outputs live,
 # default /var/cache/pkvm-smmu), MODE (hvhe or nvhe, for run), MODES (for check),
-# SMMU (pkvm, stock or refused, for run), SMMUS (for check), TESTS (comma-separated boot
+# SMMU (pkvm, stock, refused or cmdqv, for run), SMMUS (for check), TESTS (comma-separated boot
 # tests for run; default all).
 
 PKVM_CACHE ?= /var/cache/pkvm-smmu
 MODE ?= hvhe
 MODES ?= hvhe nvhe
 SMMU ?= pkvm
-SMMUS ?= pkvm stock refused
+SMMUS ?= pkvm stock refused cmdqv
 TESTS ?= all
 export PKVM_CACHE MODES SMMUS
 
@@ -27,11 +27,11 @@ endif
 ifneq ($(filter-out hvhe nvhe,$(MODES)),)
 $(error MODES=$(MODES) names an unknown mode: use hvhe and/or nvhe)
 endif
-ifeq ($(filter $(SMMU),pkvm stock refused),)
-$(error SMMU=$(SMMU) is not an SMMU configuration: use SMMU=pkvm, stock or refused)
+ifeq ($(filter $(SMMU),pkvm stock refused cmdqv),)
+$(error SMMU=$(SMMU) is not an SMMU configuration: use SMMU=pkvm, stock, refused or cmdqv)
 endif
-ifneq ($(filter-out pkvm stock refused,$(SMMUS)),)
-$(error SMMUS=$(SMMUS) names an unknown SMMU configuration: use pkvm, stock and/or refused)
+ifneq ($(filter-out pkvm stock refused cmdqv,$(SMMUS)),)
+$(error SMMUS=$(SMMUS) names an unknown SMMU configuration: use pkvm, stock, refused and/or cmdqv)
 endif
 
 S := scripts

@@ -2,19 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run every test: the userspace unit tests and the EL2 mutants, then the boot tests in
 # hVHE and nVHE mode, with the SMMUs owned by the hypervisor and with the stock host
-# driver, and once per mode with one SMMU refused by the hypervisor (a few tests only).
+# driver, once per mode with one SMMU refused by the hypervisor (a few tests only), and
+# once per mode with a Tegra241 CMDQV described, which keeps pKVM from finalising.
 # Each result is one TAP-style line; the last line is "N passed, N failed, N skipped".
 # Exit status: 0 when nothing failed. CHECK_TESTS (default all) names the boot tests,
 # CHECK_UNIT=0 leaves out the unit tests and mutants (make check-long sets both).
 . "$(dirname "$0")/common.sh"
 
 MODES=${MODES:-hvhe nvhe}
-SMMUS=${SMMUS:-pkvm stock refused}
+SMMUS=${SMMUS:-pkvm stock refused cmdqv}
 for m in $MODES; do
 	case "$m" in hvhe|nvhe) ;; *) die "MODES: unknown mode '$m' (hvhe, nvhe)";; esac
 done
 for m in $SMMUS; do
-	case "$m" in pkvm|stock|refused) ;; *) die "SMMUS: unknown SMMU configuration '$m' (pkvm, stock, refused)";; esac
+	case "$m" in pkvm|stock|refused|cmdqv) ;; *) die "SMMUS: unknown SMMU configuration '$m' (pkvm, stock, refused, cmdqv)";; esac
 done
 pass=0
 fail=0

@@ -3,14 +3,19 @@
 # Boot the pKVM host on the reference topology and return the guest's verdict.
 #
 # usage: run-qemu.sh [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS]
-#                    [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused]
+#                    [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused|cmdqv]
 #                    [--trace FILE] [--topology ref|bench8]
 #
 # --smmu pkvm gives the SMMUs to the hypervisor (the default in protected mode);
 # stock leaves them to the host's stock arm-smmu-v3 driver (pkvm_smmu=off); refused gives
 # them to the hypervisor but has the host driver treat the third SMMU it probes as refused
 # (pkvm_smmu_test_refuse=2) and defer the probe of the second until pKVM has finalised
-# (pkvm_smmu_test_defer=1), to show that nothing then drives either. Boot tests declare
+# (pkvm_smmu_test_defer=1), to show that nothing then drives either; it also describes an
+# SMMUv3 PMCG, which QEMU does not model, over the PL031 page (pkvm_smmu_test_pmcg: the
+# RTC of UEFI's runtime services, which this boot keeps the host from calling with
+# efi=noruntime), to show that the hypervisor takes it; cmdqv gives them to the hypervisor
+# but adds an ACPI table that describes a Tegra241 CMDQV (scripts/cmdqv-ssdt.py), which the
+# hypervisor cannot take, to show that pKVM then refuses to finalise. Boot tests declare
 # which configurations they need.
 #
 # Topology (README.md): QEMU virt with EL2, GICv3, UEFI/ACPI, 2 vCPUs and four
@@ -37,7 +42,7 @@ SMMU=stock
 TRACE=
 TOPOLOGY=ref
 usage() {
-	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused] [--trace FILE] [--topology ref|bench8]" >&2
+	echo "usage: $0 [--mode hvhe|nvhe] [--interactive] [--timeout SECONDS] [--log FILE] [--tests LIST] [--quiet] [--smmu stock|pkvm|refused|cmdqv] [--trace FILE] [--topology ref|bench8]" >&2
 	exit "${1:-3}"
 }
 while [ $# -gt 0 ]; do
@@ -62,8 +67,8 @@ nvhe) CPU=cortex-a72 ;;
 *) echo "error: unknown mode '$MODE' (hvhe or nvhe)" >&2; exit 3 ;;
 esac
 case "$SMMU" in
-stock|pkvm|refused) ;;
-*) echo "error: unknown --smmu '$SMMU' (stock, pkvm or refused)" >&2; exit 3 ;;
+stock|pkvm|refused|cmdqv) ;;
+*) echo "error: unknown --smmu '$SMMU' (stock, pkvm, refused or cmdqv)" >&2; exit 3 ;;
 esac
 case "$TOPOLOGY" in
 ref|bench8) ;;
@@ -121,8 +126,15 @@ fi
 append="console=ttyAMA0 acpi=force kvm-arm.mode=protected panic=-1 pkvm_test.mode=$MODE"
 append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE pkvm_test.smmu=$SMMU"
 [ "$SMMU" = stock ] && append+=" pkvm_smmu=off"
-[ "$SMMU" = refused ] && append+=" pkvm_smmu_test_refuse=2 pkvm_smmu_test_defer=1"
+[ "$SMMU" = refused ] && append+=" pkvm_smmu_test_refuse=2 pkvm_smmu_test_defer=1 pkvm_smmu_test_pmcg=0x9010000 efi=noruntime"
 
+# cmdqv: an ACPI table for the kernel's table upgrade, in a cpio in front of the root.
+if [ "$SMMU" = cmdqv ]; then
+	ssdt=$(dirname "$LOG")/cmdqv-ssdt.cpio
+	python3 "$TOP/scripts/cmdqv-ssdt.py" "$ssdt" || exit 3
+	cat "$ssdt" "$INITRD" >"$ssdt.initrd" || exit 3
+	INITRD=$ssdt.initrd
+fi
 qemu=(qemu-system-aarch64
 	-machine virt,virtualization=on,gic-version=3
 	-cpu "$CPU" -smp 2 -m 2G

@@ -15,7 +15,7 @@
 #    identity domain still lands.
 fail=0
 unregistered=0
-for d in /sys/bus/platform/devices/arm-smmu-v3*; do
+for d in /sys/bus/platform/devices/arm-smmu-v3.*; do
 	[ -e "$d" ] || continue
 	drv=$(basename "$(readlink "$d/driver" 2>/dev/null)")
 	echo "${d##*/}: driver ${drv:-none}"

@@ -294,10 +294,66 @@ mutant el2_reset_no_atschk el2 "$SMMU_C" \
 	'	if (smmu->features & HYP_SMMU_FEAT_ATS)
 		cr0 |= CR0_ATSCHK;
 ' ''
+# LPA2: the STE says nothing of the descriptors' format or shareability.
+mutant el2_lpa2_no_s2ds el2 "$SMMU_C" \
+	'		smmu->features |= HYP_SMMU_FEAT_DS;
+		return 0;' '		return 0;'
+mutant el2_lpa2_no_shcfg el2 "$SMMU_C" \
+	'		smmu->features |= HYP_SMMU_FEAT_SHCFG;' '		smmu->features |= 0;'
+mutant el2_lpa2_memory_above_ignored el2 "$SMMU_C" \
+	'	if (smmu_memory_above(HYP_SMMU_NO_DS_MAX_PA))' '	if (smmu_memory_above(U64_MAX))'
+# Addresses a 4 KiB descriptor without LPA2 cannot hold get mapped.
+mutant el2_max_pa_50 el2 "$IOMMU_C" \
+	'#define HYP_IOMMU_MAX_PA	BIT_ULL(48)' '#define HYP_IOMMU_MAX_PA	BIT_ULL(50)'
+mutant el2_lpa2_ds_without_lpa2 el2 "$SMMU_C" \
+	'	if (!kvm_lpa2_is_enabled())
+		return 0;
+	if (idr5' '	if (idr5'
 # Memory regions that share a page: mapped twice, the identity domain fails.
 mutant el2_identity_region_pages_twice el2 "$IOMMU_C" \
 	'	*start = max(ALIGN_DOWN(hyp_memory[i].base, PAGE_SIZE), prev);' \
 	'	*start = ALIGN_DOWN(hyp_memory[i].base, PAGE_SIZE) + 0 * prev;'
+# Enhanced command queues: their control pages stay with the host.
+mutant el2_ecmdq_pages_kept el2 "$SMMU_C" \
+	'	return __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(start), size >> PAGE_SHIFT);' \
+	'	return (start + size) & 0;'
+mutant el2_ecmdq_refusal_forgotten el2 "$SMMU_C" \
+	'	if (smmu_take_ecmdq_pages(smmu, mmio))
+		smmu->ecmdq_open = true;' '	smmu_take_ecmdq_pages(smmu, mmio);'
+# Only an SMMU refused for its queues gives them up.
+mutant el2_ecmdq_taken_late el2 "$SMMU_C" \
+	'	if (idr1 & HYP_SMMU_IDR1_ECMDQ)
+		return -EOPNOTSUPP;' '	if (idr1 & HYP_SMMU_IDR1_ECMDQ) {
+		smmu_take_ecmdq_pages(smmu, smmu->mmio_phys);
+		return -EOPNOTSUPP;
+	}' \
+	'	/* Whatever refuses the SMMU next, its command queues are not the host'"'"'s. */
+	if (smmu_take_ecmdq_pages(smmu, mmio))
+		smmu->ecmdq_open = true;' ''
+mutant el2_ecmdq_any_granule el2 "$SMMU_C" \
+	'	if (log2nump > HYP_SMMU_ECMDQ_MAX_LOG2NUMP ||
+	    FIELD_GET(HYP_SMMU_ECMDQ_PAGE_GS, page0) != HYP_SMMU_ECMDQ_PAGE_GS_64K)' \
+	'	if (log2nump > HYP_SMMU_ECMDQ_MAX_LOG2NUMP)'
+mutant el2_ecmdq_any_count el2 "$SMMU_C" \
+	'	if (log2nump > HYP_SMMU_ECMDQ_MAX_LOG2NUMP ||' '	if ('
+mutant el2_pmcg_page1_always el2 "$SMMU_C" \
+	'	if (size1 && (readl_relaxed(base + HYP_PMCG_CFGR) & HYP_PMCG_CFGR_RELOC_CTRS) &&' \
+	'	if (size1 &&'
+mutant el2_quarantine_no_ecmdq el2 "$SMMU_C" \
+	'	if (smmu_take_ecmdq_pages(&tmp, mmio))
+		ret = -EIO;' ''
+# PMCGs: still counting, their MSI armed, or page 1 left with the host.
+mutant el2_pmcg_not_stopped el2 "$SMMU_C" \
+	'	writel_relaxed(0, base + HYP_PMCG_CR);' ''
+mutant el2_pmcg_msi_kept el2 "$SMMU_C" \
+	'		writeq_relaxed(0, base + HYP_PMCG_IRQ_CFG0);' \
+	'		readq_relaxed(base + HYP_PMCG_IRQ_CFG0);'
+mutant el2_pmcg_page1_kept el2 "$SMMU_C" \
+	'	    __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(page1), size1 >> PAGE_SHIFT))' \
+	'	    !page1)'
+mutant el2_pmcg_no_ack_wait el2 "$SMMU_C" \
+	'	ret = smmu_wait_until(!readl_relaxed(base + HYP_PMCG_IRQ_CTRLACK),
+			      smmu_poll_deadline());' '	ret = 0;'
 # Pages from the memcache keep what the host wrote in them.
 mutant el2_zalloc_no_memset el2 "$IOMMU_C" "${ZALLOC_NO_MEMSET[@]}"
 # Only the level-2 stream table is not zeroed: el2_l2_strtab_zeroed alone.

@@ -28,6 +28,7 @@
  * finalise.
  */
 #include <linux/acpi.h>
+#include <linux/acpi_iort.h>
 #include <linux/arm-smccc.h>
 #include <linux/bitfield.h>
 #include <linux/debugfs.h>
@@ -215,6 +216,51 @@ static bool pkvm_smmu_test_deferred(struct device *dev)
 		deferred = dev;
 	return dev == deferred;
 }
+
+/*
+ * Test knob: "pkvm_smmu_test_pmcg=PHYS" describes an SMMUv3 PMCG whose
+ * register page 0 is the 4 KiB at PHYS, as IORT would (a platform device
+ * "arm-smmu-v3-pmcg"): QEMU models none, so a test points it at a page
+ * nothing else uses, to show that pKVM takes it from the host.
+ */
+static phys_addr_t pkvm_smmu_test_pmcg;
+
+static int __init pkvm_smmu_test_pmcg_setup(char *arg)
+{
+	u64 phys;
+	int ret = kstrtou64(arg, 0, &phys);
+
+	if (!ret)
+		pkvm_smmu_test_pmcg = phys;
+	return ret;
+}
+early_param("pkvm_smmu_test_pmcg", pkvm_smmu_test_pmcg_setup);
+
+/* Its overflow interrupt, an SPI nothing else on QEMU's virt machine uses. */
+#define PKVM_SMMU_TEST_PMCG_GSI	200
+
+static int __init pkvm_smmu_test_pmcg_init(void)
+{
+	struct resource res[2] = { DEFINE_RES_MEM(pkvm_smmu_test_pmcg, SZ_4K) };
+	u32 model = IORT_SMMU_V3_PMCG_GENERIC;
+	struct platform_device *pdev;
+	unsigned int nr = 1;
+	int irq;
+
+	if (!pkvm_smmu_test_pmcg)
+		return 0;
+	/* With an interrupt, as IORT gives one, the stock PMCG driver would bind. */
+	irq = acpi_disabled ? -ENODEV :
+	      acpi_register_gsi(NULL, PKVM_SMMU_TEST_PMCG_GSI, ACPI_EDGE_SENSITIVE,
+				ACPI_ACTIVE_HIGH);
+	if (irq > 0)
+		res[nr++] = DEFINE_RES_IRQ_NAMED(irq, "overflow");
+	/* IORT's platform data: the PMCG's model (iort.c, arm_smmu_v3_pmcg_add_platdata()). */
+	pdev = platform_device_register_resndata(NULL, "arm-smmu-v3-pmcg", PLATFORM_DEVID_AUTO,
+						 res, nr, &model, sizeof(model));
+	return PTR_ERR_OR_ZERO(pdev);
+}
+subsys_initcall(pkvm_smmu_test_pmcg_init);
 #else
 static bool pkvm_smmu_test_refused(void)
 {
@@ -1418,6 +1464,116 @@ static int pkvm_smmu_take_late(struct device *dev, void *data)
 	return 0;
 }
 
+static const struct of_device_id pkvm_smmu_pmcg_of_match[] = {
+	{ .compatible = "arm,smmu-v3-pmcg" },
+	{ }
+};
+
+/* Never a driver's name: a device with it as driver_override binds to nothing. */
+#define PKVM_SMMU_PMCG_OVERRIDE	"pkvm-smmu-taken"
+
+/* An SMMUv3 PMCG as firmware describes it: IORT's platform device, or devicetree's. */
+static bool pkvm_smmu_is_pmcg(struct device *dev)
+{
+	return !strcmp(to_platform_device(dev)->name, "arm-smmu-v3-pmcg") ||
+	       of_match_device(pkvm_smmu_pmcg_of_match, dev);
+}
+
+/*
+ * In protected mode no driver ever binds to a PMCG: the hypervisor takes it
+ * when pKVM finalises (pkvm_smmu_take_pmcg()), and a PMCG can sit inside an
+ * SMMU's frame, which the hypervisor takes as soon as it probes. Set before
+ * the device can match (IORT and devicetree add them later than this).
+ */
+static int pkvm_smmu_pmcg_notify(struct notifier_block *nb, unsigned long action, void *data)
+{
+	struct device *dev = data;
+
+	if (action == BUS_NOTIFY_ADD_DEVICE && pkvm_smmu_is_pmcg(dev) &&
+	    device_set_driver_override(dev, PKVM_SMMU_PMCG_OVERRIDE))
+		dev_err(dev, "SMMUv3 PMCG: cannot keep drivers off it\n");
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pkvm_smmu_pmcg_nb = {
+	.notifier_call = pkvm_smmu_pmcg_notify,
+};
+
+static int __init pkvm_smmu_pmcg_notifier_init(void)
+{
+	if (!is_protected_kvm_enabled() || !pkvm_smmu_enabled)
+		return 0;
+	return bus_register_notifier(&platform_bus_type, &pkvm_smmu_pmcg_nb);
+}
+arch_initcall(pkvm_smmu_pmcg_notifier_init);
+
+/*
+ * An SMMUv3 PMCG that firmware describes: programmed by a host that is no
+ * longer trusted, its overflow MSI could write anywhere. Keep every driver
+ * off it (one bound despite pkvm_smmu_pmcg_notify() lets go), then give its
+ * frames to the hypervisor, which stops it for good. A page 1 at 0 or over
+ * page 0 is firmware's way of saying there is none. If the PMCG cannot be
+ * taken, pKVM must not finalise.
+ */
+static int pkvm_smmu_take_pmcg(struct device *dev, void *data)
+{
+	struct platform_device *pdev = to_platform_device(dev);
+	struct resource *page0, *page1;
+	struct arm_smccc_res hvc;
+	const char *what;
+	int *err = data;
+	long ret;
+
+	if (!pkvm_smmu_is_pmcg(dev))
+		return 0;
+	page0 = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	page1 = platform_get_resource(pdev, IORESOURCE_MEM, 1);
+	if (page0 && page1 && (!page1->start || resource_overlaps(page0, page1)))
+		page1 = NULL;
+	if (!page0 || !PAGE_ALIGNED(page0->start) || (page1 && !PAGE_ALIGNED(page1->start)) ||
+	    device_set_driver_override(dev, PKVM_SMMU_PMCG_OVERRIDE)) {
+		dev_err(dev, "SMMUv3 PMCG that cannot be taken: pKVM will not finalise\n");
+		*err = -EINVAL;
+		return 0;
+	}
+	device_release_driver(dev);
+	arm_smccc_1_1_hvc(KVM_HOST_SMCCC_FUNC(__pkvm_smmu_take_pmcg), page0->start,
+			  PAGE_ALIGN(resource_size(page0)), page1 ? page1->start : 0,
+			  page1 ? PAGE_ALIGN(resource_size(page1)) : 0, &hvc);
+	ret = hvc.a0 == SMCCC_RET_SUCCESS ? (long)hvc.a1 : -EOPNOTSUPP;
+	switch (ret) {
+	case 0:
+		what = "taken and stopped by the hypervisor";
+		break;
+	case -EPERM:
+		/* Inside a frame the hypervisor holds (an SMMU's): out of the host's reach. */
+		what = "inside a frame the hypervisor holds";
+		break;
+	default:
+		what = "NOT isolated, pKVM will not finalise";
+		*err = ret;
+	}
+	dev_info(dev, "SMMUv3 PMCG at %pa: %s (%ld), no driver may bind\n", &page0->start,
+		 what, ret);
+	return 0;
+}
+
+/*
+ * Tegra241 CMDQV: command queues of an SMMU that the host could drive on
+ * its own, a separate device (ACPI NVDA200C, or the SMMU's devicetree
+ * "nvidia,cmdqv" phandle) the hypervisor does not take.
+ */
+static bool pkvm_smmu_has_cmdqv(void)
+{
+	struct device_node *np;
+
+	if (acpi_dev_present("NVDA200C", NULL, -1))
+		return true;
+	np = of_find_node_with_property(NULL, "nvidia,cmdqv");
+	of_node_put(np);
+	return np;
+}
+
 /* A call that may ask for pages in result 2: top up and repeat, a few times. */
 static long pkvm_smmu_hvc_topup(unsigned long id, u64 a1, u64 a2, u64 a3, u64 a4)
 {
@@ -1746,7 +1902,9 @@ static void pkvm_smmu_register_pci(void)
  * hypervisor does not hold yet (its probe not run, deferred, or waiting for
  * the lock; a refusal whose quarantine failed) is quarantined: disabled,
  * aborting, its frame the hypervisor's. If one cannot be, pKVM must not
- * finalise. Then PCI configuration space goes to the hypervisor
+ * finalise; nor if a PMCG cannot be taken (pkvm_smmu_take_pmcg()), or an
+ * implementation's command queues exist that the hypervisor cannot take.
+ * Then PCI configuration space goes to the hypervisor
  * (pkvm_smmu_register_pci()); a failure there only keeps functions
  * unassignable.
  */
@@ -1766,6 +1924,12 @@ int pkvm_smmu_finalize(void)
 	}
 	pkvm_smmu_finalised = true;
 	mutex_unlock(&pkvm_smmu_probe_lock);
+	if (!err && pkvm_smmu_has_cmdqv()) {
+		pr_err("pkvm-smmu: a Tegra241 CMDQV, which the hypervisor cannot take: pKVM will not finalise\n");
+		err = -EOPNOTSUPP;
+	}
+	if (!err)
+		bus_for_each_dev(&platform_bus_type, NULL, &err, pkvm_smmu_take_pmcg);
 	if (!err)
 		pkvm_smmu_register_pci();
 	return err;

@@ -103,6 +103,17 @@ static u64 host_topup(u64 nr)
 	return __host_topup(nr, false);
 }
 
+/* Map, topping the memcache up as often as the hypervisor asks. */
+static int map_topup(u64 id, u64 iova, phys_addr_t phys, u64 size, u64 prot, u64 *done)
+{
+	u64 needed;
+	int ret;
+
+	while ((ret = __pkvm_iommu_map(id, iova, phys, size, prot, done, &needed)) == -ENOMEM)
+		host_topup(needed);
+	return ret;
+}
+
 /* Pages that went to the hypervisor for the IOMMU, and not back yet. */
 static u64 hyp_pages(void)
 {
@@ -208,6 +219,12 @@ static void test_register(void)
 
 	for (i = 0; i < NR_SMMUS; i++) {
 		models[i] = smmu_model_create(smmu_mmio[i], true);
+		/*
+		 * Able to read the LPA2 format and to override shareability: a
+		 * kernel without LPA2 must use neither (S2DS would make the SMMU
+		 * read shareability bits as address bits).
+		 */
+		smmu_model_set_lpa2(models[i], true, true);
 		/* Out of reset the model bypasses, as firmware may leave it. */
 		CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i], 0x1000, false, &pa), 0);
 	}
@@ -355,15 +372,8 @@ static void test_domain_attach_map_dma(void)
 	map_phys = el2_host_alloc(NR_MAP_PAGES, 1);
 	for (p = 0; p < NR_MAP_PAGES; p++)
 		CHECK_EQ(el2_page(map_phys + p * PAGE_SIZE)->host, EL2_OWNED);
-	do {
-		ret = __pkvm_iommu_map(domain_id, MAP_IOVA, map_phys,
-				       NR_MAP_PAGES * PAGE_SIZE,
-				       PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE,
-				       &done, &needed);
-		if (ret == -ENOMEM)
-			host_topup(needed);
-	} while (ret == -ENOMEM);
-	CHECK_EQ(ret, 0);
+	CHECK_EQ(map_topup(domain_id, MAP_IOVA, map_phys, NR_MAP_PAGES * PAGE_SIZE,
+			   PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE, &done), 0);
 	CHECK_EQ(done, NR_MAP_PAGES * PAGE_SIZE);
 	/* Mapped over: refused. */
 	CHECK_EQ(__pkvm_iommu_map(domain_id, MAP_IOVA, map_phys, PAGE_SIZE,
@@ -728,18 +738,13 @@ static void test_bounded_free(void)
 
 static void test_detach_free_reclaim(void)
 {
-	u64 done, needed, vmall[NR_SMMUS];
+	u64 done, vmall[NR_SMMUS];
 	phys_addr_t pa;
 	int i, ret, steps = 0, got;
 
 	/* Leave something mapped: freeing the domain must unmap it. */
-	do {
-		ret = __pkvm_iommu_map(domain_id, MAP_IOVA, map_phys, 2 * PAGE_SIZE,
-				       PKVM_IOMMU_PROT_READ, &done, &needed);
-		if (ret == -ENOMEM)
-			host_topup(needed);
-	} while (ret == -ENOMEM);
-	CHECK_EQ(ret, 0);
+	CHECK_EQ(map_topup(domain_id, MAP_IOVA, map_phys, 2 * PAGE_SIZE,
+			   PKVM_IOMMU_PROT_READ, &done), 0);
 	for (i = 0; i < NR_SMMUS; i++) {
 		CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i], MAP_IOVA, false, &pa), 0);
 		CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i], MAP_IOVA, true, &pa),
@@ -1162,6 +1167,211 @@ static void test_fail_closed_identity(void)
 	check_all_stopped(page);
 }
 
+/* SMMUs of the LPA2 test: with IDR5.DS, without (but SHCFG), without and refused. */
+static const phys_addr_t lpa2_mmio[3] = { 0x09100000, 0x09120000, 0x09140000 };
+#define LPA2_SID	0x42
+#define LPA2_IOVA	0x3000000ULL
+#define LPA2_STE_3_S2DS	BIT_ULL(3)
+
+static void lpa2_ste(void *arg, u32 sid, const u64 *ste, bool cached)
+{
+	u64 *out = arg;
+
+	if (sid == LPA2_SID)
+		memcpy(out, ste, STRTAB_STE_DWORDS * sizeof(u64));
+}
+
+/*
+ * With FEAT_LPA2 a domain's descriptors carry output address bits 51:50
+ * where the older format has shareability. An SMMU with IDR5.DS is told
+ * (STE.S2DS) and takes shareability from S2SH0; one without would read the
+ * address bits as non-shareable, so STE.SHCFG makes its DMA inner
+ * shareable (the model, a coherent SMMU, fails a cacheable access that
+ * would not snoop), and it is refused while memory reaches 2^48, where
+ * its format ends. Nothing at or above 2^48 is mapped, LPA2 or not.
+ */
+static void test_lpa2(void)
+{
+	const u64 lpa2 = 1ULL << (ARM64_HAS_LPA2 % 64);
+	struct smmu_model *m[3];
+	u64 needed, done, ste[STRTAB_STE_DWORDS];
+	phys_addr_t page, pa;
+	int i, idx[2], id, ret;
+
+	el2_cpucaps[ARM64_HAS_LPA2 / 64] |= lpa2;
+	for (i = 0; i < 3; i++) {
+		m[i] = smmu_model_create(lpa2_mmio[i], true);
+		smmu_model_set_lpa2(m[i], i == 0, i > 0);
+	}
+	/* Memory at 2^48, as a 52-bit machine may have: only an SMMU with DS reads it. */
+	el2_memory_describe(BIT_ULL(48), SZ_2M);
+	CHECK_EQ(__pkvm_smmu_register(lpa2_mmio[2], PKVM_SMMU_MMIO_SIZE, 0, 0, &needed),
+		 -EOPNOTSUPP);
+	CHECK(!(smmu_model_cr0ack(m[2]) & CR0_SMMUEN));
+	CHECK(smmu_model_gbpa(m[2]) & GBPA_ABORT);
+	CHECK_EQ(smmu_model_dma(m[2], LPA2_SID, 0, false, &pa), -EPERM);
+	idx[0] = register_smmu(lpa2_mmio[0]);
+	CHECK(idx[0] >= 0);
+	el2_memory_forget_last();
+	idx[1] = register_smmu(lpa2_mmio[1]);
+	CHECK(idx[1] >= 0);
+
+	id = __pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_S2, &needed);
+	CHECK(id >= 0);
+	page = el2_host_alloc(1, 1);
+	CHECK_EQ(map_topup(id, LPA2_IOVA, page, PAGE_SIZE,
+			   PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE, &done), 0);
+	CHECK_EQ(__pkvm_iommu_map(id, LPA2_IOVA + PAGE_SIZE, BIT_ULL(48), PAGE_SIZE,
+				  PKVM_IOMMU_PROT_READ, &done, &needed), -EINVAL);
+	for (i = 0; i < 2; i++) {
+		while ((ret = __pkvm_iommu_attach(id, idx[i], LPA2_SID, &needed)) == -ENOMEM)
+			host_topup(needed);
+		CHECK_EQ(ret, 0);
+		/* A coherent, shareable DMA to the right page. */
+		CHECK_EQ(smmu_model_dma(m[i], LPA2_SID, LPA2_IOVA + 8, true, &pa), 0);
+		CHECK_EQ(pa, page + 8);
+		CHECK_EQ(smmu_model_stats(m[i])->incoherent, 0);
+		memset(ste, 0, sizeof(ste));
+		smmu_model_visit_stes(m[i], lpa2_ste, ste);
+		CHECK_EQ(!!(ste[3] & LPA2_STE_3_S2DS), i == 0);
+		CHECK_EQ(FIELD_GET(STRTAB_STE_1_SHCFG, ste[1]),
+			 i == 0 ? STRTAB_STE_1_SHCFG_INCOMING : ARM_SMMU_SH_ISH);
+		CHECK_EQ(__pkvm_iommu_detach(id, idx[i], LPA2_SID), 0);
+	}
+	CHECK_EQ(__pkvm_iommu_unmap(id, LPA2_IOVA, PAGE_SIZE, &done), 0);
+	while ((ret = __pkvm_iommu_free_domain(id)) == -EAGAIN)
+		;
+	CHECK_EQ(ret, 0);
+	CHECK_EQ(el2_page(page)->host, EL2_OWNED);
+	el2_cpucaps[ARM64_HAS_LPA2 / 64] &= ~lpa2;
+}
+
+/*
+ * SMMUs with enhanced command queues: refused at registration or
+ * quarantined, with their control pages (here two of 64 KiB after register
+ * page 1, as CMDQ_CONTROL_PAGE_BASE0 and IDR6 say) taken from the host. One
+ * whose pages cannot be taken (its BASE0 points into page 1) makes the
+ * quarantine fail, whichever way it came: pKVM then does not finalise.
+ */
+static const phys_addr_t ecmdq_mmio[6] = {
+	0x09200000, 0x09300000, 0x09400000, 0x09600000, 0x09700000, 0x09800000,
+};
+#define ECMDQ_IDR6	(1U << 24)		/* two control pages */
+#define ECMDQ_BASE0	(SZ_128K | 1U << 1)	/* at 128 KiB, 64 KiB granule */
+#define ECMDQ_BAD_BASE0	(SZ_64K | 1U << 1)	/* over register page 1 */
+#define ECMDQ_BAD_GS	(SZ_128K | 2U << 1)	/* a granule that is not 64 KiB */
+#define ECMDQ_BAD_IDR6	(9U << 24)		/* 512 pages: more than the architecture's 256 */
+
+static bool ecmdq_pages_taken(phys_addr_t mmio)
+{
+	return el2_mmio_hyp_owned(mmio + SZ_128K, mmio + SZ_128K + SZ_64K) &&
+	       el2_mmio_hyp_owned(mmio + SZ_128K + SZ_64K, mmio + SZ_256K) &&
+	       !el2_mmio_hyp_owned(mmio + SZ_256K, mmio + SZ_256K + SZ_64K);
+}
+
+static void test_ecmdq(void)
+{
+	static const u32 idr6[6] = {
+		ECMDQ_IDR6, ECMDQ_IDR6, ECMDQ_IDR6, ECMDQ_IDR6, ECMDQ_IDR6, ECMDQ_BAD_IDR6,
+	};
+	static const u64 base0[6] = {
+		ECMDQ_BASE0, ECMDQ_BASE0, ECMDQ_BAD_BASE0, ECMDQ_BASE0, ECMDQ_BAD_GS, ECMDQ_BASE0,
+	};
+	struct smmu_model *m[6];
+	u64 needed;
+	phys_addr_t pa;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		m[i] = smmu_model_create(ecmdq_mmio[i], true);
+		smmu_model_set_ecmdq(m[i], idr6[i], base0[i]);
+		CHECK(!ecmdq_pages_taken(ecmdq_mmio[i]));
+	}
+	/* Control pages the hypervisor cannot place: nothing taken, the quarantine fails. */
+	for (i = 4; i < 6; i++) {
+		CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[i], PKVM_SMMU_MMIO_SIZE), -EIO);
+		CHECK(!el2_mmio_hyp_owned(ecmdq_mmio[i] + SZ_128K, ecmdq_mmio[i] + SZ_1M));
+	}
+	/* Refused for something else before its queues are looked at: taken all the same. */
+	smmu_model_set_idr1_extra(m[3], IDR1_REL);
+	CHECK_EQ(__pkvm_smmu_register(ecmdq_mmio[3], PKVM_SMMU_MMIO_SIZE, 0, 0, &needed),
+		 -ENODEV);
+	CHECK(ecmdq_pages_taken(ecmdq_mmio[3]));
+	CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[3], PKVM_SMMU_MMIO_SIZE), -EPERM);
+	/* Refused at registration: its pages go all the same. */
+	CHECK_EQ(__pkvm_smmu_register(ecmdq_mmio[0], PKVM_SMMU_MMIO_SIZE, 0, 0, &needed),
+		 -EOPNOTSUPP);
+	CHECK(ecmdq_pages_taken(ecmdq_mmio[0]));
+	CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[0], PKVM_SMMU_MMIO_SIZE), -EPERM);
+	/* Quarantined without a registration. */
+	CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[1], PKVM_SMMU_MMIO_SIZE), 0);
+	CHECK(ecmdq_pages_taken(ecmdq_mmio[1]));
+	/* Pages that cannot be taken: the quarantine fails, now and later. */
+	CHECK_EQ(__pkvm_smmu_register(ecmdq_mmio[2], PKVM_SMMU_MMIO_SIZE, 0, 0, &needed),
+		 -EOPNOTSUPP);
+	CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[2], PKVM_SMMU_MMIO_SIZE), -EIO);
+	CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[2], SZ_64K), -EIO);
+	for (i = 0; i < 6; i++) {
+		CHECK(!(smmu_model_cr0ack(m[i]) & CR0_SMMUEN));
+		CHECK(smmu_model_gbpa(m[i]) & GBPA_ABORT);
+		CHECK_EQ(smmu_model_dma(m[i], 0, 0, true, &pa), -EPERM);
+	}
+}
+
+/*
+ * SMMUv3 PMCGs, handed over before pKVM finalises: both frames become the
+ * hypervisor's, and the group stops counting, its interrupt disabled and its
+ * MSI address cleared. One that does not acknowledge the disable keeps its
+ * MSI address and the call fails (pKVM does not finalise); one inside a
+ * frame the hypervisor holds already is left as it is.
+ */
+#define PMCG_PAGE0	0x09500000ULL
+#define PMCG_PAGE1	0x09510000ULL
+#define PMCG_DEAF	0x09520000ULL
+#define PMCG_DEAF_PAGE1	0x09540000ULL
+
+static void test_pmcg(void)
+{
+	struct pmcg_model *p = pmcg_model_create(PMCG_PAGE0, true, true);
+	struct pmcg_model *deaf = pmcg_model_create(PMCG_DEAF, false, false);
+	u32 cr, irq_ctrl;
+	u64 cfg0;
+
+	/* Frames that are not page-aligned, empty, too large, or half-named. */
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0 + 8, SZ_4K, 0, 0), -EINVAL);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0, 0, 0, 0), -EINVAL);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0, SZ_128K, 0, 0), -EINVAL);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0, SZ_4K, PMCG_PAGE1, 0), -EINVAL);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0, SZ_4K, PMCG_PAGE1 + 8, SZ_4K), -EINVAL);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(-SZ_4K, SZ_4K, 0, 0), -EINVAL);
+	/* Memory, and a frame the hypervisor holds: refused, left alone. */
+	CHECK_EQ(__pkvm_smmu_take_pmcg(EL2_MEM_BASE, SZ_4K, 0, 0), -EINVAL);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0, SZ_4K, EL2_MEM_BASE, SZ_4K), -EINVAL);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(smmu_mmio[0] + 0x2000, SZ_4K, 0, 0), -EPERM);
+	CHECK(!el2_mmio_hyp_owned(PMCG_PAGE0, PMCG_PAGE0 + SZ_4K));
+	pmcg_model_state(p, &cr, &irq_ctrl, &cfg0);
+	CHECK(cr && irq_ctrl && cfg0);
+
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0, SZ_4K, PMCG_PAGE1, SZ_4K), 0);
+	CHECK(el2_mmio_hyp_owned(PMCG_PAGE0, PMCG_PAGE0 + SZ_4K));
+	CHECK(el2_mmio_hyp_owned(PMCG_PAGE1, PMCG_PAGE1 + SZ_4K));
+	pmcg_model_state(p, &cr, &irq_ctrl, &cfg0);
+	CHECK_EQ(cr, 0);
+	CHECK_EQ(irq_ctrl, 0);
+	CHECK_EQ(cfg0, 0);
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_PAGE0, SZ_4K, 0, 0), -EPERM);
+
+	/* No acknowledgement: its MSI address cannot be cleared. */
+	CHECK_EQ(__pkvm_smmu_take_pmcg(PMCG_DEAF, SZ_64K, PMCG_DEAF_PAGE1, SZ_4K), -EIO);
+	/* Its counters are not relocated: the page named as page 1 is not taken. */
+	CHECK(!el2_mmio_hyp_owned(PMCG_DEAF_PAGE1, PMCG_DEAF_PAGE1 + SZ_4K));
+	CHECK(el2_mmio_hyp_owned(PMCG_DEAF, PMCG_DEAF + SZ_64K));
+	pmcg_model_state(deaf, &cr, &irq_ctrl, &cfg0);
+	CHECK_EQ(cr, 0);
+	CHECK_EQ(irq_ctrl, 0);
+	CHECK(cfg0 != 0);
+}
+
 static void test_pci_config(void)
 {
 	if (el2_pci_test(smmu_idx, host_topup))
@@ -1178,7 +1388,7 @@ int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(19);
+	tap_plan(22);
 	tap_run("el2_register_smmus", test_register);
 	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
@@ -1192,6 +1402,9 @@ int main(void)
 	tap_run("el2_detach_free_reclaim", test_detach_free_reclaim);
 	tap_run("el2_unmap_scattered", test_unmap_scattered);
 	tap_run("el2_detach_retry", test_detach_retry);
+	tap_run("el2_lpa2", test_lpa2);
+	tap_run("el2_ecmdq_pages", test_ecmdq);
+	tap_run("el2_pmcg_taken", test_pmcg);
 	tap_run("el2_pci_config", test_pci_config);
 	tap_run("el2_pvm_assign", test_pvm_assign);
 	tap_run("el2_fail_closed_unmap", test_fail_closed_unmap);

@@ -43,6 +43,9 @@ phys_addr_t el2_host_alloc(u64 nr_pages, u64 align_pages);
 bool el2_mmio_hyp_owned(u64 start, u64 end);
 /* Register an SMMU as the host driver does; its index or a negative errno. */
 int el2_host_register_smmu(phys_addr_t mmio);
+/* Describe memory at @base, above the harness's, backed by nothing; forget it again. */
+void el2_memory_describe(u64 base, u64 size);
+void el2_memory_forget_last(void);
 /* Split the region holding [@at, @at + @len) in three (the middle one need not be pages). */
 void el2_memory_split(u64 at, u64 len);
 void el2_host_free(phys_addr_t phys, u64 nr_pages);
@@ -158,6 +161,7 @@ struct smmu_model_stats {
 	u64	rejected;	/* commands refused with CMDQ_ERR (injected) */
 	u64	stalled;	/* doorbells ignored while stalled */
 	u64	events;		/* fault records written to the event queue */
+	u64	incoherent;	/* cacheable accesses that would not snoop (non-shareable) */
 };
 
 /* Faults the model suffers on demand. */
@@ -177,6 +181,23 @@ phys_addr_t smmu_model_mmio(struct smmu_model *m);
 void smmu_model_set_ats(struct smmu_model *m, bool ats);
 /* Advertise output address size @oas (an IDR5.OAS encoding); before the probe too. */
 void smmu_model_set_oas(struct smmu_model *m, u8 oas);
+/* Advertise IDR5.DS and IDR1.ATTR_TYPES_OVR; before the probe too. */
+void smmu_model_set_lpa2(struct smmu_model *m, bool ds, bool attr_ovr);
+/*
+ * Advertise enhanced command queues: IDR1.ECMDQ, IDR6 and
+ * CMDQ_CONTROL_PAGE_BASE0 (an offset from the frame); before the probe too.
+ */
+void smmu_model_set_ecmdq(struct smmu_model *m, u32 idr6, u64 page_base0);
+/* More IDR1 bits (e.g. IDR1_REL, which the hypervisor refuses); before the probe. */
+void smmu_model_set_idr1_extra(struct smmu_model *m, u32 bits);
+
+/*
+ * An SMMUv3 PMCG whose register page 0 is at @page0, counting with its
+ * overflow MSI armed, as a host could leave it; @acks: whether IRQ_CTRLACK
+ * follows IRQ_CTRL; @reloc: whether its counters are in page 1 (CFGR.RELOC_CTRS).
+ */
+struct pmcg_model *pmcg_model_create(phys_addr_t page0, bool acks, bool reloc);
+void pmcg_model_state(struct pmcg_model *p, u32 *cr, u32 *irq_ctrl, u64 *irq_cfg0);
 void smmu_model_set_fault(struct smmu_model *m, enum smmu_model_fault fault);
 u32 smmu_model_cr0ack(struct smmu_model *m);
 u32 smmu_model_gbpa(struct smmu_model *m);

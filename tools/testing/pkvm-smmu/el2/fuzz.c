@@ -1271,7 +1271,7 @@ static void op_map(struct fz_in *in)
 	if (!size || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(phys) || !PAGE_ALIGNED(size) ||
 	    !prot || (prot & ~3ULL) || check_add_overflow(iova, clamped, &end) ||
 	    end > BIT_ULL(PKVM_IOMMU_IAS) || check_add_overflow(phys, clamped, &end) ||
-	    end > BIT_ULL(52)) {
+	    end > BIT_ULL(48)) {	/* HYP_IOMMU_MAX_PA: where 4 KiB descriptors end */
 		want = -EINVAL;
 	} else if (FZ_DOORBELL - phys < clamped &&
 		   (clamped != PAGE_SIZE || prot != PKVM_IOMMU_PROT_WRITE)) {

@@ -785,6 +785,16 @@ u64 el2_count_state(enum el2_state host, enum el2_state hyp)
  * Register the SMMU at @mmio as the host driver does: ask how many pages it
  * needs, then give exactly those. -ENOMEM if the host has no such block.
  */
+/* Memory beyond the harness's, described but never touched (nothing backs it). */
+void el2_memory_describe(u64 base, u64 size)
+{
+	if (hyp_memblock_nr == HYP_MEMBLOCK_REGIONS ||
+	    base < hyp_memory[hyp_memblock_nr - 1].base + hyp_memory[hyp_memblock_nr - 1].size)
+		abort();
+	hyp_memory[hyp_memblock_nr].base = base;
+	hyp_memory[hyp_memblock_nr++].size = size;
+}
+
 /*
  * Split the memory region holding [at, at + len) in three, as
  * memblock_mark_nomap() does for an ACPI table the kernel installs from its
@@ -807,6 +817,12 @@ void el2_memory_split(u64 at, u64 len)
 	hyp_memory[i + 1].size = len;
 	hyp_memory[i].size = at - hyp_memory[i].base;
 	hyp_memblock_nr = n + 2;
+}
+
+void el2_memory_forget_last(void)
+{
+	if (hyp_memblock_nr > 1)
+		hyp_memblock_nr--;
 }
 
 int el2_host_register_smmu(phys_addr_t mmio)

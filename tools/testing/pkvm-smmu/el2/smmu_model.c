@@ -44,7 +44,13 @@
 #include "arm-smmu-v3.h"
 #include "el2.h"
 
-#define SMMU_MODEL_MAX		8
+#define SMMU_MODEL_MAX		16
+/* SMMUv3.3 names the arm-smmu-v3.h of this kernel does not have. */
+#define MODEL_IDR5_DS		BIT(7)
+#define MODEL_STE_3_S2DS	BIT_ULL(3)
+#define MODEL_IDR1_ECMDQ	BIT(31)
+#define MODEL_IDR6		0x190
+#define MODEL_ECMDQ_PAGE_BASE0	0x4000
 #define SMMU_MODEL_FRAME	SZ_128K
 #define SMMU_MODEL_SID_BITS	16
 /* Streams whose STE the configuration cache may hold, before a full scan. */
@@ -57,6 +63,7 @@ struct smmu_model_tlb {
 	u64	pa;		/* page */
 	bool	r, w;
 	u8	memattr;	/* the leaf's MemAttr[3:0] */
+	u8	sh;		/* the walk's shareability (the leaf's SH, or S2SH0) */
 	u8	level;		/* of the leaf: a page, or a page of a block */
 };
 
@@ -66,6 +73,13 @@ struct smmu_model {
 	bool		range_inv;
 	bool		ats;
 	u8		oas;		/* IDR5.OAS */
+	bool		ds;		/* IDR5.DS: reads the LPA2 format (STE.S2DS) */
+	bool		attr_ovr;	/* IDR1.ATTR_TYPES_OVR: STE.SHCFG applies */
+	/* Enhanced command queues: IDR1.ECMDQ, IDR6, CMDQ_CONTROL_PAGE_BASE0. */
+	bool		ecmdq;
+	u32		idr1_extra;	/* more IDR1 bits, to be refused for */
+	u32		idr6;
+	u64		ecmdq_page0;
 	enum smmu_model_fault fault;
 	/* One device: the CPU thread accessing it. */
 	hyp_spinlock_t	lock;
@@ -139,6 +153,24 @@ struct smmu_model *smmu_model_create(phys_addr_t mmio, bool range_inv)
 	return m;
 }
 
+void smmu_model_set_lpa2(struct smmu_model *m, bool ds, bool attr_ovr)
+{
+	m->ds = ds;
+	m->attr_ovr = attr_ovr;
+}
+
+void smmu_model_set_idr1_extra(struct smmu_model *m, u32 bits)
+{
+	m->idr1_extra = bits;
+}
+
+void smmu_model_set_ecmdq(struct smmu_model *m, u32 idr6, u64 page_base0)
+{
+	m->ecmdq = true;
+	m->idr6 = idr6;
+	m->ecmdq_page0 = page_base0;
+}
+
 void smmu_model_set_oas(struct smmu_model *m, u8 oas)
 {
 	hyp_spin_lock(&m->lock);
@@ -192,10 +224,124 @@ const struct smmu_model_stats *smmu_model_stats(struct smmu_model *m)
 	return &m->stats;
 }
 
+/*
+ * SMMUv3 PMCGs: the controls of register page 0 that matter to isolation
+ * (the group's enable and its overflow MSI). IRQ_CTRLACK follows IRQ_CTRL,
+ * unless the group is made not to acknowledge.
+ */
+#define PMCG_MODEL_MAX		4
+#define PMCG_CFGR		0xe00
+#define PMCG_CFGR_RELOC_CTRS	BIT(20)
+#define PMCG_CR			0xe04
+#define PMCG_IRQ_CTRL		0xe50
+#define PMCG_IRQ_CTRLACK	0xe54
+#define PMCG_IRQ_CFG0		0xe58
+
+struct pmcg_model {
+	phys_addr_t	page0;
+	u8		*frame;
+	bool		acks;
+	bool		reloc;		/* CFGR.RELOC_CTRS: the counters are in page 1 */
+	u32		cr, irq_ctrl;
+	u64		irq_cfg0;
+};
+
+static struct pmcg_model pmcgs[PMCG_MODEL_MAX];
+static unsigned int nr_pmcgs;
+
+struct pmcg_model *pmcg_model_create(phys_addr_t page0, bool acks, bool reloc)
+{
+	struct pmcg_model *p = &pmcgs[nr_pmcgs];
+
+	if (nr_pmcgs == PMCG_MODEL_MAX)
+		abort();
+	nr_pmcgs++;
+	p->page0 = page0;
+	p->acks = acks;
+	p->reloc = reloc;
+	/* As a host would leave it: counting, its MSI armed. */
+	p->cr = 1;
+	p->irq_ctrl = 1;
+	p->irq_cfg0 = 0x40001000;
+	return p;
+}
+
+void pmcg_model_state(struct pmcg_model *p, u32 *cr, u32 *irq_ctrl, u64 *irq_cfg0)
+{
+	*cr = p->cr;
+	*irq_ctrl = p->irq_ctrl;
+	*irq_cfg0 = p->irq_cfg0;
+}
+
+static struct pmcg_model *pmcg_of(const volatile void *addr, u32 *off)
+{
+	const u8 *a = (const u8 *)addr;
+	unsigned int i;
+
+	for (i = 0; i < nr_pmcgs; i++) {
+		if (pmcgs[i].frame && a >= pmcgs[i].frame && a < pmcgs[i].frame + SZ_4K) {
+			*off = a - pmcgs[i].frame;
+			return &pmcgs[i];
+		}
+	}
+	return NULL;
+}
+
+static u64 pmcg_read(struct pmcg_model *p, u32 off)
+{
+	switch (off) {
+	case PMCG_CFGR:
+		return p->reloc ? PMCG_CFGR_RELOC_CTRS : 0;
+	case PMCG_CR:
+		return p->cr;
+	case PMCG_IRQ_CTRL:
+		return p->irq_ctrl;
+	case PMCG_IRQ_CTRLACK:
+		return p->acks ? p->irq_ctrl : 1;
+	case PMCG_IRQ_CFG0:
+		return p->irq_cfg0;
+	}
+	fprintf(stderr, "PMCG @%#llx: read of an unmodelled register (%#x)\n",
+		(unsigned long long)p->page0, off);
+	abort();
+}
+
+static void pmcg_write(struct pmcg_model *p, u32 off, u64 val)
+{
+	switch (off) {
+	case PMCG_CR:
+		p->cr = val;
+		return;
+	case PMCG_IRQ_CTRL:
+		p->irq_ctrl = val;
+		return;
+	case PMCG_IRQ_CFG0:
+		/* Guarded by IRQ_CTRL.IRQEN: a change while enabled is a bug. */
+		if (p->irq_ctrl || !p->acks) {
+			fprintf(stderr, "PMCG @%#llx: IRQ_CFG0 written while enabled\n",
+				(unsigned long long)p->page0);
+			abort();
+		}
+		p->irq_cfg0 = val;
+		return;
+	}
+	fprintf(stderr, "PMCG @%#llx: write of an unmodelled register (%#x)\n",
+		(unsigned long long)p->page0, off);
+	abort();
+}
+
 /* The frame the hypervisor maps: a reserved range nothing dereferences. */
 void *smmu_model_frame(phys_addr_t phys, size_t size)
 {
 	unsigned int i;
+
+	for (i = 0; i < nr_pmcgs; i++) {
+		if (phys != pmcgs[i].page0 || size > SZ_4K)
+			continue;
+		if (!pmcgs[i].frame)
+			pmcgs[i].frame = malloc(SZ_4K);
+		return pmcgs[i].frame;
+	}
 
 	for (i = 0; i < nr_models; i++) {
 		struct smmu_model *m = models[i];
@@ -535,6 +681,7 @@ int el2_read_fixup(const void *addr, unsigned int size, u32 *val)
 
 u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 {
+	struct pmcg_model *p;
 	struct smmu_model *m;
 	unsigned int jitter;
 	u32 off;
@@ -545,6 +692,9 @@ u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 		memcpy(&v, (const void *)addr, size);
 		return v;
 	}
+	p = pmcg_of(addr, &off);
+	if (p)
+		return pmcg_read(p, off);
 	m = model_of(addr, &off);
 	hyp_spin_lock(&m->lock);
 	jitter = m->jitter;
@@ -566,13 +716,22 @@ u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 		break;
 	case ARM_SMMU_IDR1:
 		v = FIELD_PREP(IDR1_SIDSIZE, SMMU_MODEL_SID_BITS) |
-		    FIELD_PREP(IDR1_CMDQS, 19) | FIELD_PREP(IDR1_EVTQS, 19);
+		    FIELD_PREP(IDR1_CMDQS, 19) | FIELD_PREP(IDR1_EVTQS, 19) |
+		    (m->attr_ovr ? IDR1_ATTR_TYPES_OVR : 0) |
+		    (m->ecmdq ? MODEL_IDR1_ECMDQ : 0) | m->idr1_extra;
+		break;
+	case MODEL_IDR6:
+		v = m->ecmdq ? m->idr6 : 0;
+		break;
+	case MODEL_ECMDQ_PAGE_BASE0:
+		v = m->ecmdq ? m->ecmdq_page0 : 0;
 		break;
 	case ARM_SMMU_IDR3:
 		v = m->range_inv ? IDR3_RIL : 0;
 		break;
 	case ARM_SMMU_IDR5:
-		v = FIELD_PREP(IDR5_OAS, m->oas) | IDR5_GRAN4K | IDR5_GRAN64K;
+		v = FIELD_PREP(IDR5_OAS, m->oas) | IDR5_GRAN4K | IDR5_GRAN64K |
+		    (m->ds ? MODEL_IDR5_DS : 0);
 		break;
 	case ARM_SMMU_CR0:
 		v = m->cr0;
@@ -627,6 +786,7 @@ u64 el2_mmio_read(const volatile void *addr, unsigned int size)
 
 void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
 {
+	struct pmcg_model *p;
 	struct smmu_model *m;
 	unsigned int jitter;
 	u32 off;
@@ -634,6 +794,11 @@ void el2_mmio_write(volatile void *addr, u64 val, unsigned int size)
 	if (ecam_access(addr, size)) {
 		ecam_store((u8 *)addr, val, size);
 		ecam_stored((u8 *)addr, size);
+		return;
+	}
+	p = pmcg_of(addr, &off);
+	if (p) {
+		pmcg_write(p, off, val);
 		return;
 	}
 	m = model_of(addr, &off);
@@ -754,16 +919,38 @@ static const u64 *ste_fetch(struct smmu_model *m, u32 sid, bool fill)
 	return m->cfg[sid].ste;
 }
 
+/*
+ * The output address of a descriptor: in the LPA2 format (STE.S2DS) bits
+ * 51:50 are in bits 9:8; in the older one bits 9:8 are shareability and
+ * bits 51:48 must be 0 with 4 KiB pages (an address size fault otherwise).
+ */
+static int desc_oa(u64 desc, bool ds, u64 *oa)
+{
+	if (ds) {
+		*oa = (desc & GENMASK_ULL(49, 12)) | (FIELD_GET(GENMASK_ULL(9, 8), desc) << 50);
+		return 0;
+	}
+	if (desc & GENMASK_ULL(51, 48))
+		return -ERANGE;
+	*oa = desc & GENMASK_ULL(47, 12);
+	return 0;
+}
+
 /* The stage-2 walk (4 KiB granule; up to 16 concatenated start tables). */
-static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
+static int s2_walk(struct smmu_model *m, const u64 *ste, u64 iova,
+		   struct smmu_model_tlb *out)
 {
 	u64 vtcr = FIELD_GET(STRTAB_STE_2_VTCR, ste[2]);
 	unsigned int t0sz = FIELD_GET(STRTAB_STE_2_VTCR_S2T0SZ, vtcr);
 	unsigned int sl0 = FIELD_GET(STRTAB_STE_2_VTCR_S2SL0, vtcr);
 	unsigned int ias = 64 - t0sz, start = 2 - sl0, level, shift, bits;
-	u64 table = ste[3] & STRTAB_STE_3_S2TTB_MASK, desc;
+	u64 table = ste[3] & STRTAB_STE_3_S2TTB_MASK, desc, oa;
+	bool ds = ste[3] & MODEL_STE_3_S2DS;
 
 	if (FIELD_GET(STRTAB_STE_2_VTCR_S2TG, vtcr) != 0 || sl0 > 2 || ias > 48)
+		return -EINVAL;
+	/* S2DS is RES0 without IDR5.DS: an ILLEGAL STE. */
+	if (ds && !m->ds)
 		return -EINVAL;
 	if (iova >> ias)
 		return -ERANGE;
@@ -775,8 +962,10 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 		desc = model_read64(table + ((iova >> shift) & ((1ULL << bits) - 1)) * 8);
 		if (!(desc & KVM_PTE_VALID))
 			return -ENOENT;
+		if (desc_oa(desc, ds, &oa))
+			return -ERANGE;
 		if (level < 3 && (desc & KVM_PTE_TYPE)) {
-			table = desc & KVM_PTE_ADDR_MASK;
+			table = oa;
 			continue;
 		}
 		if (level == 3 && !(desc & KVM_PTE_TYPE))
@@ -785,8 +974,10 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 			return -EINVAL;
 		if (!(desc & KVM_PTE_LEAF_ATTR_LO_S2_AF))
 			return -EACCES;
-		out->pa = (desc & KVM_PTE_ADDR_MASK & ~(BIT_ULL(shift) - 1)) +
+		out->pa = (oa & ~(BIT_ULL(shift) - 1)) +
 			  (iova & (BIT_ULL(shift) - 1) & PAGE_MASK);
+		out->sh = ds ? FIELD_GET(STRTAB_STE_2_VTCR_S2SH0, vtcr) :
+			       FIELD_GET(GENMASK_ULL(9, 8), desc);
 		out->iova = iova & PAGE_MASK;
 		out->r = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_R;
 		out->w = desc & KVM_PTE_LEAF_ATTR_LO_S2_S2AP_W;
@@ -794,6 +985,25 @@ static int s2_walk(const u64 *ste, u64 iova, struct smmu_model_tlb *out)
 		out->level = level;
 		return 0;
 	}
+}
+
+/*
+ * The model is a coherent SMMU (IDR0.COHACC): its accesses to cacheable
+ * memory snoop the CPUs' caches only if they are shareable. The walk's
+ * shareability combines with the incoming one, which STE.SHCFG overrides
+ * where IDR1.ATTR_TYPES_OVR allows (a device's own: non-shareable, at worst).
+ */
+static bool model_coherent(struct smmu_model *m, const u64 *ste,
+			   const struct smmu_model_tlb *t)
+{
+	unsigned int outer = t->memattr >> 2, inner = t->memattr & 3;
+
+	/* Device memory (MemAttr[3:2] == 0), or non-cacheable: outer shareable by definition. */
+	if (!outer || (outer < 2 && inner < 2))
+		return true;
+	if (t->sh >= ARM_SMMU_SH_OSH)
+		return true;
+	return m->attr_ovr && FIELD_GET(STRTAB_STE_1_SHCFG, ste[1]) >= ARM_SMMU_SH_OSH;
 }
 
 /*
@@ -869,7 +1079,7 @@ static int model_translate(struct smmu_model *m, u32 sid, u64 iova, bool write,
 			goto check;
 		}
 	}
-	ret = s2_walk(ste, iova, &t);
+	ret = s2_walk(m, ste, iova, &t);
 	if (ret) {
 		if (fill)
 			model_event_locked(m, EVT_ID_TRANSLATION_FAULT, sid, iova, write);
@@ -882,6 +1092,11 @@ static int model_translate(struct smmu_model *m, u32 sid, u64 iova, bool write,
 		m->tlb_next = (m->tlb_next + 1) % SMMU_MODEL_TLB_SIZE;
 	}
 check:
+	if (!model_coherent(m, ste, &t)) {
+		m->stats.incoherent += fill;
+		ret = -EILSEQ;
+		goto unlock;
+	}
 	if (write ? !t.w : !t.r) {
 		if (fill)
 			model_event_locked(m, EVT_ID_PERMISSION_FAULT, sid, iova, write);
@@ -918,7 +1133,7 @@ int smmu_model_memattr(struct smmu_model *m, u32 sid, u64 iova)
 	    FIELD_GET(STRTAB_STE_0_CFG, ste[0]) != STRTAB_STE_0_CFG_S2_TRANS)
 		ret = -EPERM;
 	else
-		ret = s2_walk(ste, iova, &t) ?: t.memattr;
+		ret = s2_walk(m, ste, iova, &t) ?: t.memattr;
 	hyp_spin_unlock(&m->lock);
 	return ret;
 }

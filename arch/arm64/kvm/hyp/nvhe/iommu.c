@@ -84,13 +84,15 @@
  */
 #define HYP_IOMMU_FREE_BUDGET	(4 * PKVM_IOMMU_MAP_MAX_PAGES)
 /*
- * Output addresses every SMMU reads as the CPU wrote them. When the kernel
- * uses FEAT_LPA2, kvm_pgtable puts output address bits 51:50 in descriptor
- * bits 9:8, where the STE this driver writes (no LPA2 format for the SMMU)
- * has shareability: an address at or above 2^50 would be read as a lower
- * one, so it is never mapped.
+ * Output addresses every SMMU reads as the CPU wrote them. With 4 KiB pages
+ * the descriptor format ends at bit 47, unless the kernel uses FEAT_LPA2:
+ * kvm_pgtable then puts output address bits 51:50 in descriptor bits 9:8,
+ * where an SMMU without IDR5.DS reads shareability (and bits 49:48 are RES0
+ * to it). A domain may span SMMUs with and without IDR5.DS: nothing at or
+ * above 2^48 is ever mapped (and an SMMU without it is refused if memory
+ * reaches that high: smmu_probe_lpa2()).
  */
-#define HYP_IOMMU_MAX_PA	(kvm_lpa2_is_enabled() ? BIT_ULL(50) : BIT_ULL(52))
+#define HYP_IOMMU_MAX_PA	BIT_ULL(48)
 /* Protected VMs with a domain, and streams assigned to one of them, at most. */
 #define HYP_IOMMU_MAX_PVMS		16
 #define HYP_IOMMU_PVM_MAX_STREAMS	32

@@ -32,6 +32,7 @@
 #include <asm/kvm_hyp.h>
 #include <asm/kvm_mmu.h>
 #include <asm/kvm_pgtable.h>
+#include <asm/kvm_pkvm.h>
 
 #include <nvhe/iommu.h>
 #include <nvhe/mem_protect.h>
@@ -53,8 +54,27 @@
 #define HYP_SMMU_L2_STES	BIT(HYP_SMMU_STRTAB_SPLIT)
 /* Polling bound for register acknowledgements and CMD_SYNC. */
 #define HYP_SMMU_POLL_MS	100
-/* SMMUv3.3 enhanced command queues (IDR1.ECMDQ); the host driver has no name for it. */
+/*
+ * SMMUv3.3 enhanced command queues (IDR1.ECMDQ), which the host driver has
+ * no names for: 2^IDR6.CMDQ_CONTROL_PAGE_LOG2NUMP control pages of 64 KiB,
+ * contiguous, from the offset CMDQ_CONTROL_PAGE_BASE0.ADDR names.
+ */
 #define HYP_SMMU_IDR1_ECMDQ	BIT(31)
+#define HYP_SMMU_IDR6		0x190
+#define HYP_SMMU_IDR6_LOG2NUMP	GENMASK(27, 24)
+#define HYP_SMMU_ECMDQ_PAGE_BASE0	0x4000
+#define HYP_SMMU_ECMDQ_PAGE_ADDR	GENMASK_ULL(55, 16)
+#define HYP_SMMU_ECMDQ_PAGE_GS		GENMASK_ULL(2, 1)
+#define HYP_SMMU_ECMDQ_PAGE_GS_64K	1
+#define HYP_SMMU_ECMDQ_MAX_LOG2NUMP	8
+/* 52-bit addresses with 4 KiB pages, the format of FEAT_LPA2 (STE.S2DS). */
+#define HYP_SMMU_IDR5_DS	BIT(7)
+#define HYP_SMMU_STE_3_S2DS	BIT_ULL(3)
+/*
+ * Output addresses an SMMU without IDR5.DS reads right from LPA2 descriptors:
+ * with 4 KiB pages its format ends at bit 47 (bits 49:48 are RES0 there).
+ */
+#define HYP_SMMU_NO_DS_MAX_PA	BIT_ULL(48)
 
 struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
 
@@ -293,6 +313,70 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 	return err;
 }
 
+/*
+ * Take the control pages of an SMMU's enhanced command queues, if it has
+ * any, from the host: the SMMU is not driven, but each queue could issue
+ * commands, a CMD_SYNC whose completion MSI writes anywhere among them.
+ * Read from register page 0, which the hypervisor holds, before pKVM
+ * finalises. Returns 0 if there are none or they are the hypervisor's now.
+ */
+static int smmu_take_ecmdq_pages(struct hyp_smmu *smmu, phys_addr_t mmio)
+{
+	unsigned int log2nump;
+	u64 page0, size, start;
+
+	if (!(smmu_read(smmu, ARM_SMMU_IDR1) & HYP_SMMU_IDR1_ECMDQ))
+		return 0;
+	log2nump = FIELD_GET(HYP_SMMU_IDR6_LOG2NUMP, smmu_read(smmu, HYP_SMMU_IDR6));
+	page0 = readq_relaxed(smmu->base + HYP_SMMU_ECMDQ_PAGE_BASE0);
+	if (log2nump > HYP_SMMU_ECMDQ_MAX_LOG2NUMP ||
+	    FIELD_GET(HYP_SMMU_ECMDQ_PAGE_GS, page0) != HYP_SMMU_ECMDQ_PAGE_GS_64K)
+		return -EINVAL;
+	/* Offsets below 2^56: no overflow. Pages over the frame are not the host's. */
+	start = mmio + (page0 & HYP_SMMU_ECMDQ_PAGE_ADDR);
+	size = (u64)SZ_64K << log2nump;
+	return __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(start), size >> PAGE_SHIFT);
+}
+
+/* Whether any memory lies at or above @limit. */
+static bool smmu_memory_above(u64 limit)
+{
+	unsigned int i;
+
+	for (i = 0; i < hyp_memblock_nr; i++)
+		if (hyp_memory[i].base + hyp_memory[i].size > limit)
+			return true;
+	return false;
+}
+
+/*
+ * The descriptor format the SMMU must read: kvm_pgtable's. With FEAT_LPA2
+ * (VTCR_EL2.DS), descriptors carry output address bits 51:50 in bits 9:8,
+ * where the older format has shareability, which then comes from VTCR.SH0.
+ * An SMMU with IDR5.DS reads that format exactly (STE.S2DS, shareability
+ * from STE.S2SH0). One without reads bits 51:50 as shareability and has no
+ * bits 49:48: it could take an address at or above 2^48 for a lower one (a
+ * table, or a page of a protected VM's stage-2), so it is refused if memory
+ * reaches that high;
+ * and it would see every mapping as non-shareable, so STE.SHCFG makes
+ * cacheable accesses inner shareable where the SMMU lets it
+ * (IDR1.ATTR_TYPES_OVR).
+ */
+static int smmu_probe_lpa2(struct hyp_smmu *smmu, u32 idr1, u32 idr5)
+{
+	if (!kvm_lpa2_is_enabled())
+		return 0;
+	if (idr5 & HYP_SMMU_IDR5_DS) {
+		smmu->features |= HYP_SMMU_FEAT_DS;
+		return 0;
+	}
+	if (smmu_memory_above(HYP_SMMU_NO_DS_MAX_PA))
+		return -EOPNOTSUPP;
+	if (idr1 & IDR1_ATTR_TYPES_OVR)
+		smmu->features |= HYP_SMMU_FEAT_SHCFG;
+	return 0;
+}
+
 static int smmu_probe_features(struct hyp_smmu *smmu)
 {
 	u32 idr0 = smmu_read(smmu, ARM_SMMU_IDR0);
@@ -311,11 +395,12 @@ static int smmu_probe_features(struct hyp_smmu *smmu)
 		return -ENODEV;
 	/*
 	 * Forced stall: a faulting transaction waits for a resume that only
-	 * the host would ask for. Enhanced command queues: their pages lie
-	 * outside the frame the hypervisor took, so the host could use them.
+	 * the host would ask for. Enhanced command queues are not driven:
+	 * their control pages left the host with the frame.
 	 */
-	if (FIELD_GET(IDR0_STALL_MODEL, idr0) == IDR0_STALL_MODEL_FORCE ||
-	    (idr1 & HYP_SMMU_IDR1_ECMDQ))
+	if (FIELD_GET(IDR0_STALL_MODEL, idr0) == IDR0_STALL_MODEL_FORCE)
+		return -EOPNOTSUPP;
+	if (idr1 & HYP_SMMU_IDR1_ECMDQ)
 		return -EOPNOTSUPP;
 
 	smmu->features = 0;
@@ -337,6 +422,8 @@ static int smmu_probe_features(struct hyp_smmu *smmu)
 	smmu->oas_enc = FIELD_GET(IDR5_OAS, idr5);
 	if (smmu->oas_enc > IDR5_OAS_52_BIT)
 		return -ENODEV;
+	if (smmu_probe_lpa2(smmu, idr1, idr5))
+		return -EOPNOTSUPP;
 	smmu->vmid_bits = idr0 & IDR0_VMID16 ? 16 : 8;
 
 	if (FIELD_GET(IDR1_CMDQS, idr1) < HYP_SMMU_CMDQ_SHIFT ||
@@ -601,11 +688,17 @@ static int smmu_probe_locked(struct hyp_smmu *smmu, phys_addr_t mmio)
 	smmu->state = HYP_SMMU_BROKEN;
 	ret = __pkvm_create_private_mapping(mmio, PKVM_SMMU_MMIO_SIZE,
 					    PAGE_HYP_DEVICE, &va);
-	if (ret)
+	if (ret) {
+		/* Its ID registers unread: it may have enhanced command queues. */
+		smmu->ecmdq_open = true;
 		return ret;
+	}
 
 	smmu->base = (void __iomem *)va;
 	hyp_spin_lock_init(&smmu->lock);
+	/* Whatever refuses the SMMU next, its command queues are not the host's. */
+	if (smmu_take_ecmdq_pages(smmu, mmio))
+		smmu->ecmdq_open = true;
 	/*
 	 * Firmware may have left it translating or bypassing, and nothing
 	 * says the host will finish the registration: from here on, until a
@@ -736,18 +829,21 @@ unlock:
  * For an SMMU that __pkvm_smmu_register() refused or cannot hold (no free
  * slot, a frame too small): the frame becomes the hypervisor's, so the host
  * cannot program the SMMU once it is no longer trusted, and the SMMU is left
- * disabled with GBPA aborting every transaction. Only callable before pKVM
- * finalises, like __pkvm_smmu_register().
+ * disabled with GBPA aborting every transaction. The control pages of its
+ * enhanced command queues, if it has any, go with the frame. Only callable
+ * before pKVM finalises, like __pkvm_smmu_register().
  *
  * Return: 0 once the SMMU acknowledged that it aborts everything, -EIO if
- * the frame is taken but the SMMU did not acknowledge, or -EINVAL, -ENODEV,
- * -EPERM (the host does not own the frame: taken already).
+ * the frame is taken but the SMMU did not acknowledge or its enhanced
+ * command queues' pages could not be taken (now or when its registration
+ * was refused), or -EINVAL, -ENODEV, -EPERM (the host does not own the
+ * frame: taken already).
  */
 int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
 {
 	struct hyp_smmu tmp = {};
 	unsigned long va;
-	int ret;
+	int i, ret;
 
 	if (!is_protected_kvm_enabled())
 		return -ENODEV;
@@ -756,6 +852,13 @@ int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
 		return -EINVAL;
 
 	hyp_spin_lock(&hyp_smmus_lock);
+	for (i = 0; i < PKVM_SMMU_MAX; i++) {
+		if (hyp_smmus[i].state != HYP_SMMU_FREE && hyp_smmus[i].mmio_phys == mmio &&
+		    hyp_smmus[i].ecmdq_open) {
+			ret = -EIO;
+			goto unlock;
+		}
+	}
 	ret = __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(mmio), size >> PAGE_SHIFT);
 	if (ret)
 		goto unlock;
@@ -768,6 +871,88 @@ int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
 	hyp_spin_lock(&tmp.lock);
 	ret = smmu_disable_locked(&tmp) ? -EIO : 0;
 	hyp_spin_unlock(&tmp.lock);
+	if (smmu_take_ecmdq_pages(&tmp, mmio))
+		ret = -EIO;
+unlock:
+	hyp_spin_unlock(&hyp_smmus_lock);
+	return ret;
+}
+
+/*
+ * An SMMUv3 performance monitor counter group (PMCG): page 0 holds its
+ * controls, page 1 (if the counters are relocated) the counters. Its
+ * overflow interrupt can be an MSI, a write to the address in IRQ_CFG0.
+ */
+#define HYP_PMCG_CFGR		0xe00
+#define HYP_PMCG_CFGR_RELOC_CTRS	BIT(20)
+#define HYP_PMCG_CR		0xe04
+#define HYP_PMCG_IRQ_CTRL	0xe50
+#define HYP_PMCG_IRQ_CTRLACK	0xe54
+#define HYP_PMCG_IRQ_CFG0	0xe58
+#define HYP_PMCG_MAX_FRAME	SZ_64K
+
+static bool pmcg_frame_valid(phys_addr_t base, u64 size)
+{
+	return PAGE_ALIGNED(base) && PAGE_ALIGNED(size) && size &&
+	       size <= HYP_PMCG_MAX_FRAME && base + size > base;
+}
+
+/**
+ * __pkvm_smmu_take_pmcg() - Take an SMMUv3 PMCG from the host.
+ * @page0:	Physical address of its register page 0.
+ * @size0:	Size of that frame: a multiple of the page size, 64 KiB at most.
+ * @page1:	Its register page 1 (relocated counters), or 0 with @size1 0;
+ *		taken only if the group says it has one (CFGR.RELOC_CTRS).
+ * @size1:	Size of that frame, or 0.
+ *
+ * A PMCG that an untrusted host programs can make its overflow MSI write
+ * to any physical address. Before pKVM finalises, the host hands over every
+ * PMCG that firmware describes (only callable then, like
+ * __pkvm_smmu_register()): both frames become the hypervisor's for good,
+ * and the group is stopped, its interrupt disabled and its MSI address
+ * cleared. Nobody drives it from then on.
+ *
+ * Return: 0, -EPERM if page 0 is not the host's (a frame the hypervisor
+ * holds already, an SMMU's: the host never reaches it; it is left as it
+ * is), -EIO if the group did not acknowledge the interrupt disable or page
+ * 1 could not be taken (page 0 is the hypervisor's and the group stopped
+ * all the same), -EINVAL (also for memory) or -ENODEV.
+ */
+int __pkvm_smmu_take_pmcg(phys_addr_t page0, u64 size0, phys_addr_t page1, u64 size1)
+{
+	void __iomem *base;
+	unsigned long va;
+	int ret;
+
+	if (!is_protected_kvm_enabled())
+		return -ENODEV;
+	if (!pmcg_frame_valid(page0, size0) ||
+	    (size1 ? !pmcg_frame_valid(page1, size1) : page1) ||
+	    addr_is_memory(page0) || (size1 && addr_is_memory(page1)))
+		return -EINVAL;
+
+	hyp_spin_lock(&hyp_smmus_lock);
+	ret = __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(page0), size0 >> PAGE_SHIFT);
+	if (ret)
+		goto unlock;
+	ret = __pkvm_create_private_mapping(page0, PAGE_SIZE, PAGE_HYP_DEVICE, &va);
+	if (ret) {
+		ret = -EIO;
+		goto unlock;
+	}
+	base = (void __iomem *)va;
+	writel_relaxed(0, base + HYP_PMCG_CR);
+	writel_relaxed(0, base + HYP_PMCG_IRQ_CTRL);
+	/* IRQ_CFG0 may change only once the disable is acknowledged. */
+	ret = smmu_wait_until(!readl_relaxed(base + HYP_PMCG_IRQ_CTRLACK),
+			      smmu_poll_deadline());
+	if (!ret)
+		writeq_relaxed(0, base + HYP_PMCG_IRQ_CFG0);
+	/* The counters can raise nothing: page 1 only keeps them from the host. */
+	if (size1 && (readl_relaxed(base + HYP_PMCG_CFGR) & HYP_PMCG_CFGR_RELOC_CTRS) &&
+	    __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(page1), size1 >> PAGE_SHIFT))
+		ret = -EIO;
+	ret = ret ? -EIO : 0;
 unlock:
 	hyp_spin_unlock(&hyp_smmus_lock);
 	return ret;
@@ -1042,13 +1227,18 @@ static void smmu_make_s2_ste(struct hyp_smmu *smmu, const struct hyp_smmu_s2_cfg
 	memset(ste, 0, STRTAB_STE_DWORDS * sizeof(u64));
 	ste[0] = STRTAB_STE_0_V |
 		 FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S2_TRANS);
-	ste[1] = FIELD_PREP(STRTAB_STE_1_SHCFG, STRTAB_STE_1_SHCFG_INCOMING);
+	/* See smmu_probe_lpa2(): the descriptors' format and shareability. */
+	ste[1] = FIELD_PREP(STRTAB_STE_1_SHCFG,
+			    smmu->features & HYP_SMMU_FEAT_SHCFG ? ARM_SMMU_SH_ISH :
+			    STRTAB_STE_1_SHCFG_INCOMING);
 	if (cfg->fwb)
 		ste[1] |= STRTAB_STE_1_S2FWB;
 	ste[2] = FIELD_PREP(STRTAB_STE_2_S2VMID, cfg->vmid) |
 		 FIELD_PREP(STRTAB_STE_2_VTCR, vtcr) |
 		 STRTAB_STE_2_S2AA64 | STRTAB_STE_2_S2R;
 	ste[3] = cfg->root & STRTAB_STE_3_S2TTB_MASK;
+	if (smmu->features & HYP_SMMU_FEAT_DS)
+		ste[3] |= HYP_SMMU_STE_3_S2DS;
 }
 
 /**

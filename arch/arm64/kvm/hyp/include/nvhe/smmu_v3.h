@@ -34,6 +34,9 @@ enum hyp_smmu_state {
 #define HYP_SMMU_FEAT_HYP		BIT(5)
 #define HYP_SMMU_FEAT_FWB		BIT(6)
 #define HYP_SMMU_FEAT_ATS		BIT(7)
+/* The kernel uses FEAT_LPA2: see smmu_probe_lpa2(). */
+#define HYP_SMMU_FEAT_DS		BIT(8)
+#define HYP_SMMU_FEAT_SHCFG		BIT(9)
 
 /* Streams of one SMMU whose events are private: see __pkvm_smmu_pop_event(). */
 #define HYP_SMMU_MAX_PRIVATE_SIDS	64
@@ -73,6 +76,12 @@ struct hyp_smmu {
 	 * READ_ONCE.
 	 */
 	bool			off;
+	/*
+	 * Refused for its enhanced command queues, whose control pages the
+	 * hypervisor could not take: __pkvm_smmu_quarantine() then fails, and
+	 * pKVM does not finalise. Written once, under hyp_smmus_lock.
+	 */
+	bool			ecmdq_open;
 
 	/* Protects the command queue, the stream table and the VMID space. */
 	hyp_spinlock_t		lock;
@@ -104,6 +113,7 @@ extern struct hyp_smmu hyp_smmus[PKVM_SMMU_MAX];
 int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 			 u64 *pages_needed);
 int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size);
+int __pkvm_smmu_take_pmcg(phys_addr_t page0, u64 size0, phys_addr_t page1, u64 size1);
 int __pkvm_smmu_inject_fault(u64 idx, u64 after, u64 kind);
 int __pkvm_smmu_pop_event(u64 idx, u64 evt[PKVM_SMMU_EVT_DWORDS]);
 
@@ -135,6 +145,12 @@ static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
 }
 
 static inline int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
+{
+	return -ENODEV;
+}
+
+static inline int __pkvm_smmu_take_pmcg(phys_addr_t page0, u64 size0,
+					phys_addr_t page1, u64 size1)
 {
 	return -ENODEV;
 }

@@ -18,7 +18,7 @@ static inline bool cpus_have_final_cap(int cap)
 	return el2_cpucaps[cap / 64] & (1ULL << (cap % 64));
 }
 
-#define system_supports_lpa2()		false
+#define system_supports_lpa2()		cpus_have_final_cap(ARM64_HAS_LPA2)
 #define system_supports_bti_kernel()	false
 #define system_supports_tlb_range()	cpus_have_final_cap(ARM64_HAS_TLB_RANGE)
 
