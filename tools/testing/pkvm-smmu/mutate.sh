@@ -339,6 +339,12 @@ mutant el2_ecmdq_any_count el2 "$SMMU_C" \
 mutant el2_pmcg_page1_always el2 "$SMMU_C" \
 	'	if (size1 && (readl_relaxed(base + HYP_PMCG_CFGR) & HYP_PMCG_CFGR_RELOC_CTRS) &&' \
 	'	if (size1 &&'
+mutant el2_quarantine_retry_passes el2 "$SMMU_C" \
+	'	if (ret)
+		smmu_note_unsafe_locked(mmio);
+unlock:' '	if (0)
+		smmu_note_unsafe_locked(mmio);
+unlock:'
 mutant el2_quarantine_no_ecmdq el2 "$SMMU_C" \
 	'	if (smmu_take_ecmdq_pages(&tmp, mmio))
 		ret = -EIO;' ''

@@ -250,9 +250,12 @@ static int __init pkvm_smmu_test_pmcg_init(void)
 	if (!pkvm_smmu_test_pmcg)
 		return 0;
 	/* With an interrupt, as IORT gives one, the stock PMCG driver would bind. */
-	irq = acpi_disabled ? -ENODEV :
-	      acpi_register_gsi(NULL, PKVM_SMMU_TEST_PMCG_GSI, ACPI_EDGE_SENSITIVE,
-				ACPI_ACTIVE_HIGH);
+	irq = -ENODEV;
+#ifdef CONFIG_ACPI
+	if (!acpi_disabled)
+		irq = acpi_register_gsi(NULL, PKVM_SMMU_TEST_PMCG_GSI, ACPI_EDGE_SENSITIVE,
+					ACPI_ACTIVE_HIGH);
+#endif
 	if (irq > 0)
 		res[nr++] = DEFINE_RES_IRQ_NAMED(irq, "overflow");
 	/* IORT's platform data: the PMCG's model (iort.c, arm_smmu_v3_pmcg_add_platdata()). */

@@ -1029,9 +1029,10 @@ static void test_identity(void)
 	id_idx[NR_SMMUS] = ats_idx;
 
 	/*
-	 * Memory regions that do not end on a page: an ACPI table the kernel
-	 * installed from its initrd, 0x47 bytes marked nomap in the middle of
-	 * a page. The pages they share are mapped once, all the same.
+	 * Memory regions that do not end on a page (as memblock_mark_nomap()
+	 * leaves them around an ACPI table the kernel installs from its
+	 * initrd: 0x47 bytes in the middle of a page; nomap itself is not
+	 * modelled). The pages they share are mapped once, all the same.
 	 */
 	el2_memory_split(page + 0x100, 0x47);
 	/* The host driver makes it as it probes, before pKVM finalises. */
@@ -1287,8 +1288,13 @@ static void test_ecmdq(void)
 		smmu_model_set_ecmdq(m[i], idr6[i], base0[i]);
 		CHECK(!ecmdq_pages_taken(ecmdq_mmio[i]));
 	}
-	/* Control pages the hypervisor cannot place: nothing taken, the quarantine fails. */
+	/*
+	 * Control pages the hypervisor cannot place: nothing taken, the
+	 * quarantine fails, and again when the host tries once more (the frame
+	 * is the hypervisor's by then: it must not pass for one held safe).
+	 */
 	for (i = 4; i < 6; i++) {
+		CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[i], PKVM_SMMU_MMIO_SIZE), -EIO);
 		CHECK_EQ(__pkvm_smmu_quarantine(ecmdq_mmio[i], PKVM_SMMU_MMIO_SIZE), -EIO);
 		CHECK(!el2_mmio_hyp_owned(ecmdq_mmio[i] + SZ_128K, ecmdq_mmio[i] + SZ_1M));
 	}

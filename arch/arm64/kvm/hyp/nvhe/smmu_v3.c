@@ -821,6 +821,49 @@ unlock:
 	return ret;
 }
 
+/* See smmu_frame_unsafe_locked(). */
+static phys_addr_t hyp_smmu_unsafe[PKVM_SMMU_MAX];
+static unsigned int hyp_smmu_nr_unsafe;
+static bool hyp_smmu_unsafe_lost;
+
+/*
+ * Whether the frame at @mmio was taken but not left safe: the SMMU did not
+ * confirm that it is off, or the control pages of its enhanced command
+ * queues stayed the host's. A quarantine of it must then fail, every time:
+ * -EPERM would tell the host the hypervisor holds it, and pKVM would
+ * finalise. Frames a quarantine left so are listed (hyp_smmu_unsafe[]; once
+ * the list is full, every frame counts as one), slots say it themselves.
+ */
+static bool smmu_frame_unsafe_locked(phys_addr_t mmio)
+{
+	struct hyp_smmu *smmu;
+	unsigned int i;
+
+	hyp_assert_lock_held(&hyp_smmus_lock);
+	if (hyp_smmu_unsafe_lost)
+		return true;
+	for (i = 0; i < hyp_smmu_nr_unsafe; i++)
+		if (hyp_smmu_unsafe[i] == mmio)
+			return true;
+	for (i = 0; i < PKVM_SMMU_MAX; i++) {
+		smmu = &hyp_smmus[i];
+		if (smmu->state == HYP_SMMU_FREE || smmu->mmio_phys != mmio)
+			continue;
+		if (smmu->ecmdq_open || (smmu->state == HYP_SMMU_BROKEN && !READ_ONCE(smmu->off)))
+			return true;
+	}
+	return false;
+}
+
+static void smmu_note_unsafe_locked(phys_addr_t mmio)
+{
+	hyp_assert_lock_held(&hyp_smmus_lock);
+	if (hyp_smmu_nr_unsafe == ARRAY_SIZE(hyp_smmu_unsafe))
+		hyp_smmu_unsafe_lost = true;
+	else
+		hyp_smmu_unsafe[hyp_smmu_nr_unsafe++] = mmio;
+}
+
 /**
  * __pkvm_smmu_quarantine() - Take an SMMUv3 the hypervisor will not drive.
  * @mmio:	Physical address of its register frame (64 KiB aligned).
@@ -835,15 +878,16 @@ unlock:
  *
  * Return: 0 once the SMMU acknowledged that it aborts everything, -EIO if
  * the frame is taken but the SMMU did not acknowledge or its enhanced
- * command queues' pages could not be taken (now or when its registration
- * was refused), or -EINVAL, -ENODEV, -EPERM (the host does not own the
- * frame: taken already).
+ * command queues' pages could not be taken (by this call, an earlier one,
+ * or the refused registration: smmu_frame_unsafe_locked()), or -EINVAL,
+ * -ENODEV, -EPERM (the host does not own the frame: the hypervisor holds
+ * it, safe).
  */
 int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
 {
 	struct hyp_smmu tmp = {};
 	unsigned long va;
-	int i, ret;
+	int ret;
 
 	if (!is_protected_kvm_enabled())
 		return -ENODEV;
@@ -852,12 +896,9 @@ int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
 		return -EINVAL;
 
 	hyp_spin_lock(&hyp_smmus_lock);
-	for (i = 0; i < PKVM_SMMU_MAX; i++) {
-		if (hyp_smmus[i].state != HYP_SMMU_FREE && hyp_smmus[i].mmio_phys == mmio &&
-		    hyp_smmus[i].ecmdq_open) {
-			ret = -EIO;
-			goto unlock;
-		}
+	if (smmu_frame_unsafe_locked(mmio)) {
+		ret = -EIO;
+		goto unlock;
 	}
 	ret = __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(mmio), size >> PAGE_SHIFT);
 	if (ret)
@@ -873,6 +914,8 @@ int __pkvm_smmu_quarantine(phys_addr_t mmio, u64 size)
 	hyp_spin_unlock(&tmp.lock);
 	if (smmu_take_ecmdq_pages(&tmp, mmio))
 		ret = -EIO;
+	if (ret)
+		smmu_note_unsafe_locked(mmio);
 unlock:
 	hyp_spin_unlock(&hyp_smmus_lock);
 	return ret;
