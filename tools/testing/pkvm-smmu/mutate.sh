@@ -301,7 +301,7 @@ mutant el2_lpa2_no_s2ds el2 "$SMMU_C" \
 mutant el2_lpa2_no_shcfg el2 "$SMMU_C" \
 	'		smmu->features |= HYP_SMMU_FEAT_SHCFG;' '		smmu->features |= 0;'
 mutant el2_lpa2_memory_above_ignored el2 "$SMMU_C" \
-	'	if (smmu_memory_above(HYP_SMMU_NO_DS_MAX_PA))' '	if (smmu_memory_above(U64_MAX))'
+	'	if (hyp_iommu_memory_above(HYP_SMMU_NO_DS_MAX_PA))' '	if (hyp_iommu_memory_above(U64_MAX))'
 # Addresses a 4 KiB descriptor without LPA2 cannot hold get mapped.
 mutant el2_max_pa_50 el2 "$IOMMU_C" \
 	'#define HYP_IOMMU_MAX_PA	BIT_ULL(48)' '#define HYP_IOMMU_MAX_PA	BIT_ULL(50)'
@@ -319,7 +319,7 @@ mutant el2_ecmdq_pages_kept el2 "$SMMU_C" \
 	'	return (start + size) & 0;'
 mutant el2_ecmdq_refusal_forgotten el2 "$SMMU_C" \
 	'	if (smmu_take_ecmdq_pages(smmu, mmio))
-		smmu->ecmdq_open = true;' '	smmu_take_ecmdq_pages(smmu, mmio);'
+		smmu_note_unsafe_locked(mmio);' '	smmu_take_ecmdq_pages(smmu, mmio);'
 # Only an SMMU refused for its queues gives them up.
 mutant el2_ecmdq_taken_late el2 "$SMMU_C" \
 	'	if (idr1 & HYP_SMMU_IDR1_ECMDQ)
@@ -329,7 +329,7 @@ mutant el2_ecmdq_taken_late el2 "$SMMU_C" \
 	}' \
 	'	/* Whatever refuses the SMMU next, its command queues are not the host'"'"'s. */
 	if (smmu_take_ecmdq_pages(smmu, mmio))
-		smmu->ecmdq_open = true;' ''
+		smmu_note_unsafe_locked(mmio);' ''
 mutant el2_ecmdq_any_granule el2 "$SMMU_C" \
 	'	if (log2nump > HYP_SMMU_ECMDQ_MAX_LOG2NUMP ||
 	    FIELD_GET(HYP_SMMU_ECMDQ_PAGE_GS, page0) != HYP_SMMU_ECMDQ_PAGE_GS_64K)' \

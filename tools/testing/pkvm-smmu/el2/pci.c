@@ -373,6 +373,20 @@ static void msi_setup(u64 cfg, u64 addr, u16 data)
 	msi_store(cfg, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
 }
 
+/*
+ * What msi_setup() to a doorbell leaves in a function a VM holds: the
+ * address translated to the VM's doorbell page at @off, the host's data and
+ * @mask bits (0: none), and MSIs on.
+ */
+static void msi_check_routed(u64 cfg, u64 off, u16 data, u32 mask, u16 flags)
+{
+	CHECK_EQ(msi_raw(cfg, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + off));
+	CHECK_EQ(msi_raw(cfg, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
+	CHECK_EQ(msi_raw(cfg, PCI_MSI_DATA_64, 2), data);
+	CHECK_EQ(msi_raw(cfg, PCI_MSI_MASK_64, 4), mask);
+	CHECK_EQ(msi_raw(cfg, PCI_MSI_FLAGS, 2), flags | PCI_MSI_FLAGS_ENABLE);
+}
+
 /* The same at an MSI capability at @pos, to a doorbell, whichever its layout. */
 static void msi_setup_at(u64 cfg, u32 pos, u16 data)
 {
@@ -564,11 +578,7 @@ static void pci_msi_test(const int *idx, u64 (*topup)(u64))
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64);
 	/* A doorbell's lands translated, whole, then MSIs go on; data and mask are the host's. */
 	msi_setup(MSIM, MSI_DOORBELL + 0x40, 0x24);
-	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x40));
-	CHECK_EQ(msi_raw(MSIM, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
-	CHECK_EQ(msi_raw(MSIM, PCI_MSI_DATA_64, 2), 0x24);
-	CHECK_EQ(msi_raw(MSIM, PCI_MSI_MASK_64, 4), 0x5);
-	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE);
+	msi_check_routed(MSIM, 0x40, 0x24, 0x5, MSI_M64);
 	msi_store(MSIM, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | MSI_QSIZE_4);
 	CHECK_EQ(msi_raw(MSIM, PCI_MSI_FLAGS, 2), MSI_M64 | PCI_MSI_FLAGS_ENABLE | MSI_QSIZE_4);
 	msi_store(MSIM, PCI_MSI_MASK_64, 4, 0xa);
@@ -663,11 +673,7 @@ static void pci_msi_test(const int *idx, u64 (*topup)(u64))
 
 	/* Without per-vector masking, no mask bits. */
 	msi_setup(MSI64, MSI_DOORBELL + 0x44, 0x31);
-	CHECK_EQ(msi_raw(MSI64, PCI_MSI_ADDRESS_LO, 4), lower_32_bits(MSI_BASE + 0x44));
-	CHECK_EQ(msi_raw(MSI64, PCI_MSI_ADDRESS_HI, 4), upper_32_bits(MSI_BASE));
-	CHECK_EQ(msi_raw(MSI64, PCI_MSI_DATA_64, 2), 0x31);
-	CHECK_EQ(msi_raw(MSI64, PCI_MSI_MASK_64, 4), 0);
-	CHECK_EQ(msi_raw(MSI64, PCI_MSI_FLAGS, 2), PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_ENABLE);
+	msi_check_routed(MSI64, 0x44, 0x31, 0, PCI_MSI_FLAGS_64BIT);
 
 	/*
 	 * 32-bit addresses only: no doorbell is below 4 GiB where a stream

@@ -1084,6 +1084,17 @@ static u64 hyp_iommu_map_pages_needed(struct hyp_iommu_domain *domain, u64 size)
 	return pages;
 }
 
+/* Whether any memory lies at or above @limit. */
+bool hyp_iommu_memory_above(u64 limit)
+{
+	unsigned int i;
+
+	for (i = 0; i < hyp_memblock_nr; i++)
+		if (hyp_memory[i].base + hyp_memory[i].size > limit)
+			return true;
+	return false;
+}
+
 /*
  * The pages of memory region @i not in an earlier region: [*start, *end),
  * empty if *start >= *end. Regions need not start or end on a page (an ACPI
@@ -1167,9 +1178,8 @@ static int hyp_iommu_alloc_identity(u64 *pages_needed)
 		goto unlock;
 	/* Memory the domain cannot map would have no DMA: refuse up front. */
 	ret = -E2BIG;
-	for (i = 0; i < hyp_memblock_nr; i++)
-		if (hyp_memory[i].base + hyp_memory[i].size > BIT_ULL(HYP_IOMMU_IAS))
-			goto unlock;
+	if (hyp_iommu_memory_above(BIT_ULL(HYP_IOMMU_IAS)))
+		goto unlock;
 	ret = hyp_iommu_reserve(&mc, hyp_iommu_identity_pages_needed(), pages_needed);
 	if (ret)
 		goto unlock;

@@ -313,6 +313,50 @@ static int smmu_cmdq_issue_sync_locked(struct hyp_smmu *smmu,
 	return err;
 }
 
+/* See smmu_frame_unsafe_locked(). */
+static phys_addr_t hyp_smmu_unsafe[PKVM_SMMU_MAX];
+static unsigned int hyp_smmu_nr_unsafe;
+static bool hyp_smmu_unsafe_lost;
+
+/*
+ * Whether the frame at @mmio was taken but not left safe: the SMMU did not
+ * confirm that it is off, or the control pages of its enhanced command
+ * queues stayed the host's. A quarantine of it must then fail, every time:
+ * -EPERM would tell the host the hypervisor holds it, and pKVM would
+ * finalise. Such frames are listed (hyp_smmu_unsafe[]; once the list is
+ * full, every frame counts as one) by the quarantine or the probe that left
+ * them so; a registered SMMU that broke says it itself.
+ */
+static bool smmu_frame_unsafe_locked(phys_addr_t mmio)
+{
+	struct hyp_smmu *smmu;
+	unsigned int i;
+
+	hyp_assert_lock_held(&hyp_smmus_lock);
+	if (hyp_smmu_unsafe_lost)
+		return true;
+	for (i = 0; i < hyp_smmu_nr_unsafe; i++)
+		if (hyp_smmu_unsafe[i] == mmio)
+			return true;
+	for (i = 0; i < PKVM_SMMU_MAX; i++) {
+		smmu = &hyp_smmus[i];
+		if (smmu->state == HYP_SMMU_FREE || smmu->mmio_phys != mmio)
+			continue;
+		if (smmu->state == HYP_SMMU_BROKEN && !READ_ONCE(smmu->off))
+			return true;
+	}
+	return false;
+}
+
+static void smmu_note_unsafe_locked(phys_addr_t mmio)
+{
+	hyp_assert_lock_held(&hyp_smmus_lock);
+	if (hyp_smmu_nr_unsafe == ARRAY_SIZE(hyp_smmu_unsafe))
+		hyp_smmu_unsafe_lost = true;
+	else
+		hyp_smmu_unsafe[hyp_smmu_nr_unsafe++] = mmio;
+}
+
 /*
  * Take the control pages of an SMMU's enhanced command queues, if it has
  * any, from the host: the SMMU is not driven, but each queue could issue
@@ -338,17 +382,6 @@ static int smmu_take_ecmdq_pages(struct hyp_smmu *smmu, phys_addr_t mmio)
 	return __pkvm_host_donate_hyp_mmio(hyp_phys_to_pfn(start), size >> PAGE_SHIFT);
 }
 
-/* Whether any memory lies at or above @limit. */
-static bool smmu_memory_above(u64 limit)
-{
-	unsigned int i;
-
-	for (i = 0; i < hyp_memblock_nr; i++)
-		if (hyp_memory[i].base + hyp_memory[i].size > limit)
-			return true;
-	return false;
-}
-
 /*
  * The descriptor format the SMMU must read: kvm_pgtable's. With FEAT_LPA2
  * (VTCR_EL2.DS), descriptors carry output address bits 51:50 in bits 9:8,
@@ -370,7 +403,7 @@ static int smmu_probe_lpa2(struct hyp_smmu *smmu, u32 idr1, u32 idr5)
 		smmu->features |= HYP_SMMU_FEAT_DS;
 		return 0;
 	}
-	if (smmu_memory_above(HYP_SMMU_NO_DS_MAX_PA))
+	if (hyp_iommu_memory_above(HYP_SMMU_NO_DS_MAX_PA))
 		return -EOPNOTSUPP;
 	if (idr1 & IDR1_ATTR_TYPES_OVR)
 		smmu->features |= HYP_SMMU_FEAT_SHCFG;
@@ -690,7 +723,7 @@ static int smmu_probe_locked(struct hyp_smmu *smmu, phys_addr_t mmio)
 					    PAGE_HYP_DEVICE, &va);
 	if (ret) {
 		/* Its ID registers unread: it may have enhanced command queues. */
-		smmu->ecmdq_open = true;
+		smmu_note_unsafe_locked(mmio);
 		return ret;
 	}
 
@@ -698,7 +731,7 @@ static int smmu_probe_locked(struct hyp_smmu *smmu, phys_addr_t mmio)
 	hyp_spin_lock_init(&smmu->lock);
 	/* Whatever refuses the SMMU next, its command queues are not the host's. */
 	if (smmu_take_ecmdq_pages(smmu, mmio))
-		smmu->ecmdq_open = true;
+		smmu_note_unsafe_locked(mmio);
 	/*
 	 * Firmware may have left it translating or bypassing, and nothing
 	 * says the host will finish the registration: from here on, until a
@@ -819,49 +852,6 @@ int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn, u64 nr_pages,
 unlock:
 	hyp_spin_unlock(&hyp_smmus_lock);
 	return ret;
-}
-
-/* See smmu_frame_unsafe_locked(). */
-static phys_addr_t hyp_smmu_unsafe[PKVM_SMMU_MAX];
-static unsigned int hyp_smmu_nr_unsafe;
-static bool hyp_smmu_unsafe_lost;
-
-/*
- * Whether the frame at @mmio was taken but not left safe: the SMMU did not
- * confirm that it is off, or the control pages of its enhanced command
- * queues stayed the host's. A quarantine of it must then fail, every time:
- * -EPERM would tell the host the hypervisor holds it, and pKVM would
- * finalise. Frames a quarantine left so are listed (hyp_smmu_unsafe[]; once
- * the list is full, every frame counts as one), slots say it themselves.
- */
-static bool smmu_frame_unsafe_locked(phys_addr_t mmio)
-{
-	struct hyp_smmu *smmu;
-	unsigned int i;
-
-	hyp_assert_lock_held(&hyp_smmus_lock);
-	if (hyp_smmu_unsafe_lost)
-		return true;
-	for (i = 0; i < hyp_smmu_nr_unsafe; i++)
-		if (hyp_smmu_unsafe[i] == mmio)
-			return true;
-	for (i = 0; i < PKVM_SMMU_MAX; i++) {
-		smmu = &hyp_smmus[i];
-		if (smmu->state == HYP_SMMU_FREE || smmu->mmio_phys != mmio)
-			continue;
-		if (smmu->ecmdq_open || (smmu->state == HYP_SMMU_BROKEN && !READ_ONCE(smmu->off)))
-			return true;
-	}
-	return false;
-}
-
-static void smmu_note_unsafe_locked(phys_addr_t mmio)
-{
-	hyp_assert_lock_held(&hyp_smmus_lock);
-	if (hyp_smmu_nr_unsafe == ARRAY_SIZE(hyp_smmu_unsafe))
-		hyp_smmu_unsafe_lost = true;
-	else
-		hyp_smmu_unsafe[hyp_smmu_nr_unsafe++] = mmio;
 }
 
 /**

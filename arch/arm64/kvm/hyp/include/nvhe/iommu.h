@@ -13,6 +13,7 @@ struct pkvm_hyp_vm;
 
 #ifdef CONFIG_PKVM_SMMU_V3
 int pkvm_iommu_init(void);
+bool hyp_iommu_memory_above(u64 limit);
 int __pkvm_iommu_register_doorbell(u64 phys);
 void pkvm_iommu_host_lost(u64 addr, u64 size);
 void pkvm_iommu_host_lost_batch_begin(void);

@@ -76,12 +76,6 @@ struct hyp_smmu {
 	 * READ_ONCE.
 	 */
 	bool			off;
-	/*
-	 * Refused for its enhanced command queues, whose control pages the
-	 * hypervisor could not take: __pkvm_smmu_quarantine() then fails, and
-	 * pKVM does not finalise. Written once, under hyp_smmus_lock.
-	 */
-	bool			ecmdq_open;
 
 	/* Protects the command queue, the stream table and the VMID space. */
 	hyp_spinlock_t		lock;
