@@ -7,7 +7,8 @@
 # driver pkvm-edu-dmatest (CONFIG_PKVM_SMMU_V3_DMA_TEST) then moves a page by DMA
 # through it, and after dma_unmap_single() a DMA to the stale address reaches
 # nothing and the SMMU reports the fault there. Set back to identity, the same test
-# sees DMA addresses equal to physical ones.
+# sees DMA addresses equal to physical ones. As DMA-FQ (a flush queue), a page of a
+# deferred unmap can leave the host only once the SMMUs no longer reach it.
 . /tests/lib-edu.sh
 V=/sys/kernel/debug/pkvm-smmu/domains
 edu_without_driver || exit 1
@@ -51,6 +52,31 @@ else
 	echo "the test printed no unmapped address"
 	fail=1
 fi
+
+# DMA-FQ: unmaps deferred to a flush queue, whose 10 ms timer flushes before an
+# edu DMA (100 ms) can show the stale translation; the test shows it in a paging
+# domain of its own, unmapped as a flush queue does. Each page of a deferred unmap
+# is given to the hypervisor, then DMAed to through the stale address: that must
+# fault (the hypervisor invalidated before the page left the host), as must the
+# DMA after the queue's flush.
+echo DMA-FQ >"$type" || { echo "cannot set the group of $bdf to DMA-FQ"; exit 1; }
+[ "$(cat "$type")" = DMA-FQ ] || { echo "$bdf: group type $(cat "$type") after DMA-FQ"; exit 1; }
+echo "$bdf: group type DMA-FQ"
+dmatest || fail=1
+for what in "default domain DMA-FQ:" "ok 1 - a page moves" \
+	"after a deferred unmap the stale translation still reaches the page" \
+	"after the flush nothing arrives"; do
+	grep -q "$what" /tmp/dmatest.log || { echo "FAIL: DMA-FQ: no '$what'"; fail=1; }
+done
+[ "$(grep -c ": ok [0-9]* - the page of a deferred unmap can leave the host" /tmp/dmatest.log)" = 2 ] ||
+	{ echo "FAIL: DMA-FQ: the pages of deferred unmaps were not both given away"; fail=1; }
+for stale in $(sed -n 's/.*DMA to \(0x[0-9a-f]*\) after the flush$/\1/p; s/.*DMA to the unmapped address \(0x[0-9a-f]*\) of a page the hypervisor owns$/\1/p' /tmp/dmatest.log); do
+	edu_fault_reported "event 0x10 sid $sid addr $(printf '0x%016x' $((stale)))" >/dev/null &&
+		echo "the stale address $stale faulted" ||
+		{ echo "FAIL: no fault reported at $stale: a stale translation reached the page"; fail=1; }
+done
+[ "$(grep -c "after the flush$\|of a page the hypervisor owns$" /tmp/dmatest.log)" = 3 ] ||
+	{ echo "FAIL: DMA-FQ: the test did not make its three stale DMAs"; fail=1; }
 
 echo identity >"$type" || { echo "cannot set the group of $bdf back to identity"; exit 1; }
 [ "$(cat "$type")" = identity ] || { echo "$bdf: group type $(cat "$type") after identity"; fail=1; }

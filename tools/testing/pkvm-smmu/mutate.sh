@@ -339,6 +339,32 @@ mutant el2_ecmdq_any_count el2 "$SMMU_C" \
 mutant el2_pmcg_page1_always el2 "$SMMU_C" \
 	'	if (size1 && (readl_relaxed(base + HYP_PMCG_CFGR) & HYP_PMCG_CFGR_RELOC_CTRS) &&' \
 	'	if (size1 &&'
+mutant el2_deferred_lost_no_flush el2 "$IOMMU_C" \
+	'	} else {
+		hyp_iommu_flush_deferred_all();
+	}' '	}'
+mutant el2_deferred_batch_no_flush el2 "$IOMMU_C" \
+	'		return;
+	hyp_iommu_flush_deferred_all();' '		return;'
+mutant el2_deferred_not_marked el2 "$IOMMU_C" \
+	'			hyp_smmu_defer_tlbi(smmu);' '			smmu = NULL;'
+mutant el2_deferred_mmio_too el2 "$IOMMU_C" \
+	'			if (data->defer && !addr_is_memory(phys))' \
+	'			if (0)'
+mutant el2_deferred_ignored el2 "$IOMMU_C" \
+	'	if (data.cleared && data.defer) {' '	if (0) {'
+mutant el2_deferred_flush_nothing el2 "$SMMU_C" \
+	'	ret = smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);
+	if (!ret)
+		smmu->tlb_stale = false;' '	ret = cmd.data[0] ? 0 : 0;
+	smmu->tlb_stale = false;'
+mutant el2_deferred_stale_not_rechecked el2 "$SMMU_C" \
+	'	if (!smmu->tlb_stale)
+		goto unlock;' ''
+mutant el2_fuzz_deferred_lost_no_flush fuzz "$IOMMU_C" \
+	'	} else {
+		hyp_iommu_flush_deferred_all();
+	}' '	}'
 mutant el2_quarantine_retry_passes el2 "$SMMU_C" \
 	'	if (ret)
 		smmu_note_unsafe_locked(mmio);

@@ -74,6 +74,8 @@
 #define PKVM_IOMMU_DOMAIN_IDENTITY	2
 #define PKVM_IOMMU_PROT_READ		BIT(0)
 #define PKVM_IOMMU_PROT_WRITE		BIT(1)
+/* __pkvm_iommu_unmap: leave the invalidation to __pkvm_iommu_flush (memory only). */
+#define PKVM_IOMMU_UNMAP_DEFER		BIT(0)
 /* Pages one __pkvm_iommu_map or __pkvm_iommu_unmap call covers at most. */
 #define PKVM_IOMMU_MAP_MAX_PAGES	512ULL
 /* Pages one __pkvm_iommu_topup or __pkvm_iommu_reclaim call moves at most. */

@@ -781,19 +781,39 @@ static size_t pkvm_smmu_unmap_pages(struct iommu_domain *domain,
 {
 	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
 	size_t size = pgsize * pgcount, unmapped = 0;
-	u64 done;
+	u64 done, flags = 0;
 	long ret;
 
-	/* The hypervisor invalidates every SMMU before it returns. */
+	/*
+	 * The hypervisor invalidates every SMMU before it returns, but for a
+	 * flush queue's unmap (iommu-dma's DMA_FQ domains), whose invalidation
+	 * waits for pkvm_smmu_flush_iotlb_all(): the pages are the host's
+	 * again at once, and the hypervisor invalidates the SMMUs itself
+	 * before any of them leaves the host.
+	 */
+	if (iommu_iotlb_gather_queued(gather))
+		flags = PKVM_IOMMU_UNMAP_DEFER;
 	while (unmapped < size) {
 		done = 0;
 		ret = pkvm_iommu_hvc(unmap, pdom->id, iova + unmapped,
-				     size - unmapped, 0, 0, &done, NULL);
+				     size - unmapped, flags, 0, &done, NULL);
 		unmapped += done;
 		if (ret || !done)
 			break;
 	}
 	return unmapped;
+}
+
+/* The flush queue's invalidation: one per SMMU that deferred unmaps left stale. */
+static void pkvm_smmu_flush_iotlb_all(struct iommu_domain *domain)
+{
+	struct pkvm_smmu_domain *pdom = to_pkvm_domain(domain);
+	long ret;
+
+	ret = pkvm_iommu_hvc(flush, pdom->id, 0, 0, 0, 0, NULL, NULL);
+	if (ret)
+		pr_warn_ratelimited("pkvm-smmu: domain %d: flush failed: %ld\n",
+				    pdom->id, ret);
 }
 
 static phys_addr_t pkvm_smmu_iova_to_phys(struct iommu_domain *domain,
@@ -811,6 +831,7 @@ static const struct iommu_domain_ops pkvm_smmu_paging_ops = {
 	.attach_dev	= pkvm_smmu_attach_paging,
 	.map_pages	= pkvm_smmu_map_pages,
 	.unmap_pages	= pkvm_smmu_unmap_pages,
+	.flush_iotlb_all = pkvm_smmu_flush_iotlb_all,
 	.iova_to_phys	= pkvm_smmu_iova_to_phys,
 	.free		= pkvm_smmu_domain_free,
 };
@@ -922,8 +943,11 @@ static void pkvm_smmu_release_device(struct device *dev)
 
 static bool pkvm_smmu_capable(struct device *dev, enum iommu_cap cap)
 {
-	/* The hypervisor only attaches SMMUs whose table walks are coherent. */
-	return cap == IOMMU_CAP_CACHE_COHERENCY;
+	/*
+	 * The hypervisor only attaches SMMUs whose table walks are coherent,
+	 * and defers a flush queue's invalidations (pkvm_smmu_unmap_pages()).
+	 */
+	return cap == IOMMU_CAP_CACHE_COHERENCY || cap == IOMMU_CAP_DEFERRED_FLUSH;
 }
 
 static struct iommu_group *pkvm_smmu_device_group(struct device *dev)

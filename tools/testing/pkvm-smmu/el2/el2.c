@@ -458,7 +458,7 @@ static void test_unmap_no_stale_tlb(void)
 		tlbi[i] = smmu_model_stats(models[i])->tlbi_ipa;
 		syncs[i] = smmu_model_stats(models[i])->syncs;
 	}
-	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, NR_MAP_PAGES * PAGE_SIZE,
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, NR_MAP_PAGES * PAGE_SIZE, 0,
 				    &done), 0);
 	CHECK_EQ(done, NR_MAP_PAGES * PAGE_SIZE);
 	for (i = 0; i < NR_SMMUS; i++) {
@@ -478,9 +478,109 @@ static void test_unmap_no_stale_tlb(void)
 						   &pa), -ENOENT);
 	}
 	/* Unmapping a hole is fine and invalidates nothing. */
-	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, PAGE_SIZE, &done), 0);
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, PAGE_SIZE, 0, &done), 0);
 	CHECK_EQ(done, PAGE_SIZE);
 	CHECK_EQ(smmu_model_stats(models[0])->tlbi_ipa, tlbi[0] + 1);
+	CHECK_EQ(el2_cpu_tlbi_count, 0);
+}
+
+/* Fill every SMMU's TLB with the mapping of [MAP_IOVA, + NR_MAP_PAGES pages). */
+static void dma_all_mapped(void)
+{
+	phys_addr_t pa;
+	int i, p;
+
+	for (i = 0; i < NR_SMMUS; i++) {
+		for (p = 0; p < NR_MAP_PAGES; p++) {
+			CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i],
+						MAP_IOVA + p * PAGE_SIZE, true, &pa), 0);
+			CHECK_EQ(pa, map_phys + p * PAGE_SIZE);
+		}
+	}
+}
+
+/*
+ * A flush queue's unmap (PKVM_IOMMU_UNMAP_DEFER): no command, the pages are
+ * the host's again at once and the SMMUs may still reach them through their
+ * TLBs; before any page leaves the host, every SMMU left stale is
+ * invalidated, once, and __pkvm_iommu_flush() does the same for a domain.
+ */
+static void test_unmap_deferred(void)
+{
+	const u64 rw = PKVM_IOMMU_PROT_READ | PKVM_IOMMU_PROT_WRITE;
+	const u64 size = NR_MAP_PAGES * PAGE_SIZE, pfn = hyp_phys_to_pfn(map_phys);
+	u64 done, cmds[NR_SMMUS], all[NR_SMMUS];
+	phys_addr_t pa;
+	int i, p;
+
+	CHECK_EQ(map_topup(domain_id, MAP_IOVA, map_phys, size, rw, &done), 0);
+	dma_all_mapped();
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, size, 2, &done), -EINVAL);
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, size, U64_MAX, &done), -EINVAL);
+	for (i = 0; i < NR_SMMUS; i++) {
+		cmds[i] = smmu_model_stats(models[i])->cmds;
+		all[i] = smmu_model_stats(models[i])->tlbi_all;
+	}
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, size, PKVM_IOMMU_UNMAP_DEFER,
+				    &done), 0);
+	CHECK_EQ(done, size);
+	for (p = 0; p < NR_MAP_PAGES; p++) {
+		CHECK_EQ(el2_page(map_phys + p * PAGE_SIZE)->host, EL2_OWNED);
+		CHECK_EQ(el2_page(map_phys + p * PAGE_SIZE)->share_dma_count, 0);
+		CHECK_EQ(__pkvm_iommu_iova_to_phys(domain_id, MAP_IOVA + p * PAGE_SIZE,
+						   &pa), -ENOENT);
+	}
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK_EQ(smmu_model_stats(models[i])->cmds, cmds[i]);
+		/* Stale, as with any IOMMU's flush queue: the host's own pages. */
+		CHECK_EQ(smmu_model_dma(models[i], smmu_sid[i], MAP_IOVA, true, &pa), 0);
+		CHECK_EQ(pa, map_phys);
+	}
+
+	/* The first page leaves the host: no SMMU reaches any page any more. */
+	CHECK_EQ(__pkvm_host_donate_hyp(pfn, 1), 0);
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK_EQ(smmu_model_stats(models[i])->tlbi_all, all[i] + 1);
+		for (p = 0; p < NR_MAP_PAGES; p++)
+			CHECK(!smmu_model_tlb_reaches(models[i], map_phys + p * PAGE_SIZE));
+		CHECK(smmu_model_dma(models[i], smmu_sid[i], MAP_IOVA, true, &pa) < 0);
+	}
+	/* Nothing is stale any more: the next page costs no such invalidation. */
+	CHECK_EQ(__pkvm_host_donate_hyp(pfn + 1, 1), 0);
+	for (i = 0; i < NR_SMMUS; i++)
+		CHECK_EQ(smmu_model_stats(models[i])->tlbi_all, all[i] + 1);
+	CHECK_EQ(__pkvm_hyp_donate_host(pfn, 2), 0);
+
+	/* The flush queue's flush: one invalidation per stale SMMU, then none. */
+	CHECK_EQ(map_topup(domain_id, MAP_IOVA, map_phys, size, rw, &done), 0);
+	dma_all_mapped();
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, size, PKVM_IOMMU_UNMAP_DEFER,
+				    &done), 0);
+	CHECK(smmu_model_tlb_reaches(models[0], map_phys));
+	CHECK_EQ(__pkvm_iommu_flush(domain_id), 0);
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK_EQ(smmu_model_stats(models[i])->tlbi_all, all[i] + 2);
+		for (p = 0; p < NR_MAP_PAGES; p++)
+			CHECK(!smmu_model_tlb_reaches(models[i], map_phys + p * PAGE_SIZE));
+		cmds[i] = smmu_model_stats(models[i])->cmds;
+	}
+	CHECK_EQ(__pkvm_iommu_flush(domain_id), 0);
+	for (i = 0; i < NR_SMMUS; i++)
+		CHECK_EQ(smmu_model_stats(models[i])->cmds, cmds[i]);
+	CHECK_EQ(__pkvm_iommu_flush(PKVM_IOMMU_MAX_DOMAINS), -ENOENT);
+	CHECK_EQ(__pkvm_iommu_flush(U64_MAX), -ENOENT);
+
+	/* Pages leaving in a batch (a top-up): invalidated by the batch's end. */
+	CHECK_EQ(map_topup(domain_id, MAP_IOVA, map_phys, size, rw, &done), 0);
+	dma_all_mapped();
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, MAP_IOVA, size, PKVM_IOMMU_UNMAP_DEFER,
+				    &done), 0);
+	CHECK_EQ(host_topup(2), 2);
+	for (i = 0; i < NR_SMMUS; i++) {
+		CHECK_EQ(smmu_model_stats(models[i])->tlbi_all, all[i] + 3);
+		for (p = 0; p < NR_MAP_PAGES; p++)
+			CHECK(!smmu_model_tlb_reaches(models[i], map_phys + p * PAGE_SIZE));
+	}
 	CHECK_EQ(el2_cpu_tlbi_count, 0);
 }
 
@@ -533,7 +633,9 @@ static void test_peer_mmio(void)
 	CHECK_EQ(pa, DOORBELL + 0x40);
 	CHECK(smmu_model_dma(models[0], smmu_sid[0], iova + 0x40, false, &pa) < 0);
 
-	CHECK_EQ(__pkvm_iommu_unmap(domain_id, PEER_IOVA, 33 * PAGE_SIZE, &done), 0);
+	/* Deferred, but a BAR is in the range: strict (invalidated below). */
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, PEER_IOVA, 33 * PAGE_SIZE,
+				    PKVM_IOMMU_UNMAP_DEFER, &done), 0);
 	CHECK_EQ(done, 33 * PAGE_SIZE);
 	CHECK_EQ(el2_page(map_phys)->share_dma_count, 0);
 	/* The BAR's borrow ends; the doorbell was never counted. */
@@ -564,7 +666,7 @@ static void test_hostile_args(void)
 		CHECK_EQ(__pkvm_iommu_detach(bad_ids[i], smmu_idx[0], 1), -ENOENT);
 		CHECK_EQ(__pkvm_iommu_map(bad_ids[i], 0, map_phys, PAGE_SIZE, rw, &done,
 					  &needed), -ENOENT);
-		CHECK_EQ(__pkvm_iommu_unmap(bad_ids[i], 0, PAGE_SIZE, &done), -ENOENT);
+		CHECK_EQ(__pkvm_iommu_unmap(bad_ids[i], 0, PAGE_SIZE, 0, &done), -ENOENT);
 		CHECK_EQ(__pkvm_iommu_iova_to_phys(bad_ids[i], 0, &pa), -ENOENT);
 		CHECK(__pkvm_iommu_free_domain(bad_ids[i]) == -EINVAL);
 		CHECK_EQ(__pkvm_iommu_domain_info(bad_ids[i], 0, info), -ENOENT);
@@ -603,9 +705,9 @@ static void test_hostile_args(void)
 		 -EINVAL);
 	CHECK_EQ(__pkvm_iommu_map(domain_id, 0, map_phys, PAGE_SIZE, 4, &done, &needed),
 		 -EINVAL);
-	CHECK_EQ(__pkvm_iommu_unmap(domain_id, 1, PAGE_SIZE, &done), -EINVAL);
-	CHECK_EQ(__pkvm_iommu_unmap(domain_id, 0, 0, &done), -EINVAL);
-	CHECK_EQ(__pkvm_iommu_unmap(domain_id, -PAGE_SIZE, 2 * PAGE_SIZE, &done), -EINVAL);
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, 1, PAGE_SIZE, 0, &done), -EINVAL);
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, 0, 0, 0, &done), -EINVAL);
+	CHECK_EQ(__pkvm_iommu_unmap(domain_id, -PAGE_SIZE, 2 * PAGE_SIZE, 0, &done), -EINVAL);
 	CHECK_EQ(__pkvm_iommu_iova_to_phys(domain_id, BIT_ULL(PKVM_IOMMU_IAS), &pa),
 		 -EINVAL);
 
@@ -703,7 +805,7 @@ static void test_bounded_free(void)
 	/* Dying: nothing but the free names it. */
 	CHECK_EQ(__pkvm_iommu_map(domain2, 0, pages, PAGE_SIZE, rw, &done, &needed),
 		 -ENOENT);
-	CHECK_EQ(__pkvm_iommu_unmap(domain2, free_slot_iova(FREE_SLOTS - 1), PAGE_SIZE,
+	CHECK_EQ(__pkvm_iommu_unmap(domain2, free_slot_iova(FREE_SLOTS - 1), PAGE_SIZE, 0,
 				    &done), -ENOENT);
 	CHECK_EQ(__pkvm_iommu_attach(domain2, ats_idx, ATS_SID, &needed), -ENOENT);
 	CHECK_EQ(__pkvm_iommu_detach(domain2, ats_idx, ATS_SID), -ENOENT);
@@ -818,7 +920,7 @@ static void test_unmap_scattered(void)
 	}
 	for (i = 0; i < NR_SMMUS; i++)
 		syncs[i] = smmu_model_stats(models[i])->syncs;
-	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, &done), 0);
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, 0, &done), 0);
 	CHECK_EQ(done, size);
 	for (i = 0; i < NR_SMMUS; i++) {
 		CHECK_EQ(smmu_model_stats(models[i])->syncs - syncs[i], 1);
@@ -839,7 +941,7 @@ static void test_unmap_scattered(void)
 					true, &pa), 0);
 	}
 	smmu_model_set_fault(models[0], SMMU_MODEL_REJECT_CMD);
-	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, &done), -EIO);
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, 0, &done), -EIO);
 	for (p = 0; p < SCATTER_PAGES; p++) {
 		check_borrowed(pages[p]);
 		CHECK_EQ(__pkvm_iommu_iova_to_phys(d, SCATTER_IOVA + p * PAGE_SIZE, &pa),
@@ -850,7 +952,7 @@ static void test_unmap_scattered(void)
 	CHECK_EQ(map(d, SCATTER_IOVA, pages[0] + PAGE_SIZE, PAGE_SIZE, rw), -EEXIST);
 
 	syncs[0] = smmu_model_stats(models[0])->syncs;
-	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, &done), 0);
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, size, 0, &done), 0);
 	CHECK_EQ(done, size);
 	CHECK_EQ(smmu_model_stats(models[0])->syncs - syncs[0], 1);
 	for (p = 0; p < SCATTER_PAGES; p++) {
@@ -859,7 +961,7 @@ static void test_unmap_scattered(void)
 		CHECK_EQ(el2_page(pages[p])->share_dma_count, 0);
 	}
 	CHECK_EQ(map(d, SCATTER_IOVA, pages[0], PAGE_SIZE, rw), 0);
-	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, PAGE_SIZE, &done), 0);
+	CHECK_EQ(__pkvm_iommu_unmap(d, SCATTER_IOVA, PAGE_SIZE, 0, &done), 0);
 
 	for (i = 0; i < NR_SMMUS; i++)
 		CHECK_EQ(__pkvm_iommu_detach(d, smmu_idx[i], smmu_sid[i]), 0);
@@ -937,7 +1039,7 @@ static void test_fail_closed_unmap(void)
 	/* SMMU 0 rejects the TLBI of page 0. */
 	rejected = smmu_model_stats(models[0])->rejected;
 	smmu_model_set_fault(models[0], SMMU_MODEL_REJECT_CMD);
-	ret = __pkvm_iommu_unmap(d, MAP_IOVA, PAGE_SIZE, &done);
+	ret = __pkvm_iommu_unmap(d, MAP_IOVA, PAGE_SIZE, 0, &done);
 	CHECK_EQ(ret, -EIO);
 	CHECK_EQ(smmu_model_stats(models[0])->rejected, rejected + 1);
 	/* It still translates from its TLB; SMMU 1 did invalidate. */
@@ -950,7 +1052,7 @@ static void test_fail_closed_unmap(void)
 	/* SMMU 1's queue stops: the bounded wait for the CMD_SYNC gives up. */
 	stalled = smmu_model_stats(models[1])->stalled;
 	smmu_model_set_fault(models[1], SMMU_MODEL_STALL);
-	ret = __pkvm_iommu_unmap(d, MAP_IOVA + PAGE_SIZE, PAGE_SIZE, &done);
+	ret = __pkvm_iommu_unmap(d, MAP_IOVA + PAGE_SIZE, PAGE_SIZE, 0, &done);
 	CHECK_EQ(ret, -ETIMEDOUT);
 	CHECK(smmu_model_stats(models[1])->stalled > stalled);
 	CHECK_EQ(smmu_model_dma(models[1], smmu_sid[1], MAP_IOVA + PAGE_SIZE, true, &pa),
@@ -1048,7 +1150,7 @@ static void test_identity(void)
 		 identity_id);
 	CHECK_EQ(__pkvm_iommu_map(identity_id, page, page, PAGE_SIZE,
 				  PKVM_IOMMU_PROT_READ, &done, &needed), -EPERM);
-	CHECK_EQ(__pkvm_iommu_unmap(identity_id, page, PAGE_SIZE, &done), -EPERM);
+	CHECK_EQ(__pkvm_iommu_unmap(identity_id, page, PAGE_SIZE, 0, &done), -EPERM);
 	CHECK_EQ(__pkvm_iommu_free_domain(identity_id), -EPERM);
 	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, page + 8, &pa), 0);
 	CHECK_EQ(pa, page + 8);
@@ -1239,7 +1341,7 @@ static void test_lpa2(void)
 			 i == 0 ? STRTAB_STE_1_SHCFG_INCOMING : ARM_SMMU_SH_ISH);
 		CHECK_EQ(__pkvm_iommu_detach(id, idx[i], LPA2_SID), 0);
 	}
-	CHECK_EQ(__pkvm_iommu_unmap(id, LPA2_IOVA, PAGE_SIZE, &done), 0);
+	CHECK_EQ(__pkvm_iommu_unmap(id, LPA2_IOVA, PAGE_SIZE, 0, &done), 0);
 	while ((ret = __pkvm_iommu_free_domain(id)) == -EAGAIN)
 		;
 	CHECK_EQ(ret, 0);
@@ -1394,13 +1496,14 @@ int main(void)
 {
 	el2_init(4);
 	el2_set_cpu(0);
-	tap_plan(22);
+	tap_plan(23);
 	tap_run("el2_register_smmus", test_register);
 	tap_run("el2_ats_checked", test_ats);
 	tap_run("el2_topup", test_topup);
 	tap_run("el2_domain_attach_map_dma", test_domain_attach_map_dma);
 	tap_run("el2_l2_strtab_zeroed", test_l2_strtab_zeroed);
 	tap_run("el2_unmap_no_stale_tlb", test_unmap_no_stale_tlb);
+	tap_run("el2_unmap_deferred", test_unmap_deferred);
 	tap_run("el2_peer_mmio", test_peer_mmio);
 	tap_run("el2_hostile_args", test_hostile_args);
 	tap_run("el2_fresh_vmid_invalidated", test_fresh_vmid_invalidated);

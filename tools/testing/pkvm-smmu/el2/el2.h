@@ -156,6 +156,7 @@ struct smmu_model_stats {
 	u64	syncs;
 	u64	tlbi_ipa;
 	u64	tlbi_vmall;
+	u64	tlbi_all;	/* TLBI_NSNH_ALL */
 	u64	cfgi;
 	u64	bypass;		/* transactions that went through untranslated */
 	u64	rejected;	/* commands refused with CMDQ_ERR (injected) */

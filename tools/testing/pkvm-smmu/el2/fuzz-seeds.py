@@ -171,8 +171,9 @@ def map_(d, iova, phys, size, prot=RW, auto=True, flags=AUTO):
     return op("map", d, iova, phys, size, prot, flags if auto else NOAUTO)
 
 
-def unmap(d, iova, size):
-    return op("unmap", d, iova, size)
+def unmap(d, iova, size, how=0, cpu=0):
+    # how: bit 0 deferred (a flush queue's), bit 1 then flush, bit 2 a bad flag
+    return op("unmap", d, iova, size, cpu=cpu + 2 * how)
 
 
 def i2p(d, iova):
@@ -244,6 +245,25 @@ SEEDS["unmap-partial-split"] = (
     unmap(dom(0), slot_plus(3, 2), pages(3)) +
     dma(0, sid(2), mapped(0, 0), npages=4) + i2p(dom(0), slot_plus(3, 5)) +
     unmap(dom(0), slot(3), pages(8)))
+
+# A flush queue's unmap: no invalidation, the pages are the host's at once;
+# before one leaves the host (a donation, a top-up), or at a flush, every
+# SMMU left stale is invalidated. A bad flag is refused.
+SEEDS["deferred-unmap-donate"] = (
+    alloc() + attach(dom(0), smmu(0), sid(0)) + attach(dom(0), smmu(1), sid(0)) +
+    map_(dom(0), slot(3), win(0), pages(4)) +
+    dma(0, sid(0), mapped(0, 0), npages=4) + dma(1, sid(0), mapped(0, 1), npages=3) +
+    unmap(dom(0), slot(3), pages(4), how=1) + dma(0, sid(0), slot(3), npages=4) +
+    donate(win(1)) + dma(1, sid(0), slot(3), npages=4) + undonate())
+SEEDS["deferred-unmap-topup"] = (
+    dom0_on(1, 2) + map_(dom(0), slot(0), win(20), pages(8)) +
+    dma(1, sid(2), mapped(0, 0), npages=8) + unmap(dom(0), slot(0), pages(8), how=1) +
+    topup(3, start=10) + dma(1, sid(2), slot(0), npages=8))
+SEEDS["deferred-unmap-flush"] = (
+    dom0_on(0, 1) + map_(dom(0), slot(4), win(30), pages(4)) +
+    dma(0, sid(1), mapped(0, 0), npages=4) + unmap(dom(0), slot(4), pages(2), how=4) +
+    unmap(dom(0), slot(4), pages(4), how=3) + dma(0, sid(1), slot(4), npages=4) +
+    map_(dom(0), slot(4), win(30), pages(4)) + dma(0, sid(1), mapped(0, 2)))
 
 # The identity domain: DMA to host pages; donating one drops it everywhere.
 SEEDS["identity-donate"] = (

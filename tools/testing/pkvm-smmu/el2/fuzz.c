@@ -26,7 +26,9 @@
  *    MMIO (the doorbell, a peer's BAR), never a frame the hypervisor took,
  *    and so does every TLB entry a valid STE's VMID can hit;
  *  - after an unmap that returned 0, no SMMU translates the unmapped range
- *    through the domain (TLB, cached STE or walk).
+ *    through the domain (TLB, cached STE or walk); after a deferred one
+ *    (PKVM_IOMMU_UNMAP_DEFER), once __pkvm_iommu_flush() returned 0;
+ *    every TLB entry agrees with the tables again once a page left the host.
  * Functional oracles, exact while no fault was injected:
  *  - every hypercall returns what the shadow predicts (errno, ids, counts);
  *  - each domain's table holds exactly the shadow's mappings, the identity
@@ -146,6 +148,13 @@ static bool fz_identity_used;
 static phys_addr_t fz_last_dma;
 /* In a child after a fault: security oracles only. */
 static bool fz_faulted;
+/*
+ * A deferred unmap may have left TLB entries of host pages the tables no
+ * longer map, as any flush queue does, until a page leaves the host (then
+ * the hypervisor invalidated every such SMMU): the oracles that compare TLBs
+ * and DMA with the tables wait till then; those on ownership never do.
+ */
+static bool fz_stale;
 /* Page states after initialisation (plus level-2 stream tables since). */
 static struct el2_page fz_baseline[EL2_MEM_PAGES];
 
@@ -669,7 +678,7 @@ static void fz_check_smmu(int k, struct fz_roots *roots)
 			fz_fail("SMMU %d: TLB entry VMID %u iova %#llx reaches %#llx, which the host does not own",
 				k, tlb[i].vmid, (unsigned long long)tlb[i].iova,
 				(unsigned long long)tlb[i].pa);
-		if (fz_faulted)
+		if (fz_faulted || fz_stale)
 			continue;
 		pte = fz_lookup(root, tlb[i].iova);
 		if (!pte || fz_pte_pa(pte, PAGE_SIZE, tlb[i].iova) != tlb[i].pa ||
@@ -1305,19 +1314,30 @@ static void op_map(struct fz_in *in)
 	fz_range_add(d, iova, phys, done >> PAGE_SHIFT, prot);
 }
 
-static void op_unmap(struct fz_in *in)
+/*
+ * @how, from the op byte (no byte of its own, so that older inputs parse as
+ * before): bit 0 defers the invalidation, bit 1 then flushes the domain, bit
+ * 2 passes an unknown flag.
+ */
+static void op_unmap(struct fz_in *in, unsigned int how)
 {
 	int pick = fz_pick_domain(in), ret, want;
 	u64 id = fz_domain_arg(pick), iova = fz_pick_iova(in, pick);
-	u64 size = fz_pick_size(in), done = 0, clamped, end;
+	u64 size = fz_pick_size(in), done = 0, clamped, end, flags = 0;
 	struct fz_domain *d = pick >= 0 ? fz_find(pick) : NULL;
 
-	ret = __pkvm_iommu_unmap(id, iova, size, &done);
-	fz_note("unmap(%#llx, %#llx, %#llx) = %d (done %#llx)", (unsigned long long)id,
-		(unsigned long long)iova, (unsigned long long)size, ret,
+	if (how & 1)
+		flags |= PKVM_IOMMU_UNMAP_DEFER;
+	if (how & 4)
+		flags |= BIT(1);
+	ret = __pkvm_iommu_unmap(id, iova, size, flags, &done);
+	fz_note("unmap(%#llx, %#llx, %#llx, %#llx) = %d (done %#llx)",
+		(unsigned long long)id, (unsigned long long)iova,
+		(unsigned long long)size, (unsigned long long)flags, ret,
 		(unsigned long long)done);
 	clamped = min_t(u64, size, PKVM_IOMMU_MAP_MAX_PAGES << PAGE_SHIFT);
 	if (!size || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(size) ||
+	    (flags & ~PKVM_IOMMU_UNMAP_DEFER) ||
 	    check_add_overflow(iova, clamped, &end) || end > BIT_ULL(PKVM_IOMMU_IAS))
 		want = -EINVAL;
 	else if (pick >= 0 && pick == fz_identity_id)
@@ -1336,7 +1356,24 @@ static void op_unmap(struct fz_in *in)
 		fz_fail("unmap of %#llx bytes returned 0 with done %#llx",
 			(unsigned long long)clamped, (unsigned long long)done);
 	fz_range_remove(d, iova, iova + done);
-	fz_check_unmapped(d->id, iova, done);
+	if (!(flags & PKVM_IOMMU_UNMAP_DEFER)) {
+		fz_check_unmapped(d->id, iova, done);
+		return;
+	}
+	fz_stale = true;
+	if (!(how & 2))
+		return;
+	ret = __pkvm_iommu_flush(id);
+	fz_note("flush(%#llx) = %d", (unsigned long long)id, ret);
+	FZ_EXPECT(ret, 0, "flush");
+	if (!ret)
+		fz_check_unmapped(d->id, iova, done);
+}
+
+/* A page left the host: the hypervisor invalidated every stale SMMU first. */
+static void fz_host_lost(void)
+{
+	fz_stale = false;
 }
 
 static void op_iova_to_phys(struct fz_in *in)
@@ -1461,6 +1498,8 @@ static void op_topup(struct fz_in *in)
 		FZ_EXPECT(taken, 0, "pages taken from bad arguments");
 		return;
 	}
+	if (taken)
+		fz_host_lost();
 	want = want_taken == n ? 0 : -ENOMEM;
 	FZ_EXPECT(ret, want, "topup");
 	FZ_EXPECT(taken, want_taken, "pages taken");
@@ -1504,6 +1543,7 @@ static void op_donate(struct fz_in *in)
 			(unsigned long long)nr);
 	for (i = 0; i < nr; i++)
 		fz_donated[FZ_PAGE_IDX((pfn + i) << PAGE_SHIFT)] = true;
+	fz_host_lost();
 }
 
 /* The hypervisor gives back pages the host donated (only those: it knows). */
@@ -1550,7 +1590,7 @@ static void op_dma(struct fz_in *in)
 			fz_fail("DMA by SMMU %u stream %#llx at %#llx reached %#llx, which the host does not own",
 				k, (unsigned long long)sid, (unsigned long long)iova,
 				(unsigned long long)pa);
-		if (fz_faulted)
+		if (fz_faulted || fz_stale)
 			continue;
 		hit = id >= 0 && fz_expect_map(id, iova, &want, &r, &w) &&
 		      (write ? w : r);
@@ -1854,7 +1894,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			op_map(&in);
 			break;
 		case OP_UNMAP:
-			op_unmap(&in);
+			op_unmap(&in, (op / NR_OPS) >> 1);
 			break;
 		case OP_IOVA_TO_PHYS:
 			op_iova_to_phys(&in);

@@ -234,7 +234,7 @@ static void pvm_mmio_test(int host_domain, u64 (*topup)(u64))
 				  &done, &needed), 0);
 	CHECK_EQ(el2_mmio_borrowed, 2);
 	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, PVM_BAR_PAGES, topup), -EBUSY);
-	CHECK_EQ(__pkvm_iommu_unmap(host_domain, PVM_BAR_IOVA, 2 * PAGE_SIZE, &done), 0);
+	CHECK_EQ(__pkvm_iommu_unmap(host_domain, PVM_BAR_IOVA, 2 * PAGE_SIZE, 0, &done), 0);
 	CHECK_EQ(el2_mmio_borrowed, 0);
 
 	CHECK_EQ(el2_pvm_assign_mmio(h, PVM_BAR, PVM_BAR_IPA, 0, topup), -EINVAL);

@@ -427,6 +427,8 @@ static bool cmd_exec(struct smmu_model *m, const u64 *cmd)
 		m->stats.cfgi++;
 		return true;
 	case CMDQ_OP_TLBI_NSNH_ALL:
+		m->stats.tlbi_all++;
+		fallthrough;
 	case CMDQ_OP_TLBI_EL2_ALL:
 		tlb_inv(m, true, 0, 0, U64_MAX, 0);
 		return true;

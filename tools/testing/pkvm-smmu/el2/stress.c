@@ -330,7 +330,7 @@ static void st_op_unmap(struct st_thread *t, bool sweep)
 			for (k = 0; k < STREAMS; k++)
 				if (t->mapped[j])
 					st_dma(t, j, st_smmu(o), o, k, 0, false);
-	ret = __pkvm_iommu_unmap(st_domain, st_iova(t->cpu, i), (u64)n << PAGE_SHIFT,
+	ret = __pkvm_iommu_unmap(st_domain, st_iova(t->cpu, i), (u64)n << PAGE_SHIFT, 0,
 				 &done);
 	if (ret || done != (u64)n << PAGE_SHIFT) {
 		st_fail(F_CALL, "unmap of pages %u..%u: %d, done %#llx", i, i + n - 1,
@@ -598,7 +598,7 @@ static void test_teardown(void)
 				CHECK_EQ(__pkvm_iommu_detach(st_domain, st_smmu(t),
 							     st_sid(t, k)), 0);
 	for (t = 0; t < NR_THREADS; t++) {
-		CHECK_EQ(__pkvm_iommu_unmap(st_domain, st_iova(t, 0), PAGES * PAGE_SIZE,
+		CHECK_EQ(__pkvm_iommu_unmap(st_domain, st_iova(t, 0), PAGES * PAGE_SIZE, 0,
 					    &done), 0);
 		CHECK_EQ(done, PAGES * PAGE_SIZE);
 		for (i = 0; i < PAGES; i++) {

@@ -710,6 +710,11 @@ struct hyp_iommu_unmap_data {
 	bool unshare;
 	/* Leaves retired for release after the flush: hyp_iommu_unmap_visitor(). */
 	bool retired;
+	/*
+	 * HYP_IOMMU_DEFER, until the walk meets a leaf whose page must not
+	 * go back before the SMMUs are invalidated (see the visitor).
+	 */
+	bool defer;
 	u64 end;		/* where the walk stopped: all before is unmapped */
 	u64 mapped_end;		/* last cleared leaf + 1, for the flush */
 	u64 mapped_start;
@@ -778,6 +783,14 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 			 */
 			pte = kvm_phys_to_pte(phys);
 			data->retired = true;
+			/*
+			 * A deferred unmap gives back only memory, whose
+			 * every change of owner invalidates stale SMMUs
+			 * (pkvm_iommu_host_lost()); a peer's BAR can leave
+			 * the host without that, so the whole call is strict.
+			 */
+			if (data->defer && !addr_is_memory(phys))
+				data->defer = false;
 		} else if (n && data->runs[n - 1].phys + data->runs[n - 1].size == phys &&
 			   addr_is_memory(data->runs[n - 1].phys) == addr_is_memory(phys)) {
 			/* One run is memory or MMIO, as __pkvm_host_unshare_dma() takes it. */
@@ -786,6 +799,7 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 			data->runs[n].phys = phys;
 			data->runs[n].size = size;
 			data->nr_runs++;
+			data->defer = false;
 		} else {
 			/* Stop here, the host repeats from data->end. */
 			return -E2BIG;
@@ -863,9 +877,56 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
 	return ret;
 }
 
+/*
+ * A deferred unmap of @domain's leaves: instead of invalidating, mark every
+ * SMMU in its array stale, before the pages go back to the host. Ordered as
+ * hyp_iommu_flush_rcu(): an SMMU attached meanwhile walks the cleared
+ * leaves, one detached meanwhile had its VMID invalidated.
+ */
+static void hyp_iommu_mark_stale(struct hyp_iommu_domain *domain)
+{
+	const struct smmu_inv *inv;
+	struct smmu_invs *invs;
+	struct hyp_smmu *smmu;
+	u32 i;
+
+	hyp_assert_lock_held(&domain->pgt_lock);
+	hyp_iommu_read_lock();
+	invs = smmu_invs_deref_for_inv(&domain->invs);
+	smmu_invs_for_each(invs, i, inv) {
+		smmu = hyp_smmu_get_any(inv->smmu);
+		if (smmu)
+			hyp_smmu_defer_tlbi(smmu);
+	}
+	hyp_iommu_read_unlock();
+}
+
+/*
+ * Invalidate every SMMU that a deferred unmap left stale, once each; stop
+ * one that does not confirm (as pkvm_iommu_host_lost() does for the
+ * identity domain). Called with the host lock held whenever the host loses
+ * pages: a deferred unmap marks its SMMUs stale before it gives its pages
+ * back under that lock, so a page that leaves the host here, if a deferred
+ * unmap gave it back, finds its SMMUs marked, and no device reaches it
+ * once this returns. The mark is read without the SMMU's lock: it is
+ * cleared only after the invalidation that covers it completed.
+ */
+static void hyp_iommu_flush_deferred_all(void)
+{
+	struct hyp_smmu *smmu;
+	unsigned int idx;
+
+	for (idx = 0; idx < PKVM_SMMU_MAX; idx++) {
+		smmu = hyp_smmu_get_any(idx);
+		if (smmu && READ_ONCE(smmu->tlb_stale) && hyp_smmu_flush_deferred(smmu))
+			hyp_smmu_abort_all(smmu);
+	}
+}
+
 /* How __hyp_iommu_unmap_locked() finishes an unmap. */
 #define HYP_IOMMU_UNSHARE	BIT(0)	/* give the pages back to the host */
 #define HYP_IOMMU_NO_FLUSH	BIT(1)	/* the caller invalidates (see the batch) */
+#define HYP_IOMMU_DEFER		BIT(2)	/* mark the SMMUs stale instead (memory only) */
 
 static int hyp_iommu_release_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 				     enum kvm_pgtable_walk_flags visit)
@@ -913,6 +974,7 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		.budget		= free_tables ? HYP_IOMMU_FREE_BUDGET : U64_MAX,
 		.free_tables	= free_tables,
 		.unshare	= flags & HYP_IOMMU_UNSHARE,
+		.defer		= flags & HYP_IOMMU_DEFER,
 	};
 	struct kvm_pgtable_walker walker = {
 		.cb	= hyp_iommu_unmap_visitor,
@@ -930,7 +992,9 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		return ret;
 	*done = data.end - iova;
 
-	if (data.cleared && !(flags & HYP_IOMMU_NO_FLUSH)) {
+	if (data.cleared && data.defer) {
+		hyp_iommu_mark_stale(domain);
+	} else if (data.cleared && !(flags & HYP_IOMMU_NO_FLUSH)) {
 		ret = hyp_iommu_flush(domain, data.mapped_start,
 				      data.mapped_end - data.mapped_start);
 		/*
@@ -942,19 +1006,15 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		if (ret)
 			return ret;
 	}
-	/* Only an unmap that unshares retires leaves, and it always flushes. */
+	/*
+	 * Only an unmap that unshares retires leaves, and it always flushes
+	 * them or, deferred, marks the SMMUs that may hold them stale.
+	 */
 	for (i = 0; i < data.nr_runs; i++)
 		__pkvm_host_unshare_dma(data.runs[i].phys, data.runs[i].size);
 	if (data.retired)
 		hyp_iommu_release_retired(domain, data.mapped_start, data.mapped_end);
 	return 0;
-}
-
-static int hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
-				  u64 size, u64 *done)
-{
-	return __hyp_iommu_unmap_locked(domain, iova, size, done, HYP_IOMMU_UNSHARE,
-					NULL);
 }
 
 /*
@@ -1295,10 +1355,15 @@ void pkvm_iommu_host_lost(u64 addr, u64 size)
 	unsigned int flags = 0;
 	bool stopped = false;
 
+	if (batch->active) {
+		batch->start = min(batch->start, start);
+		batch->end = max(batch->end, end);
+		flags = HYP_IOMMU_NO_FLUSH;
+	} else {
+		hyp_iommu_flush_deferred_all();
+	}
 	if (!domain)
 		return;
-	if (batch->active)
-		flags = HYP_IOMMU_NO_FLUSH;
 	hyp_spin_lock(&domain->pgt_lock);
 	for (; addr < end; addr += done) {
 		if (__hyp_iommu_unmap_locked(domain, addr, end - addr, &done, flags,
@@ -1309,10 +1374,6 @@ void pkvm_iommu_host_lost(u64 addr, u64 size)
 		/* Leaves are cleared before the flush: every step advances. */
 		if (!done)
 			break;
-	}
-	if (batch->active) {
-		batch->start = min(batch->start, start);
-		batch->end = max(batch->end, end);
 	}
 	hyp_spin_unlock(&domain->pgt_lock);
 }
@@ -1351,7 +1412,10 @@ void pkvm_iommu_host_lost_batch_end(void)
 	struct hyp_iommu_domain *domain = READ_ONCE(hyp_iommu_identity);
 
 	batch->active = false;
-	if (!domain || batch->start >= batch->end)
+	if (batch->start >= batch->end)
+		return;
+	hyp_iommu_flush_deferred_all();
+	if (!domain)
 		return;
 	hyp_spin_lock(&domain->pgt_lock);
 	if (hyp_iommu_flush(domain, batch->start, batch->end - batch->start))
@@ -1483,13 +1547,22 @@ unlock:
  * @domain_id:	The host's id of a paging domain.
  * @iova:	Start, page aligned.
  * @size:	Bytes, page aligned, at most PKVM_IOMMU_MAP_MAX_PAGES pages.
+ * @flags:	0, or PKVM_IOMMU_UNMAP_DEFER.
  * @done:	Bytes of the range dealt with (holes count).
  *
  * On return, no SMMU translates the unmapped part any more and its pages are
  * the host's again. At most PKVM_IOMMU_MAP_MAX_PAGES pages per call.
+ *
+ * With PKVM_IOMMU_UNMAP_DEFER (a flush queue), the SMMUs are not invalidated:
+ * they may go on translating the range to its pages, which are the host's
+ * again all the same, until __pkvm_iommu_flush() or until any page leaves the
+ * host (pkvm_iommu_host_lost() invalidates first). A range with anything but
+ * memory in it (a peer's BAR, whose owner can change without that) is
+ * unmapped as without the flag.
  */
-int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done)
+int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 flags, u64 *done)
 {
+	unsigned int how = HYP_IOMMU_UNSHARE;
 	struct hyp_iommu_domain *domain;
 	u64 end;
 	int ret;
@@ -1497,6 +1570,10 @@ int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done)
 	*done = 0;
 	if (!size || !PAGE_ALIGNED(iova) || !PAGE_ALIGNED(size))
 		return -EINVAL;
+	if (flags & ~PKVM_IOMMU_UNMAP_DEFER)
+		return -EINVAL;
+	if (flags & PKVM_IOMMU_UNMAP_DEFER)
+		how |= HYP_IOMMU_DEFER;
 	size = min_t(u64, size, PKVM_IOMMU_MAP_MAX_PAGES << PAGE_SHIFT);
 	if (check_add_overflow(iova, size, &end) || end > BIT_ULL(HYP_IOMMU_IAS))
 		return -EINVAL;
@@ -1505,8 +1582,42 @@ int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done)
 	if (IS_ERR(domain))
 		return PTR_ERR(domain);
 	hyp_spin_lock(&domain->pgt_lock);
-	ret = hyp_iommu_unmap_locked(domain, iova, size, done);
+	ret = __hyp_iommu_unmap_locked(domain, iova, size, done, how, NULL);
 	hyp_spin_unlock(&domain->pgt_lock);
+	hyp_iommu_put_domain(domain);
+	return ret;
+}
+
+/**
+ * __pkvm_iommu_flush() - Complete a domain's deferred unmaps.
+ * @domain_id:	The host's id of a paging domain.
+ *
+ * On return 0, no SMMU of the domain translates anything a deferred unmap
+ * (PKVM_IOMMU_UNMAP_DEFER) cleared before the call: each SMMU in its array
+ * that one left stale is invalidated, whole (TLBI_NSNH_ALL), and CMD_SYNC.
+ * At most one invalidation per SMMU. -EIO if an SMMU did not confirm (it is
+ * then stopped at the next page the host loses).
+ */
+int __pkvm_iommu_flush(u64 domain_id)
+{
+	struct hyp_iommu_domain *domain;
+	const struct smmu_inv *inv;
+	struct smmu_invs *invs;
+	struct hyp_smmu *smmu;
+	int ret = 0;
+	u32 i;
+
+	domain = hyp_iommu_get_paging_domain(domain_id);
+	if (IS_ERR(domain))
+		return PTR_ERR(domain);
+	hyp_iommu_read_lock();
+	invs = smmu_invs_deref_for_inv(&domain->invs);
+	smmu_invs_for_each(invs, i, inv) {
+		smmu = hyp_smmu_get_any(inv->smmu);
+		if (smmu)
+			ret = hyp_smmu_flush_deferred(smmu) ?: ret;
+	}
+	hyp_iommu_read_unlock();
 	hyp_iommu_put_domain(domain);
 	return ret;
 }

@@ -1496,6 +1496,47 @@ int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,
 }
 
 /*
+ * A deferred unmap (a flush queue: __pkvm_iommu_unmap() with
+ * PKVM_IOMMU_UNMAP_DEFER) cleared leaves that @smmu may still hold in its
+ * TLB, and did not invalidate them. Called after the leaves are cleared and
+ * before their pages are given back to the host; the lock orders the two.
+ */
+void hyp_smmu_defer_tlbi(struct hyp_smmu *smmu)
+{
+	hyp_spin_lock(&smmu->lock);
+	smmu->tlb_stale = true;
+	hyp_spin_unlock(&smmu->lock);
+}
+
+/*
+ * Invalidate everything @smmu caches (one TLBI_NSNH_ALL and a CMD_SYNC) if a
+ * deferred unmap left it stale; nothing otherwise. On return 0, no leaf any
+ * deferred unmap cleared before this call is in its TLB: tlb_stale is
+ * cleared only once the invalidation completed, under the lock that every
+ * deferred unmap takes after clearing its leaves.
+ */
+int hyp_smmu_flush_deferred(struct hyp_smmu *smmu)
+{
+	struct arm_smmu_cmd cmd = arm_smmu_make_cmd_op(CMDQ_OP_TLBI_NSNH_ALL);
+	int ret = 0;
+
+	hyp_spin_lock(&smmu->lock);
+	if (!smmu->tlb_stale)
+		goto unlock;
+	/* Stopped: stale only while it has not acknowledged that it is off. */
+	if (smmu->state != HYP_SMMU_LIVE) {
+		ret = smmu->off ? 0 : -EIO;
+		goto unlock;
+	}
+	ret = smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);
+	if (!ret)
+		smmu->tlb_stale = false;
+unlock:
+	hyp_spin_unlock(&smmu->lock);
+	return ret;
+}
+
+/*
  * The SMMU did not confirm an invalidation the hypervisor relies on: stop
  * translating altogether (with SMMUEN clear, GBPA aborts every transaction).
  * Devices behind it stop working; none reaches memory it should not.

@@ -27,7 +27,8 @@ int __pkvm_iommu_attach(u64 domain_id, u64 smmu_idx, u64 sid, u64 *pages_needed)
 int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid);
 int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		     u64 *done, u64 *pages_needed);
-int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 *done);
+int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size, u64 flags, u64 *done);
+int __pkvm_iommu_flush(u64 domain_id);
 int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys);
 int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx, u64 info[2]);
 int __pkvm_iommu_assign_pvm(u64 handle, u64 smmu_idx, u64 sid, u64 *pages_needed);
@@ -57,7 +58,8 @@ static inline int __pkvm_iommu_detach(u64 domain_id, u64 smmu_idx, u64 sid) { re
 static inline int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size,
 				   u64 prot, u64 *done, u64 *pages_needed) { return -ENODEV; }
 static inline int __pkvm_iommu_unmap(u64 domain_id, u64 iova, u64 size,
-				     u64 *done) { return -ENODEV; }
+				     u64 flags, u64 *done) { return -ENODEV; }
+static inline int __pkvm_iommu_flush(u64 domain_id) { return -ENODEV; }
 static inline int __pkvm_iommu_iova_to_phys(u64 domain_id, u64 iova, u64 *phys) { return -ENODEV; }
 static inline int __pkvm_iommu_domain_info(u64 domain_id, u64 smmu_idx,
 					   u64 info[2]) { return -ENODEV; }

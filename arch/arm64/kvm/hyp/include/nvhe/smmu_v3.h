@@ -80,6 +80,12 @@ struct hyp_smmu {
 	/* Protects the command queue, the stream table and the VMID space. */
 	hyp_spinlock_t		lock;
 	u32			cmdq_prod;	/* lock */
+	/*
+	 * lock: a deferred unmap (hyp_smmu_defer_tlbi()) cleared leaves this
+	 * SMMU may still hold in its TLB, and no TLBI_NSNH_ALL completed
+	 * since. Read without the lock by pkvm_iommu_host_lost(): see there.
+	 */
+	bool			tlb_stale;
 	struct smmu_tag_space	vmids;		/* lock */
 	/* lock: event records popped, and the streams whose records are private. */
 	u64			evts_popped;
@@ -131,6 +137,8 @@ void hyp_smmu_events_public(struct hyp_smmu *smmu, u32 sid);
 int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,
 			unsigned int flags);
 int hyp_smmu_abort_all(struct hyp_smmu *smmu);
+void hyp_smmu_defer_tlbi(struct hyp_smmu *smmu);
+int hyp_smmu_flush_deferred(struct hyp_smmu *smmu);
 #else
 static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
 				       u64 nr_pages, u64 *pages_needed)
