@@ -106,6 +106,9 @@ EOF
 
 	[ "$prog" = el2 ] && target=el2-build
 	[ "$prog" = el2stress ] && target=el2-stress-build
+	[ "$prog" = el2deferredstress ] && target=el2-stress-build &&
+		runs=("EL2_STRESS_ARGS=${EL2_STRESS_DEFERRED_ARGS:-3000 3 8 deferred}") &&
+		prog=el2stress
 	[ "$prog" = el2pvmstress ] && target=el2-pvm-stress-build
 	[ "$prog" = el2shim ] && target=el2-shim-build
 	[ "$prog" = fuzz ] && target=fuzz-build &&
@@ -152,8 +155,10 @@ UNMAP_ERROR_UNSHARES=(
 	'		if (ret)
 			return ret;
 	}
-	/* Only an unmap' '	}
-	/* Only an unmap')
+	/*
+	 * Only an unmap' '	}
+	/*
+	 * Only an unmap')
 HOST_LOST_NO_FAIL_CLOSED=(
 	'			hyp_iommu_fail_closed(domain);
 			stopped = true;' '			stopped = true;')
@@ -356,12 +361,16 @@ mutant el2_deferred_ignored el2 "$IOMMU_C" \
 mutant el2_deferred_flush_nothing el2 "$SMMU_C" \
 	'	ret = smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);
 	if (!ret)
-		smmu->tlb_stale = false;' '	ret = cmd.data[0] ? 0 : 0;
+		WRITE_ONCE(smmu->tlb_stale, false);' '	ret = cmd.data[0] ? 0 : 0;
 	smmu->tlb_stale = false;'
 mutant el2_deferred_stale_not_rechecked el2 "$SMMU_C" \
 	'	if (!smmu->tlb_stale)
 		goto unlock;' ''
 mutant el2_fuzz_deferred_lost_no_flush fuzz "$IOMMU_C" \
+	'	} else {
+		hyp_iommu_flush_deferred_all();
+	}' '	}'
+mutant el2_stress_deferred_lost_no_flush el2deferredstress "$IOMMU_C" \
 	'	} else {
 		hyp_iommu_flush_deferred_all();
 	}' '	}'
@@ -411,7 +420,7 @@ mutant el2_unmap_no_retire el2 "$IOMMU_C" \
 	'		if (0) {'
 # Unmap leaves the leaf in place: the SMMUs are invalidated but walk it again.
 mutant el2_unmap_no_pte_clear el2 "$IOMMU_C" \
-	'	WRITE_ONCE(*ctx->ptep, pte);
+	'	WRITE_ONCE(*ptep, pte);
 	if (!data->cleared)' '	(void)pte;
 	if (!data->cleared)'
 # A retired leaf forgets its page: never given back.
@@ -419,11 +428,38 @@ mutant el2_retired_forgotten el2 "$IOMMU_C" \
 	'			pte = kvm_phys_to_pte(phys);' '			pte = 0;'
 # Retired leaves are cleared but their pages not given back.
 mutant el2_retired_not_unshared el2 "$IOMMU_C" \
-	'	__pkvm_host_unshare_dma(kvm_pte_to_phys(ctx->old), kvm_granule_size(ctx->level));' \
-	'	(void)0;'
+	'		__pkvm_host_unshare_dma(run->phys, run->size);' \
+	'		(void)0;'
 # Map takes an IOVA whose leaf a failed unmap retired (the stale entry shadows it).
 mutant el2_map_over_retired el2 "$IOMMU_C" \
-	'	return ctx->old ? -EEXIST : 0;' '	return kvm_pte_valid(ctx->old) ? -EEXIST : 0;'
+	'			if (READ_ONCE(ptep[i]))' \
+	'			if (kvm_pte_valid(READ_ONCE(ptep[i])))'
+# Map writes over whatever is in a table slice (no check at all).
+mutant el2_map_unchecked el2 "$IOMMU_C" \
+	'	ret = hyp_iommu_check_unmapped(domain, iova, iova + size);' \
+	'	ret = hyp_iommu_check_unmapped(domain, iova, iova);'
+# The fast path writes its leaves without the attributes kvm_pgtable chose.
+mutant el2_map_leaves_no_attr el2 "$IOMMU_C" \
+	'			smp_store_release(&ptep[i], kvm_phys_to_pte(pa) | attr);' \
+	'			smp_store_release(&ptep[i], kvm_phys_to_pte(pa) | KVM_PTE_VALID);'
+# The fast path maps the first page only of each table slice.
+mutant el2_map_leaves_first_only el2 "$IOMMU_C" \
+	'		for (i = 0; i < nr; i++, pa += PAGE_SIZE) {' \
+	'		for (i = 0; i < 0; i++, pa += PAGE_SIZE) {'
+# Unmap skips the rest of a table slice after its first leaf.
+mutant el2_unmap_slice_first_only el2 "$IOMMU_C" \
+	'			ret = hyp_iommu_unmap_leaf(data, &ptep[i], addr + (i << PAGE_SHIFT),
+						   old, PAGE_SIZE);
+			if (ret)
+				return ret;' '			ret = hyp_iommu_unmap_leaf(data, &ptep[i], addr + (i << PAGE_SHIFT),
+						   old, PAGE_SIZE);
+			if (ret)
+				return ret;
+			break;'
+# Release gives back one run of retired leaves as if contiguous across a gap.
+mutant el2_release_runs_merged el2 "$IOMMU_C" \
+	'			if (!run.size || run.phys + run.size != phys || run.memory != memory) {' \
+	'			if (!run.size || run.memory != memory) {'
 # A detach whose CFGI_STE failed forgets the domain's table in the STE: no retry.
 mutant el2_clear_ste_forgets_on_failure el2 "$SMMU_C" \
 	'	ret = smmu_cfgi_ste_locked(smmu, sid);
@@ -852,7 +888,9 @@ mutant el2stress_attach_no_fresh_vmid_tlbi el2stress "$IOMMU_C" \
 # Unmap reads the array outside a grace period: a detach frees it meanwhile.
 mutant el2stress_flush_no_read_lock el2stress "$IOMMU_C" \
 	'	hyp_assert_lock_held(&domain->pgt_lock);
-	hyp_iommu_read_lock();' '	hyp_assert_lock_held(&domain->pgt_lock);'
+	hyp_iommu_read_lock();
+	ret =' '	hyp_assert_lock_held(&domain->pgt_lock);
+	ret ='
 # The array published with a plain store: its entries race with the readers.
 mutant el2stress_publish_not_release el2stress "$INVS_H" \
 	'smp_store_release(slot, (struct smmu_invs __force __rcu *)invs);' \

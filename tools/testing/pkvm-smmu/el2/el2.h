@@ -246,6 +246,8 @@ void smmu_model_visit_table_pages(struct smmu_model *m, smmu_model_page_fn fn,
 /* Each valid STE in the stream table, then each in the configuration cache. */
 void smmu_model_visit_stes(struct smmu_model *m, smmu_model_ste_fn fn, void *arg);
 /* A cached translation of @pa (any VMID, any IOVA)? */
+bool smmu_model_tlb_live_pa(struct smmu_model *m, phys_addr_t pa, u16 *vmid, u32 *sid,
+			    u64 *iova);
 bool smmu_model_tlb_reaches(struct smmu_model *m, phys_addr_t pa);
 unsigned int smmu_model_tlb_entries(struct smmu_model *m);
 const struct smmu_model_stats *smmu_model_stats(struct smmu_model *m);

@@ -98,6 +98,8 @@ el2: $(O)/el2
 EL2_STRESS_ARGS	?= 10000 1 20
 # The same with the benchmark's locked reads of the invalidation arrays.
 EL2_STRESS_LOCKED_ARGS ?= 3000 2 8 locked
+# The same with a quarter of the unmaps deferred (a flush queue's).
+EL2_STRESS_DEFERRED_ARGS ?= 3000 3 8 deferred
 EL2_STRESS_HARNESS := el2/memory.c el2/smmu_model.c el2/stress.c
 $(O)/el2-stress-tsan: $(wildcard $(EL2_SRCS)) $(EL2_STRESS_HARNESS) $(EL2_HDRS) \
 		      el2/el2.mk | $(O) el2-tree

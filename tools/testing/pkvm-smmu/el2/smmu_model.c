@@ -1231,6 +1231,25 @@ bool smmu_model_tlb_live(struct smmu_model *m, u64 iova, u16 *vmid, u32 *sid,
 	return hit;
 }
 
+/* The same for a cached translation to page @pa, from any IOVA. */
+bool smmu_model_tlb_live_pa(struct smmu_model *m, phys_addr_t pa, u16 *vmid, u32 *sid,
+			    u64 *iova)
+{
+	bool hit = false;
+	unsigned int i;
+
+	hyp_spin_lock(&m->lock);
+	for (i = 0; i < SMMU_MODEL_TLB_SIZE && !hit; i++) {
+		if (!m->tlb[i].valid || m->tlb[i].pa != (pa & PAGE_MASK))
+			continue;
+		hit = vmid_live_locked(m, m->tlb[i].vmid, sid);
+		*vmid = m->tlb[i].vmid;
+		*iova = m->tlb[i].iova;
+	}
+	hyp_spin_unlock(&m->lock);
+	return hit;
+}
+
 bool smmu_model_tlb_reaches(struct smmu_model *m, phys_addr_t pa)
 {
 	bool hit = false;

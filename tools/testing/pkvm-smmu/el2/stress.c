@@ -27,9 +27,15 @@
  *    under a VMID no STE uses are legitimate for a while (a detach clears
  *    the STE, drops the array entry, then invalidates the VMID), so they
  *    are judged at the end: after the last detach, none may remain;
- *  - DMA: at an IOVA the thread has not mapped, it faults (any stream); at
- *    one it mapped, it faults (stream not attached) or reaches exactly the
- *    page mapped there, which is then borrowed (SHARED_OWNED, count 1);
+ *    With "deferred", an unmap with PKVM_IOMMU_UNMAP_DEFER (one in four)
+ *    leaves such entries
+ *    (a flush queue's): they may reach the page, which is the host's, until
+ *    it leaves the host: once a donation of it returned, no live TLB entry
+ *    of any SMMU reaches it (smmu_model_tlb_live_pa());
+ *  - DMA: at an IOVA the thread has not mapped, it faults (any stream), or
+ *    after a deferred unmap reaches the page it mapped; at one it mapped,
+ *    it faults (stream not attached) or reaches exactly the page mapped
+ *    there, which is then borrowed (SHARED_OWNED, count 1);
  *  - every hypercall returns what the thread's shadow predicts; a mapped
  *    page cannot be donated, an unmapped one can, and then cannot be mapped;
  *  - teardown (detach all, unmap all, free, reclaim): every page is as
@@ -45,7 +51,11 @@
  * lock instead (the benchmark's knob, __pkvm_iommu_bench_knob()): the same
  * oracles, and ThreadSanitizer's lock-order checks, for that mode.
  *
- * Usage: el2-stress [iterations per thread] [seed] [seconds] [locked]
+ * With "deferred", a quarter of the unmaps are a flush queue's (above). Not
+ * in every run: each stale SMMU's whole invalidation at a donation would
+ * also wipe what a missed invalidation of a detached VMID leaves.
+ *
+ * Usage: el2-stress [iterations per thread] [seed] [seconds] [locked|deferred]
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -107,12 +117,16 @@ struct st_thread {
 	u64		rnd;
 	phys_addr_t	phys;
 	bool		mapped[PAGES];
+	/* Unmapped by a deferred unmap, not given away or mapped since. */
+	bool		stale[PAGES];
 	bool		attached[STREAMS];
 	u64		ops[NR_OPS];
 	u64		dma_ok;
 };
 
 static struct st_thread st[NR_THREADS];
+/* A quarter of the unmaps are deferred ("deferred"). */
+static bool st_deferred;
 
 /* What went wrong, by oracle; any count but 0 fails its TAP line. */
 enum st_fail {
@@ -271,6 +285,8 @@ static void st_dma(struct st_thread *t, unsigned int i, unsigned int s,
 	if (ret)
 		return;
 	if (!t->mapped[i]) {
+		if (t->stale[i] && pa == want)
+			return;
 		st_fail(F_STALE, "SMMU %u stream %#x: DMA at unmapped IOVA %#llx reached %#llx", s, st_sid(owner, k),
 			(unsigned long long)iova, (unsigned long long)pa);
 		return;
@@ -309,6 +325,7 @@ static void st_op_map(struct st_thread *t)
 	}
 	for (j = i; j < i + n; j++) {
 		t->mapped[j] = true;
+		t->stale[j] = false;
 		st_check_page(t, j, "after map");
 	}
 }
@@ -321,7 +338,7 @@ static void st_op_map(struct st_thread *t)
 static void st_op_unmap(struct st_thread *t, bool sweep)
 {
 	unsigned int i = st_rand(t) % PAGES, n = 1 + st_rand(t) % MAX_RUN, j, o, k;
-	u64 done;
+	u64 done, flags = st_deferred && !(st_rand(t) % 4) ? PKVM_IOMMU_UNMAP_DEFER : 0;
 	int ret;
 
 	n = min(n, PAGES - i);
@@ -330,7 +347,7 @@ static void st_op_unmap(struct st_thread *t, bool sweep)
 			for (k = 0; k < STREAMS; k++)
 				if (t->mapped[j])
 					st_dma(t, j, st_smmu(o), o, k, 0, false);
-	ret = __pkvm_iommu_unmap(st_domain, st_iova(t->cpu, i), (u64)n << PAGE_SHIFT, 0,
+	ret = __pkvm_iommu_unmap(st_domain, st_iova(t->cpu, i), (u64)n << PAGE_SHIFT, flags,
 				 &done);
 	if (ret || done != (u64)n << PAGE_SHIFT) {
 		st_fail(F_CALL, "unmap of pages %u..%u: %d, done %#llx", i, i + n - 1,
@@ -338,8 +355,11 @@ static void st_op_unmap(struct st_thread *t, bool sweep)
 		return;
 	}
 	for (j = i; j < i + n; j++) {
+		/* A strict unmap invalidates the IOVA, stale or not. */
+		t->stale[j] = flags || (t->stale[j] && !t->mapped[j]);
 		t->mapped[j] = false;
-		st_check_unmapped(j, st_iova(t->cpu, j));
+		if (!t->stale[j])
+			st_check_unmapped(j, st_iova(t->cpu, j));
 		st_check_page(t, j, "after unmap");
 	}
 }
@@ -389,8 +409,11 @@ static void st_op_reclaim(struct st_thread *t)
  */
 static void st_op_donate(struct st_thread *t)
 {
-	unsigned int i = st_rand(t) % PAGES;
+	unsigned int i = st_rand(t) % PAGES, s;
 	phys_addr_t page = t->phys + ((u64)i << PAGE_SHIFT);
+	u64 iova;
+	u16 vmid;
+	u32 sid;
 	int ret;
 
 	ret = __pkvm_host_donate_hyp(hyp_phys_to_pfn(page), 1);
@@ -404,6 +427,12 @@ static void st_op_donate(struct st_thread *t)
 		st_fail(F_CALL, "donation of unmapped page %u: %d", i, ret);
 		return;
 	}
+	/* Every SMMU a deferred unmap left stale was invalidated first. */
+	t->stale[i] = false;
+	for (s = 0; s < NR_SMMUS; s++)
+		if (smmu_model_tlb_live_pa(st_models[s], page, &vmid, &sid, &iova))
+			st_fail(F_STALE, "SMMU %u: page %u donated, TLB still has IOVA %#llx -> it under VMID %u (stream %#x uses it)",
+				s, i, (unsigned long long)iova, vmid, sid);
 	ret = st_map(t, st_iova(t->cpu, i), page, PAGE_SIZE);
 	if (ret != -EPERM)
 		st_fail(F_OWNER, "map of donated page %u: %d", i, ret);
@@ -635,9 +664,10 @@ int main(int argc, char **argv)
 {
 	/* The run is one test: it must end well within its watchdog. */
 	el2_stress_args(argc, argv, &st_iters, &st_seed, &st_seconds, TAP_TIMEOUT - 15U);
-	if (argc > 4 && (strcmp(argv[4], "locked") ||
+	st_deferred = argc > 4 && !strcmp(argv[4], "deferred");
+	if (argc > 4 && !st_deferred && (strcmp(argv[4], "locked") ||
 			 __pkvm_iommu_bench_knob(PKVM_IOMMU_BENCH_LOCKED_INVS, 1))) {
-		fprintf(stderr, "el2-stress: the fourth argument can only be \"locked\"\n");
+		fprintf(stderr, "el2-stress: the fourth argument can only be \"locked\" or \"deferred\"\n");
 		return 2;
 	}
 	el2_init(NR_THREADS);

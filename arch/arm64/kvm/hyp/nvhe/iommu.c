@@ -699,6 +699,55 @@ int __pkvm_iommu_alloc_domain(u64 type, u64 *pages_needed)
 }
 
 /* Visitor state for dropping the leaves of a range. */
+/* The level-3 entry hyp_iommu_l3_slice() looks for, or NULL. */
+static int hyp_iommu_l3_visitor(const struct kvm_pgtable_visit_ctx *ctx,
+				enum kvm_pgtable_walk_flags visit)
+{
+	kvm_pte_t **ptep = ctx->arg;
+
+	if (ctx->level == KVM_PGTABLE_LAST_LEVEL)
+		*ptep = ctx->ptep;
+	/* A block (never: hyp_iommu_force_pte()) would be a mapping. */
+	else if (ctx->old)
+		return -EEXIST;
+	return 0;
+}
+
+/* The span of one level-3 table. */
+#define HYP_IOMMU_L3_SPAN	kvm_granule_size(KVM_PGTABLE_LAST_LEVEL - 1)
+
+/*
+ * The level-3 entry of @addr in @domain, through which the entries of
+ * [@addr, @end) that share its table follow on (*@nr of them); NULL if that
+ * table does not exist, so that all of them are empty. -EEXIST if a block
+ * covers @addr.
+ */
+static kvm_pte_t *hyp_iommu_l3_slice(struct hyp_iommu_domain *domain, u64 addr,
+				     u64 end, u64 *nr, int *ret)
+{
+	kvm_pte_t *ptep = NULL;
+	struct kvm_pgtable_walker walker = {
+		.cb	= hyp_iommu_l3_visitor,
+		.arg	= &ptep,
+		.flags	= KVM_PGTABLE_WALK_LEAF,
+	};
+
+	*nr = (min(ALIGN_DOWN(addr, HYP_IOMMU_L3_SPAN) + HYP_IOMMU_L3_SPAN, end) - addr) >>
+	      PAGE_SHIFT;
+	*ret = kvm_pgtable_walk(&domain->pgt, addr, PAGE_SIZE, &walker);
+	return ptep;
+}
+
+/*
+ * Each level-3 table's slice of [@start, @end): @ptep and @nr as
+ * hyp_iommu_l3_slice() gives them. Stops early with @ret set on an error.
+ */
+#define hyp_iommu_for_each_l3_slice(domain, addr, start, end, ptep, nr, ret)	\
+	for ((ret) = 0, (addr) = (start);					\
+	     (addr) < (end) &&							\
+	     ((ptep) = hyp_iommu_l3_slice(domain, addr, end, &(nr), &(ret)), !(ret)); \
+	     (addr) += (nr) << PAGE_SHIFT)
+
 struct hyp_iommu_unmap_data {
 	/* Physical runs of the cleared leaves, given back after the TLB flush. */
 	struct {
@@ -744,31 +793,18 @@ static int hyp_iommu_free_table(const struct kvm_pgtable_visit_ctx *ctx,
 	return 0;
 }
 
-static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
-				   enum kvm_pgtable_walk_flags visit)
+/*
+ * The unmap of one valid or retired level-3 leaf @old at @ptep, which maps
+ * @addr: clear it, or retire it to give its page back after the flush.
+ * -E2BIG: not done, the runs are full.
+ */
+static int hyp_iommu_unmap_leaf(struct hyp_iommu_unmap_data *data, kvm_pte_t *ptep,
+				u64 addr, kvm_pte_t old, u64 size)
 {
-	struct hyp_iommu_unmap_data *data = ctx->arg;
-	u64 phys, size = kvm_granule_size(ctx->level);
 	unsigned int n = data->nr_runs;
-	kvm_pte_t pte;
+	u64 phys = kvm_pte_to_phys(old);
+	kvm_pte_t pte = 0;
 
-	if (visit == KVM_PGTABLE_WALK_TABLE_POST)
-		return hyp_iommu_free_table(ctx, data);
-	/* Out of budget: stop here, the caller resumes from data->end. */
-	if (!data->budget)
-		return -E2BIG;
-	data->budget--;
-	/*
-	 * A hole, possibly a whole empty table's span. Only unmaps that give
-	 * pages back retire leaves (below), so only they look at them.
-	 */
-	if (!ctx->old || (!kvm_pte_valid(ctx->old) && !data->unshare)) {
-		data->end = min(ALIGN_DOWN(ctx->addr, size) + size, ctx->end);
-		return 0;
-	}
-	/* A valid leaf, or one an earlier unmap retired and could not release. */
-	phys = kvm_pte_to_phys(ctx->old);
-	pte = 0;
 	/* A doorbell was never borrowed (__pkvm_iommu_map()): nothing to give back. */
 	if (data->unshare && !hyp_iommu_range_has_doorbell(phys, size)) {
 		if (!data->free_tables && kvm_phys_to_pte(phys)) {
@@ -805,13 +841,67 @@ static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
 			return -E2BIG;
 		}
 	}
-	WRITE_ONCE(*ctx->ptep, pte);
+	WRITE_ONCE(*ptep, pte);
 	if (!data->cleared)
-		data->mapped_start = ctx->addr;
+		data->mapped_start = addr;
 	data->cleared = true;
-	data->mapped_end = ctx->addr + size;
-	data->end = ctx->addr + size;
+	data->mapped_end = addr + size;
+	data->end = addr + size;
 	return 0;
+}
+
+/* Only unmaps that give pages back retire leaves, so only they look at them. */
+static bool hyp_iommu_unmap_skips(const struct hyp_iommu_unmap_data *data, kvm_pte_t old)
+{
+	return !old || (!kvm_pte_valid(old) && !data->unshare);
+}
+
+/* The walk of a domain being freed, which frees its tables as it goes. */
+static int hyp_iommu_unmap_visitor(const struct kvm_pgtable_visit_ctx *ctx,
+				   enum kvm_pgtable_walk_flags visit)
+{
+	struct hyp_iommu_unmap_data *data = ctx->arg;
+	u64 size = kvm_granule_size(ctx->level);
+
+	if (visit == KVM_PGTABLE_WALK_TABLE_POST)
+		return hyp_iommu_free_table(ctx, data);
+	/* Out of budget: stop here, the caller resumes from data->end. */
+	if (!data->budget)
+		return -E2BIG;
+	data->budget--;
+	/* A hole, possibly a whole empty table's span. */
+	if (hyp_iommu_unmap_skips(data, ctx->old)) {
+		data->end = min(ALIGN_DOWN(ctx->addr, size) + size, ctx->end);
+		return 0;
+	}
+	return hyp_iommu_unmap_leaf(data, ctx->ptep, ctx->addr, ctx->old, size);
+}
+
+/*
+ * Any other unmap (level-3 leaves only): each level-3 table's slice of
+ * [@iova, @end) in one loop. Bounded by the range, at most
+ * PKVM_IOMMU_MAP_MAX_PAGES pages, or the identity domain's donation.
+ */
+static int hyp_iommu_unmap_slices(struct hyp_iommu_domain *domain, u64 iova, u64 end,
+				  struct hyp_iommu_unmap_data *data)
+{
+	u64 addr, i, nr;
+	kvm_pte_t *ptep, old;
+	int ret;
+
+	hyp_iommu_for_each_l3_slice(domain, addr, iova, end, ptep, nr, ret) {
+		for (i = 0; ptep && i < nr; i++) {
+			old = READ_ONCE(ptep[i]);
+			if (hyp_iommu_unmap_skips(data, old))
+				continue;
+			ret = hyp_iommu_unmap_leaf(data, &ptep[i], addr + (i << PAGE_SHIFT),
+						   old, PAGE_SIZE);
+			if (ret)
+				return ret;
+		}
+		data->end = addr + (nr << PAGE_SHIFT);
+	}
+	return ret;
 }
 
 /*
@@ -928,32 +1018,55 @@ static void hyp_iommu_flush_deferred_all(void)
 #define HYP_IOMMU_NO_FLUSH	BIT(1)	/* the caller invalidates (see the batch) */
 #define HYP_IOMMU_DEFER		BIT(2)	/* mark the SMMUs stale instead (memory only) */
 
-static int hyp_iommu_release_visitor(const struct kvm_pgtable_visit_ctx *ctx,
-				     enum kvm_pgtable_walk_flags visit)
+/* A physical run of retired leaves, given back in one call. */
+struct hyp_iommu_release_data {
+	u64	phys;
+	u64	size;
+	bool	memory;
+};
+
+static void hyp_iommu_release_run(struct hyp_iommu_release_data *run)
 {
-	/* In the span the unmap just flushed, every invalid non-zero leaf is retired. */
-	if (!ctx->old || kvm_pte_valid(ctx->old))
-		return 0;
-	__pkvm_host_unshare_dma(kvm_pte_to_phys(ctx->old), kvm_granule_size(ctx->level));
-	WRITE_ONCE(*ctx->ptep, 0);
-	return 0;
+	if (run->size)
+		__pkvm_host_unshare_dma(run->phys, run->size);
+	run->size = 0;
 }
 
 /*
  * Give back the pages of the leaves retired in [start, end), and clear them,
- * once every SMMU confirmed the invalidation of that span. The walk visits
- * what the unmap walk just visited: it is as bounded.
+ * once every SMMU confirmed the invalidation of that span (or, deferred,
+ * was marked stale). Contiguous pages go back together (one host lock),
+ * memory and MMIO apart, as __pkvm_host_unshare_dma() takes them. The loop
+ * visits what the unmap just visited: it is as bounded.
  */
 static void hyp_iommu_release_retired(struct hyp_iommu_domain *domain, u64 start,
 				      u64 end)
 {
-	struct kvm_pgtable_walker walker = {
-		.cb	= hyp_iommu_release_visitor,
-		.flags	= KVM_PGTABLE_WALK_LEAF,
-	};
+	struct hyp_iommu_release_data run = {};
+	u64 addr, i, nr, phys;
+	kvm_pte_t *ptep, old;
+	bool memory;
+	int ret;
 
 	hyp_assert_lock_held(&domain->pgt_lock);
-	kvm_pgtable_walk(&domain->pgt, start, end - start, &walker);
+	hyp_iommu_for_each_l3_slice(domain, addr, start, end, ptep, nr, ret) {
+		for (i = 0; ptep && i < nr; i++) {
+			/* In the span just flushed, each invalid non-zero leaf is retired. */
+			old = READ_ONCE(ptep[i]);
+			if (!old || kvm_pte_valid(old))
+				continue;
+			phys = kvm_pte_to_phys(old);
+			memory = addr_is_memory(phys);
+			if (!run.size || run.phys + run.size != phys || run.memory != memory) {
+				hyp_iommu_release_run(&run);
+				run.phys = phys;
+				run.memory = memory;
+			}
+			run.size += PAGE_SIZE;
+			WRITE_ONCE(ptep[i], 0);
+		}
+	}
+	hyp_iommu_release_run(&run);
 }
 
 /*
@@ -987,7 +1100,10 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 
 	hyp_assert_lock_held(&domain->pgt_lock);
 	*done = 0;
-	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &walker);
+	if (free_tables)
+		ret = kvm_pgtable_walk(&domain->pgt, iova, size, &walker);
+	else
+		ret = hyp_iommu_unmap_slices(domain, iova, iova + size, &data);
 	if (ret && ret != -E2BIG)
 		return ret;
 	*done = data.end - iova;
@@ -1442,11 +1558,70 @@ void pkvm_iommu_host_gained(u64 addr, u64 size)
 	hyp_spin_unlock(&domain->pgt_lock);
 }
 
-static int hyp_iommu_check_unmapped_visitor(const struct kvm_pgtable_visit_ctx *ctx,
-					    enum kvm_pgtable_walk_flags visit)
+/* Is [@iova, @end) unmapped, with no retired leaf either? 0 or -EEXIST. */
+static int hyp_iommu_check_unmapped(struct hyp_iommu_domain *domain, u64 iova, u64 end)
 {
-	/* A mapping, or a leaf a failed unmap retired: unmap it first. */
-	return ctx->old ? -EEXIST : 0;
+	u64 addr, i, nr;
+	kvm_pte_t *ptep;
+	int ret;
+
+	hyp_iommu_for_each_l3_slice(domain, addr, iova, end, ptep, nr, ret) {
+		for (i = 0; ptep && i < nr; i++) {
+			/* A mapping, or a leaf a failed unmap retired: unmap it first. */
+			if (READ_ONCE(ptep[i]))
+				return -EEXIST;
+		}
+	}
+	return ret;
+}
+
+/*
+ * Map [@phys, @phys + @size) at @iova, which hyp_iommu_check_unmapped()
+ * found empty under the same lock, with level-3 leaves. The first page of
+ * the range, and the first of each span whose level-3 table does not exist
+ * yet, goes through kvm_pgtable_stage2_map(), which allocates the tables
+ * from @mc; the first leaf it writes gives the attributes for @prot, with
+ * which the rest of each table's slice is written in one go, as kvm_pgtable
+ * writes a leaf: no entry was valid, so nothing needs breaking or
+ * invalidating, and table pages are not refcounted (hyp_iommu_get_page()).
+ */
+static int hyp_iommu_map_leaves(struct hyp_iommu_domain *domain, u64 iova, u64 phys,
+				u64 size, enum kvm_pgtable_prot prot,
+				struct kvm_hyp_memcache *mc)
+{
+	u64 addr, end = iova + size, i, nr, pa;
+	kvm_pte_t *ptep, attr = 0, pte;
+	int ret;
+
+	hyp_assert_lock_held(&domain->pgt_lock);
+	for (addr = iova; addr < end; addr += nr << PAGE_SHIFT) {
+		pa = phys + (addr - iova);
+		ptep = hyp_iommu_l3_slice(domain, addr, end, &nr, &ret);
+		if (ret)
+			return ret;
+		if (!ptep || !attr) {
+			ret = kvm_pgtable_stage2_map(&domain->pgt, addr, PAGE_SIZE, pa, prot,
+						     mc, 0);
+			if (ret)
+				return ret;
+			ptep = hyp_iommu_l3_slice(domain, addr, end, &nr, &ret);
+			if (ret || !ptep)
+				return ret ?: -EINVAL;
+			pte = READ_ONCE(*ptep);
+			if (!kvm_pte_valid(pte) || kvm_pte_to_phys(pte) != pa)
+				return -EINVAL;
+			attr = pte ^ kvm_phys_to_pte(pa);
+			ptep++;
+			pa += PAGE_SIZE;
+			nr--;
+			addr += PAGE_SIZE;
+		}
+		for (i = 0; i < nr; i++, pa += PAGE_SIZE) {
+			/* After the tables, as stage2_make_pte() orders a leaf. */
+			smp_store_release(&ptep[i], kvm_phys_to_pte(pa) | attr);
+		}
+	}
+	return 0;
 }
 
 /**
@@ -1472,10 +1647,6 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 		     u64 *done, u64 *pages_needed)
 {
 	enum kvm_pgtable_prot kprot = 0;
-	struct kvm_pgtable_walker check = {
-		.cb	= hyp_iommu_check_unmapped_visitor,
-		.flags	= KVM_PGTABLE_WALK_LEAF,
-	};
 	struct hyp_iommu_domain *domain;
 	struct kvm_hyp_memcache mc = {};
 	bool doorbell;
@@ -1515,14 +1686,14 @@ int __pkvm_iommu_map(u64 domain_id, u64 iova, u64 phys, u64 size, u64 prot,
 	}
 
 	hyp_spin_lock(&domain->pgt_lock);
-	ret = kvm_pgtable_walk(&domain->pgt, iova, size, &check);
+	ret = hyp_iommu_check_unmapped(domain, iova, iova + size);
 	if (ret)
 		goto unlock;
 	/* A doorbell, named while the host was trusted, is host MMIO for good. */
 	ret = doorbell ? 0 : __pkvm_host_share_dma(phys, size);
 	if (ret)
 		goto unlock;
-	ret = kvm_pgtable_stage2_map(&domain->pgt, iova, size, phys, kprot, &mc, 0);
+	ret = hyp_iommu_map_leaves(domain, iova, phys, size, kprot, &mc);
 	if (ret) {
 		/*
 		 * Cannot happen with the pages reserved; undo all the same: drop

@@ -1504,7 +1504,7 @@ int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,
 void hyp_smmu_defer_tlbi(struct hyp_smmu *smmu)
 {
 	hyp_spin_lock(&smmu->lock);
-	smmu->tlb_stale = true;
+	WRITE_ONCE(smmu->tlb_stale, true);
 	hyp_spin_unlock(&smmu->lock);
 }
 
@@ -1530,7 +1530,7 @@ int hyp_smmu_flush_deferred(struct hyp_smmu *smmu)
 	}
 	ret = smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);
 	if (!ret)
-		smmu->tlb_stale = false;
+		WRITE_ONCE(smmu->tlb_stale, false);
 unlock:
 	hyp_spin_unlock(&smmu->lock);
 	return ret;
