@@ -125,6 +125,8 @@ fi
 
 append="console=ttyAMA0 acpi=force kvm-arm.mode=protected panic=-1 pkvm_test.mode=$MODE"
 append+=" pkvm_test.tests=$TESTS pkvm_test.interactive=$INTERACTIVE pkvm_test.smmu=$SMMU"
+# The tests read the boot's own lines (an SMMU's index) from dmesg: keep all of them.
+append+=" log_buf_len=4M"
 [ "$SMMU" = stock ] && append+=" pkvm_smmu=off"
 [ "$SMMU" = refused ] && append+=" pkvm_smmu_test_refuse=2 pkvm_smmu_test_defer=1 pkvm_smmu_test_pmcg=0x9010000 efi=noruntime"
 

@@ -7,7 +7,9 @@
 # driver pkvm-edu-dmatest (CONFIG_PKVM_SMMU_V3_DMA_TEST) then moves a page by DMA
 # through it, and after dma_unmap_single() a DMA to the stale address reaches
 # nothing and the SMMU reports the fault there. Set back to identity, the same test
-# sees DMA addresses equal to physical ones. As DMA-FQ (a flush queue), a page of a
+# sees DMA addresses equal to physical ones. The driver answers iova_to_phys() (which
+# iommu-dma asks before every unmap) from its own record: right for a mapped page, 0
+# once unmapped. As DMA-FQ (a flush queue), a page of a
 # deferred unmap can leave the host only once the SMMUs no longer reach it.
 . /tests/lib-edu.sh
 V=/sys/kernel/debug/pkvm-smmu/domains
@@ -31,6 +33,25 @@ dmatest() {
 	! grep -q "not ok" /tmp/dmatest.log
 }
 
+# dmabench GRANULE: the kernel's dma_map_benchmark, two threads mapping and
+# unmapping at once for a second, through the group's domain. The driver's record
+# of the domain must keep up (iommu-dma warns if iova_to_phys() finds nothing to
+# unmap), and so must the hypervisor.
+dmabench() {
+	_w=$(dmesg | grep -c "WARNING:")
+	echo dma_map_benchmark >"$d/driver_override"
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+	_out=$(dma_map_benchmark -t 2 -s 1 -g "$1" -b 64 2>&1)
+	_rc=$?
+	[ -e "$d/driver" ] && echo "$bdf" >"$d/driver/unbind"
+	echo >"$d/driver_override"
+	echo "$_out" | grep "average"
+	[ "$_rc" = 0 ] || { echo "FAIL: dma_map_benchmark -g $1 ($(cat "$type")): $_out"; return 1; }
+	[ "$(dmesg | grep -c "WARNING:")" = "$_w" ] ||
+		{ echo "FAIL: a kernel warning during dma_map_benchmark -g $1 ($(cat "$type"))"; return 1; }
+	echo "dma_map_benchmark -t 2 -g $1 through $(cat "$type"): no error, no warning"
+}
+
 [ "$(cat "$type")" = identity ] || { echo "$bdf: default domain $(cat "$type"), not identity"; fail=1; }
 echo DMA >"$type" || { echo "cannot set the group of $bdf to DMA"; exit 1; }
 [ "$(cat "$type")" = DMA ] || { echo "$bdf: group type $(cat "$type") after setting DMA"; exit 1; }
@@ -44,6 +65,10 @@ dmatest || fail=1
 grep -q "default domain DMA:" /tmp/dmatest.log || { echo "the test did not run in a DMA domain"; fail=1; }
 grep -q "ok 1 - a page moves" /tmp/dmatest.log || { echo "no DMA through the translated domain"; fail=1; }
 grep -q "ok 2 - nothing arrives" /tmp/dmatest.log || { echo "the stale address was not checked"; fail=1; }
+grep -q "ok [0-9]* - iova_to_phys() finds nothing at the unmapped address" /tmp/dmatest.log ||
+	{ echo "the driver's iova_to_phys() was not checked"; fail=1; }
+dmabench 1 || fail=1
+dmabench 256 || fail=1
 stale=$(sed -n 's/.*DMA to the unmapped address \(0x[0-9a-f]*\).*/\1/p' /tmp/dmatest.log)
 if [ -n "$stale" ]; then
 	edu_fault_reported "sid $sid addr $(printf '0x%016x' $((stale)))" ||
@@ -64,6 +89,7 @@ echo DMA-FQ >"$type" || { echo "cannot set the group of $bdf to DMA-FQ"; exit 1;
 echo "$bdf: group type DMA-FQ"
 dmatest || fail=1
 for what in "default domain DMA-FQ:" "ok 1 - a page moves" \
+	"iova_to_phys() finds nothing at the unmapped address" \
 	"after a deferred unmap the stale translation still reaches the page" \
 	"after the flush nothing arrives"; do
 	grep -q "$what" /tmp/dmatest.log || { echo "FAIL: DMA-FQ: no '$what'"; fail=1; }
@@ -77,6 +103,7 @@ for stale in $(sed -n 's/.*DMA to \(0x[0-9a-f]*\) after the flush$/\1/p; s/.*DMA
 done
 [ "$(grep -c "after the flush$\|of a page the hypervisor owns$" /tmp/dmatest.log)" = 3 ] ||
 	{ echo "FAIL: DMA-FQ: the test did not make its three stale DMAs"; fail=1; }
+dmabench 256 || fail=1
 
 echo identity >"$type" || { echo "cannot set the group of $bdf back to identity"; exit 1; }
 [ "$(cat "$type")" = identity ] || { echo "$bdf: group type $(cat "$type") after identity"; fail=1; }

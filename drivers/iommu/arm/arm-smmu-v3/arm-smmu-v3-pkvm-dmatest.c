@@ -291,6 +291,13 @@ static int dmatest_run(struct dmatest *t, u32 *src, u32 *dst, bool *dst_back)
 	else
 		pci_info(t->pdev, "ok %u - # SKIP %s domain: the unmapped address maps 1:1 (%s)\n",
 			 ++t->nr, type, untouched ? "nothing arrived" : "the data arrived");
+	/* What iommu-dma asks before each unmap, which the driver answers itself. */
+	if (translated) {
+		dmatest_check(t, iommu_iova_to_phys(domain, src_dma + 8) == virt_to_phys(src) + 8,
+			      "iova_to_phys() finds a mapped page");
+		dmatest_check(t, !iommu_iova_to_phys(domain, dst_dma),
+			      "iova_to_phys() finds nothing at the unmapped address");
+	}
 out:
 	dma_unmap_single(dev, src_dma, PAGE_SIZE, DMA_TO_DEVICE);
 	return ret;
