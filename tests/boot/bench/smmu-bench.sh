@@ -33,9 +33,11 @@ echo "\$ vfio_edu_unmap_perf_test -i 128 -m 2000 $edus"
 /tests/kvm-selftest arm64/vfio_edu_unmap_perf_test -i 128 -m 2000 $edus || exit 1
 
 # The kernel's DMA API benchmark (tools/dma) on the first edu, through its default
-# domain: the hypervisor's identity domain (pkvm) or the stock driver's translated
-# one; with pkvm, then through a translated domain of the hypervisor's too (the
-# group's type set to DMA). Map and unmap of 4 KiB and 1 MiB, one and two threads.
+# domain: the hypervisor's identity domain (pkvm) or the stock driver's translated,
+# strict one; with pkvm, then through a translated domain of the hypervisor's too
+# (the group's type set to DMA); then, with either driver, through a translated
+# domain with a flush queue (DMA-FQ). Map and unmap of 4 KiB and 1 MiB, one and two
+# threads.
 set -- $edus
 first=$1
 d=/sys/bus/pci/devices/$first
@@ -59,12 +61,16 @@ dma_bench() {
 	echo "$first" >"$d/driver/unbind"
 	echo >"$d/driver_override"
 }
+default_type=$(cat "$d/iommu_group/type")
 dma_bench || exit 1
 if [ "$PKVM_SMMU" = pkvm ]; then
 	echo DMA >"$d/iommu_group/type" || { echo "cannot set $first to a DMA domain"; exit 1; }
 	dma_bench || exit 1
-	echo identity >"$d/iommu_group/type"
 fi
+echo DMA-FQ >"$d/iommu_group/type" || { echo "cannot set $first to a DMA-FQ domain"; exit 1; }
+dma_bench || exit 1
+echo "$default_type" >"$d/iommu_group/type" ||
+	{ echo "cannot set $first back to $default_type"; exit 1; }
 [ "$PKVM_SMMU" = pkvm ] || exit 0
 
 # A protected guest faulting in N pages, each donated to it and so taken out of the
