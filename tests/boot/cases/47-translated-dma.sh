@@ -87,6 +87,7 @@ fi
 echo DMA-FQ >"$type" || { echo "cannot set the group of $bdf to DMA-FQ"; exit 1; }
 [ "$(cat "$type")" = DMA-FQ ] || { echo "$bdf: group type $(cat "$type") after DMA-FQ"; exit 1; }
 echo "$bdf: group type DMA-FQ"
+n0=$(dmesg | wc -l)
 dmatest || fail=1
 for what in "default domain DMA-FQ:" "ok 1 - a page moves" \
 	"iova_to_phys() finds nothing at the unmapped address" \
@@ -96,10 +97,32 @@ for what in "default domain DMA-FQ:" "ok 1 - a page moves" \
 done
 [ "$(grep -c ": ok [0-9]* - the page of a deferred unmap can leave the host" /tmp/dmatest.log)" = 2 ] ||
 	{ echo "FAIL: DMA-FQ: the pages of deferred unmaps were not both given away"; fail=1; }
+# new_faults ADDR: the fault reports at ADDR since the test ran, after up to 2 s.
+new_faults() {
+	_pat="event 0x10 sid $sid addr $(printf '0x%016x' $(($1)))"
+	_i=0
+	until dmesg | tail -n +"$((n0 + 1))" | grep -q "$_pat" || [ "$_i" -ge 20 ]; do
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+	dmesg | tail -n +"$((n0 + 1))" | grep -c "$_pat"
+}
+# The test's own domain: one stale DMA each at fixed addresses, after the flush and
+# after the page left the host. Through the DMA API, the flush queue may have
+# flushed before the DMA before the donation (then both fault): count them.
 for stale in $(sed -n 's/.*DMA to \(0x[0-9a-f]*\) after the flush$/\1/p; s/.*DMA to the unmapped address \(0x[0-9a-f]*\) of a page the hypervisor owns$/\1/p' /tmp/dmatest.log); do
-	edu_fault_reported "event 0x10 sid $sid addr $(printf '0x%016x' $((stale)))" >/dev/null &&
-		echo "the stale address $stale faulted" ||
-		{ echo "FAIL: no fault reported at $stale: a stale translation reached the page"; fail=1; }
+	want=1
+	case $((stale)) in
+	$((0x40000000)) | $((0x40200000))) ;;	# the test's own domain (SZ_1G, + 2M)
+	*) grep -q "reached nothing (flushed already)" /tmp/dmatest.log && want=2 ;;
+	esac
+	got=$(new_faults "$stale")
+	if [ "$got" -ge "$want" ]; then
+		echo "the stale address $stale faulted ($got report(s), $want wanted)"
+	else
+		echo "FAIL: $got fault report(s) at $stale, want $want: a stale translation reached the page"
+		fail=1
+	fi
 done
 [ "$(grep -c "after the flush$\|of a page the hypervisor owns$" /tmp/dmatest.log)" = 3 ] ||
 	{ echo "FAIL: DMA-FQ: the test did not make its three stale DMAs"; fail=1; }

@@ -352,12 +352,13 @@ mutant el2_deferred_batch_no_flush el2 "$IOMMU_C" \
 	'		return;
 	hyp_iommu_flush_deferred_all();' '		return;'
 mutant el2_deferred_not_marked el2 "$IOMMU_C" \
-	'			hyp_smmu_defer_tlbi(smmu);' '			smmu = NULL;'
+	'		if (smmu && !hyp_smmu_defer_tlbi(smmu))' '		if (smmu && !smmu)'
 mutant el2_deferred_mmio_too el2 "$IOMMU_C" \
 	'			if (data->defer && !addr_is_memory(phys))' \
 	'			if (0)'
 mutant el2_deferred_ignored el2 "$IOMMU_C" \
-	'	if (data.cleared && data.defer) {' '	if (0) {'
+	'	if (data.cleared && data.defer && hyp_iommu_mark_stale(domain)) {' \
+	'	if (0 && hyp_iommu_mark_stale(domain)) {'
 mutant el2_deferred_flush_nothing el2 "$SMMU_C" \
 	'	ret = smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);
 	if (!ret)
@@ -374,6 +375,9 @@ mutant el2_stress_deferred_lost_no_flush el2deferredstress "$IOMMU_C" \
 	'	} else {
 		hyp_iommu_flush_deferred_all();
 	}' '	}'
+mutant el2_deferred_releases_retired el2 "$IOMMU_C" \
+	'	if (!kvm_pte_valid(old))
+		data->defer = false;' ''
 mutant el2_quarantine_retry_passes el2 "$SMMU_C" \
 	'	if (ret)
 		smmu_note_unsafe_locked(mmio);

@@ -1048,6 +1048,16 @@ static void test_fail_closed_unmap(void)
 	CHECK(smmu_model_dma(models[1], smmu_sid[1], MAP_IOVA, false, &pa) < 0);
 	CHECK_EQ(__pkvm_iommu_iova_to_phys(d, MAP_IOVA, &pa), -ENOENT);
 	check_borrowed(pages);
+	/*
+	 * A flush queue's unmap of that retired leaf, SMMU 0 rejecting again:
+	 * a leaf whose invalidation was never confirmed is not deferred, so
+	 * the unmap invalidates, fails, and the page stays borrowed.
+	 */
+	smmu_model_set_fault(models[0], SMMU_MODEL_REJECT_CMD);
+	CHECK_EQ(__pkvm_iommu_unmap(d, MAP_IOVA, PAGE_SIZE, PKVM_IOMMU_UNMAP_DEFER, &done),
+		 -EIO);
+	CHECK_EQ(smmu_model_dma(models[0], smmu_sid[0], MAP_IOVA, true, &pa), 0);
+	check_borrowed(pages);
 
 	/* SMMU 1's queue stops: the bounded wait for the CMD_SYNC gives up. */
 	stalled = smmu_model_stats(models[1])->stalled;

@@ -739,13 +739,17 @@ static kvm_pte_t *hyp_iommu_l3_slice(struct hyp_iommu_domain *domain, u64 addr,
 }
 
 /*
- * Each level-3 table's slice of [@start, @end): @ptep and @nr as
- * hyp_iommu_l3_slice() gives them. Stops early with @ret set on an error.
+ * Each level-3 table's slice of the pages that [@start, @end) touches, as
+ * kvm_pgtable_walk() visits them (an unaligned range covers its partial
+ * pages whole: the identity domain drops a page of memory a firmware table
+ * shares): @ptep and @nr as hyp_iommu_l3_slice() gives them, at least one
+ * entry each. Stops early with @ret set on an error.
  */
 #define hyp_iommu_for_each_l3_slice(domain, addr, start, end, ptep, nr, ret)	\
-	for ((ret) = 0, (addr) = (start);					\
-	     (addr) < (end) &&							\
-	     ((ptep) = hyp_iommu_l3_slice(domain, addr, end, &(nr), &(ret)), !(ret)); \
+	for ((ret) = 0, (addr) = ALIGN_DOWN(start, PAGE_SIZE);			\
+	     (addr) < PAGE_ALIGN(end) &&					\
+	     ((ptep) = hyp_iommu_l3_slice(domain, addr, PAGE_ALIGN(end), &(nr), &(ret)), \
+	      !(ret));								\
 	     (addr) += (nr) << PAGE_SHIFT)
 
 struct hyp_iommu_unmap_data {
@@ -804,6 +808,13 @@ static int hyp_iommu_unmap_leaf(struct hyp_iommu_unmap_data *data, kvm_pte_t *pt
 	unsigned int n = data->nr_runs;
 	u64 phys = kvm_pte_to_phys(old);
 	kvm_pte_t pte = 0;
+
+	/*
+	 * A leaf an earlier unmap retired: an SMMU did not confirm its
+	 * invalidation, so its page goes back only once one is confirmed.
+	 */
+	if (!kvm_pte_valid(old))
+		data->defer = false;
 
 	/* A doorbell was never borrowed (__pkvm_iommu_map()): nothing to give back. */
 	if (data->unshare && !hyp_iommu_range_has_doorbell(phys, size)) {
@@ -899,7 +910,7 @@ static int hyp_iommu_unmap_slices(struct hyp_iommu_domain *domain, u64 iova, u64
 			if (ret)
 				return ret;
 		}
-		data->end = addr + (nr << PAGE_SHIFT);
+		data->end = min(addr + (nr << PAGE_SHIFT), end);
 	}
 	return ret;
 }
@@ -971,13 +982,17 @@ static int hyp_iommu_flush(struct hyp_iommu_domain *domain, u64 iova, u64 size)
  * A deferred unmap of @domain's leaves: instead of invalidating, mark every
  * SMMU in its array stale, before the pages go back to the host. Ordered as
  * hyp_iommu_flush_rcu(): an SMMU attached meanwhile walks the cleared
- * leaves, one detached meanwhile had its VMID invalidated.
+ * leaves, one detached meanwhile had its VMID invalidated. Return: false if
+ * an SMMU of the array is not live (stopped after an unconfirmed
+ * invalidation): then the unmap invalidates now, and keeps the pages if
+ * that fails, as without the flag.
  */
-static void hyp_iommu_mark_stale(struct hyp_iommu_domain *domain)
+static bool hyp_iommu_mark_stale(struct hyp_iommu_domain *domain)
 {
 	const struct smmu_inv *inv;
 	struct smmu_invs *invs;
 	struct hyp_smmu *smmu;
+	bool live = true;
 	u32 i;
 
 	hyp_assert_lock_held(&domain->pgt_lock);
@@ -985,10 +1000,11 @@ static void hyp_iommu_mark_stale(struct hyp_iommu_domain *domain)
 	invs = smmu_invs_deref_for_inv(&domain->invs);
 	smmu_invs_for_each(invs, i, inv) {
 		smmu = hyp_smmu_get_any(inv->smmu);
-		if (smmu)
-			hyp_smmu_defer_tlbi(smmu);
+		if (smmu && !hyp_smmu_defer_tlbi(smmu))
+			live = false;
 	}
 	hyp_iommu_read_unlock();
+	return live;
 }
 
 /*
@@ -1008,7 +1024,10 @@ static void hyp_iommu_flush_deferred_all(void)
 
 	for (idx = 0; idx < PKVM_SMMU_MAX; idx++) {
 		smmu = hyp_smmu_get_any(idx);
-		if (smmu && READ_ONCE(smmu->tlb_stale) && hyp_smmu_flush_deferred(smmu))
+		if (!smmu || !READ_ONCE(smmu->tlb_stale) || !hyp_smmu_flush_deferred(smmu))
+			continue;
+		/* Stopped once already: stopping it again would not confirm either. */
+		if (READ_ONCE(smmu->state) == HYP_SMMU_LIVE)
 			hyp_smmu_abort_all(smmu);
 	}
 }
@@ -1108,8 +1127,8 @@ static int __hyp_iommu_unmap_locked(struct hyp_iommu_domain *domain, u64 iova,
 		return ret;
 	*done = data.end - iova;
 
-	if (data.cleared && data.defer) {
-		hyp_iommu_mark_stale(domain);
+	if (data.cleared && data.defer && hyp_iommu_mark_stale(domain)) {
+		/* Deferred: the SMMUs are invalidated before any page leaves the host. */
 	} else if (data.cleared && !(flags & HYP_IOMMU_NO_FLUSH)) {
 		ret = hyp_iommu_flush(domain, data.mapped_start,
 				      data.mapped_end - data.mapped_start);

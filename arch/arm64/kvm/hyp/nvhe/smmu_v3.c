@@ -1500,12 +1500,19 @@ int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,
  * PKVM_IOMMU_UNMAP_DEFER) cleared leaves that @smmu may still hold in its
  * TLB, and did not invalidate them. Called after the leaves are cleared and
  * before their pages are given back to the host; the lock orders the two.
+ * Return: false if @smmu is not live: it may not confirm an invalidation,
+ * so the unmap must invalidate now (and keep the pages if it fails).
  */
-void hyp_smmu_defer_tlbi(struct hyp_smmu *smmu)
+bool hyp_smmu_defer_tlbi(struct hyp_smmu *smmu)
 {
+	bool live;
+
 	hyp_spin_lock(&smmu->lock);
-	WRITE_ONCE(smmu->tlb_stale, true);
+	live = smmu->state == HYP_SMMU_LIVE;
+	if (live)
+		WRITE_ONCE(smmu->tlb_stale, true);
 	hyp_spin_unlock(&smmu->lock);
+	return live;
 }
 
 /*
@@ -1526,6 +1533,8 @@ int hyp_smmu_flush_deferred(struct hyp_smmu *smmu)
 	/* Stopped: stale only while it has not acknowledged that it is off. */
 	if (smmu->state != HYP_SMMU_LIVE) {
 		ret = smmu->off ? 0 : -EIO;
+		if (!ret)
+			WRITE_ONCE(smmu->tlb_stale, false);
 		goto unlock;
 	}
 	ret = smmu_cmdq_issue_sync_locked(smmu, &cmd, 1);

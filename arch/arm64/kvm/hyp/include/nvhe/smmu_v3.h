@@ -137,7 +137,7 @@ void hyp_smmu_events_public(struct hyp_smmu *smmu, u32 sid);
 int hyp_smmu_tlbi_range(struct hyp_smmu *smmu, u16 vmid, u64 iova, u64 size,
 			unsigned int flags);
 int hyp_smmu_abort_all(struct hyp_smmu *smmu);
-void hyp_smmu_defer_tlbi(struct hyp_smmu *smmu);
+bool hyp_smmu_defer_tlbi(struct hyp_smmu *smmu);
 int hyp_smmu_flush_deferred(struct hyp_smmu *smmu);
 #else
 static inline int __pkvm_smmu_register(phys_addr_t mmio, u64 size, u64 pfn,
