@@ -378,6 +378,11 @@ mutant el2_stress_deferred_lost_no_flush el2deferredstress "$IOMMU_C" \
 mutant el2_deferred_releases_retired el2 "$IOMMU_C" \
 	'	if (!kvm_pte_valid(old))
 		data->defer = false;' ''
+# The per-table loops step whole pages from an unaligned start: a range
+# shorter than a page (a nomap firmware table) never advances.
+mutant el2_l3_slices_unaligned el2 "$IOMMU_C" \
+	'	for ((ret) = 0, (addr) = ALIGN_DOWN(start, PAGE_SIZE);' \
+	'	for ((ret) = 0, (addr) = (start);'
 mutant el2_quarantine_retry_passes el2 "$SMMU_C" \
 	'	if (ret)
 		smmu_note_unsafe_locked(mmio);

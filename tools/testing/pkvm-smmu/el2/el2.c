@@ -15,6 +15,7 @@
 
 #include <asm/kvm_hyp.h>
 #include <asm/kvm_pkvm_smmu.h>
+#include <linux/memblock.h>
 #include <nvhe/iommu.h>
 #include <nvhe/mem_protect.h>
 #include <nvhe/memory.h>
@@ -1128,6 +1129,8 @@ static void check_all_stopped(phys_addr_t page)
 static void test_identity(void)
 {
 	phys_addr_t page = el2_host_alloc(1, 1), hyp_page = some_hyp_page(), pa;
+	/* Kept: the page it shares with the fragment stays out of the identity domain. */
+	phys_addr_t nomap = el2_host_alloc(3, 1);
 	u64 done, needed;
 	int i;
 
@@ -1146,7 +1149,13 @@ static void test_identity(void)
 	 * initrd: 0x47 bytes in the middle of a page; nomap itself is not
 	 * modelled). The pages they share are mapped once, all the same.
 	 */
-	el2_memory_split(page + 0x100, 0x47);
+	el2_memory_split(page + 0x100, 0x47, 0);
+	/*
+	 * A nomap region as small (the firmware's ACPI table itself): the
+	 * identity domain drops the page it touches whole, as
+	 * kvm_pgtable_walk() would, and goes on to the next.
+	 */
+	el2_memory_split(nomap + PAGE_SIZE + 0x100, 0x47, MEMBLOCK_NOMAP);
 	/* The host driver makes it as it probes, before pKVM finalises. */
 	kvm_protected_mode_initialized.enabled = false;
 	identity_id = alloc_domain(PKVM_IOMMU_DOMAIN_IDENTITY);
@@ -1156,6 +1165,13 @@ static void test_identity(void)
 	CHECK_EQ(pa, page + 0x120);
 	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, page + PAGE_SIZE + 8, &pa), 0);
 	CHECK_EQ(pa, page + PAGE_SIZE + 8);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, nomap + PAGE_SIZE + 0x120, &pa),
+		 -ENOENT);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, nomap + PAGE_SIZE + 8, &pa), -ENOENT);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, nomap + 8, &pa), 0);
+	CHECK_EQ(pa, nomap + 8);
+	CHECK_EQ(__pkvm_iommu_iova_to_phys(identity_id, nomap + 2 * PAGE_SIZE + 8, &pa), 0);
+	CHECK_EQ(pa, nomap + 2 * PAGE_SIZE + 8);
 	CHECK_EQ(__pkvm_iommu_alloc_domain(PKVM_IOMMU_DOMAIN_IDENTITY, &needed),
 		 identity_id);
 	CHECK_EQ(__pkvm_iommu_map(identity_id, page, page, PAGE_SIZE,

@@ -46,8 +46,12 @@ int el2_host_register_smmu(phys_addr_t mmio);
 /* Describe memory at @base, above the harness's, backed by nothing; forget it again. */
 void el2_memory_describe(u64 base, u64 size);
 void el2_memory_forget_last(void);
-/* Split the region holding [@at, @at + @len) in three (the middle one need not be pages). */
-void el2_memory_split(u64 at, u64 len);
+/*
+ * Split the region holding [@at, @at + @len) in three (the middle one need
+ * not be pages), the middle one with @flags (MEMBLOCK_NOMAP: the host's
+ * pkvm_host_walk_inaccessible() names it, as mem_protect.c does).
+ */
+void el2_memory_split(u64 at, u64 len, unsigned long flags);
 void el2_host_free(phys_addr_t phys, u64 nr_pages);
 u64 el2_count_state(enum el2_state host, enum el2_state hyp);
 

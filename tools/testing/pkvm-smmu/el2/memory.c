@@ -598,9 +598,14 @@ void pkvm_host_walk_inaccessible(void (*fn)(u64 start, u64 end, void *arg),
 				 void (*publish)(void *arg), void *arg)
 {
 	u64 addr, end = EL2_MEM_BASE + EL2_MEM_SIZE, run = end;
+	unsigned int i;
 	bool access;
 
 	hyp_spin_lock(&el2_host_lock);
+	/* mem_protect.c names a nomap region whole, wherever it starts and ends. */
+	for (i = 0; i < hyp_memblock_nr; i++)
+		if (hyp_memory[i].flags & MEMBLOCK_NOMAP)
+			fn(hyp_memory[i].base, hyp_memory[i].base + hyp_memory[i].size, arg);
 	for (addr = EL2_MEM_BASE; addr < end; addr += PAGE_SIZE) {
 		access = el2_page(addr)->host != EL2_NOPAGE;
 		if (!access && run == end)
@@ -800,7 +805,7 @@ void el2_memory_describe(u64 base, u64 size)
  * memblock_mark_nomap() does for an ACPI table the kernel installs from its
  * initrd: the middle part need not start or end on a page.
  */
-void el2_memory_split(u64 at, u64 len)
+void el2_memory_split(u64 at, u64 len, unsigned long flags)
 {
 	unsigned int i, n = hyp_memblock_nr;
 
@@ -815,6 +820,8 @@ void el2_memory_split(u64 at, u64 len)
 	hyp_memory[i + 2].size = hyp_memory[i].base + hyp_memory[i].size - (at + len);
 	hyp_memory[i + 1].base = at;
 	hyp_memory[i + 1].size = len;
+	hyp_memory[i + 1].flags = flags;
+	hyp_memory[i + 2].flags = hyp_memory[i].flags;
 	hyp_memory[i].size = at - hyp_memory[i].base;
 	hyp_memblock_nr = n + 2;
 }
