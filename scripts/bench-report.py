@@ -633,19 +633,23 @@ def main():
     w("| readers | lock-free M/s | + paced writer | + tight writer | writer updates/s (paced, tight) | rwlock M/s | + paced writer | + tight writer | writer updates/s (paced, tight) |")
     w("|---|---|---|---|---|---|---|---|---|")
     paced_ratios = []
+
+    def invs_row(rd, sch, col):
+        """The none/paced/tight runs of @sch with @rd readers, figure @col (0:
+        reads per wall-clock second, 2: per reader CPU second), or None."""
+        runs = [invs.get((sch, rd, wr)) for wr in ("none", "paced", "tight")]
+        if not all(runs) or not runs[0][col]:
+            return None
+        base, paced, tight = runs
+        return base, paced, tight, [f"{base[col] / 1e6:.1f}",
+                                    f"{paced[col] / 1e6:.1f} ({paced[col] / base[col]:.2f}x)",
+                                    f"{tight[col] / 1e6:.1f} ({tight[col] / base[col]:.2f}x)"]
+
     for rd in sorted({k[1] for k in invs}):
         cells = []
         for sch in ("lock-free", "rwlock"):
-            base = invs.get((sch, rd, "none"))
-            paced = invs.get((sch, rd, "paced"))
-            tight = invs.get((sch, rd, "tight"))
-            if not (base and paced and tight):
-                cells += ["-"] * 4
-                continue
-            cells += [f"{base[0] / 1e6:.1f}",
-                      f"{paced[0] / 1e6:.1f} ({paced[0] / base[0]:.2f}x)",
-                      f"{tight[0] / 1e6:.1f} ({tight[0] / base[0]:.2f}x)",
-                      f"{paced[1]}, {tight[1]}"]
+            row = invs_row(rd, sch, 0)
+            cells += row[3] + [f"{row[1][1]}, {row[2][1]}"] if row else ["-"] * 4
         w(f"| {rd} | " + " | ".join(cells) + " |")
     w("")
     w("The same runs, as reads per second of CPU time the readers got (each reader")
@@ -658,16 +662,10 @@ def main():
     for rd in sorted({k[1] for k in invs}):
         cells = []
         for sch in ("lock-free", "rwlock"):
-            base = invs.get((sch, rd, "none"))
-            paced = invs.get((sch, rd, "paced"))
-            tight = invs.get((sch, rd, "tight"))
-            if not (base and paced and tight and base[2]):
-                cells += ["-"] * 3
-                continue
-            cells += [f"{base[2] / 1e6:.1f}",
-                      f"{paced[2] / 1e6:.1f} ({paced[2] / base[2]:.2f}x)",
-                      f"{tight[2] / 1e6:.1f} ({tight[2] / base[2]:.2f}x)"]
-            if sch == "lock-free":
+            row = invs_row(rd, sch, 2)
+            cells += row[3] if row else ["-"] * 3
+            if row and sch == "lock-free":
+                base, paced = row[0], row[1]
                 paced_ratios.append((rd, paced[2] / base[2], paced[0] / base[0]))
         w(f"| {rd} | " + " | ".join(cells) + " |")
     w("")

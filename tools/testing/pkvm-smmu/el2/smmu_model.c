@@ -1209,45 +1209,44 @@ static bool vmid_live_locked(struct smmu_model *m, u16 vmid, u32 *sid)
 }
 
 /*
- * A cached translation of @iova that a transaction could use now: under a
- * VMID that a valid STE (in the stream table or the configuration cache)
- * names. Atomic with respect to the SMMU's own work (one lock hold).
+ * A cached translation that a transaction could use now, of @iova (or, with
+ * @by_pa, to page @iova): under a VMID that a valid STE (in the stream table
+ * or the configuration cache) names. Atomic with respect to the SMMU's own
+ * work (one lock hold). *@other is the entry's other end.
  */
-bool smmu_model_tlb_live(struct smmu_model *m, u64 iova, u16 *vmid, u32 *sid,
-			 phys_addr_t *pa)
+static bool tlb_live(struct smmu_model *m, bool by_pa, u64 key, u16 *vmid, u32 *sid,
+		     u64 *other)
 {
 	bool hit = false;
 	unsigned int i;
 
 	hyp_spin_lock(&m->lock);
 	for (i = 0; i < SMMU_MODEL_TLB_SIZE && !hit; i++) {
-		if (!m->tlb[i].valid || m->tlb[i].iova != (iova & PAGE_MASK))
+		if (!m->tlb[i].valid ||
+		    (by_pa ? m->tlb[i].pa : m->tlb[i].iova) != (key & PAGE_MASK))
 			continue;
 		hit = vmid_live_locked(m, m->tlb[i].vmid, sid);
 		*vmid = m->tlb[i].vmid;
-		*pa = m->tlb[i].pa;
+		*other = by_pa ? m->tlb[i].iova : m->tlb[i].pa;
 	}
 	hyp_spin_unlock(&m->lock);
 	return hit;
 }
 
-/* The same for a cached translation to page @pa, from any IOVA. */
+bool smmu_model_tlb_live(struct smmu_model *m, u64 iova, u16 *vmid, u32 *sid,
+			 phys_addr_t *pa)
+{
+	u64 other = 0;
+	bool hit = tlb_live(m, false, iova, vmid, sid, &other);
+
+	*pa = other;
+	return hit;
+}
+
 bool smmu_model_tlb_live_pa(struct smmu_model *m, phys_addr_t pa, u16 *vmid, u32 *sid,
 			    u64 *iova)
 {
-	bool hit = false;
-	unsigned int i;
-
-	hyp_spin_lock(&m->lock);
-	for (i = 0; i < SMMU_MODEL_TLB_SIZE && !hit; i++) {
-		if (!m->tlb[i].valid || m->tlb[i].pa != (pa & PAGE_MASK))
-			continue;
-		hit = vmid_live_locked(m, m->tlb[i].vmid, sid);
-		*vmid = m->tlb[i].vmid;
-		*iova = m->tlb[i].iova;
-	}
-	hyp_spin_unlock(&m->lock);
-	return hit;
+	return tlb_live(m, true, pa, vmid, sid, iova);
 }
 
 bool smmu_model_tlb_reaches(struct smmu_model *m, phys_addr_t pa)
